@@ -1,0 +1,1 @@
+//! invsync domain core (in progress).
