@@ -122,8 +122,7 @@ impl Catalog {
 
 /// Item `index` of the item master for `seed`.
 pub fn item(seed: u64, index: usize) -> Item {
-    let mut rng =
-        ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let roll: u32 = rng.random_range(0..100);
     // Roughly 70 % plain, 20 % lot-controlled, 10 % serial-controlled.
     let control = match roll {
@@ -167,17 +166,12 @@ pub fn generate(cfg: &SeedConfig) -> Catalog {
             balances_for(cfg, o, i, it, &mut balances);
         }
     }
-    Catalog {
-        orgs,
-        items,
-        balances,
-    }
+    Catalog { orgs, items, balances }
 }
 
 fn balances_for(cfg: &SeedConfig, o: usize, i: usize, it: &Item, out: &mut Vec<Balance>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(
-        cfg.seed ^ ((o as u64 + 1) << 40) ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
-    );
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(cfg.seed ^ ((o as u64 + 1) << 40) ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
     let subs = if rng.random_range(0..4) == 0 { 2 } else { 1 };
     let first = rng.random_range(0..2);
     for s in 0..subs {
@@ -222,9 +216,7 @@ fn balances_for(cfg: &SeedConfig, o: usize, i: usize, it: &Item, out: &mut Vec<B
             }
             Control::Serial => {
                 let n: usize = rng.random_range(1..=6);
-                let serials = (0..n)
-                    .map(|k| format!("SN{:02}{i:06}{s}{k:03}", o + 1))
-                    .collect();
+                let serials = (0..n).map(|k| format!("SN{:02}{i:06}{s}{k:03}", o + 1)).collect();
                 out.push(Balance {
                     org: o,
                     item: i,
@@ -280,16 +272,8 @@ mod tests {
                 (b.number.as_str(), b.control, b.uom.as_str())
             );
         }
-        let lots = big
-            .items
-            .iter()
-            .filter(|i| i.control == Control::Lot)
-            .count();
-        let serials = big
-            .items
-            .iter()
-            .filter(|i| i.control == Control::Serial)
-            .count();
+        let lots = big.items.iter().filter(|i| i.control == Control::Lot).count();
+        let serials = big.items.iter().filter(|i| i.control == Control::Serial).count();
         assert!((150..=250).contains(&lots), "lot share off: {lots}");
         assert!((50..=150).contains(&serials), "serial share off: {serials}");
     }

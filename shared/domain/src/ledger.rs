@@ -1,0 +1,413 @@
+//! The sync ledger state machine (the two-phase commit of architecture.md).
+//!
+//! ```text
+//! pending_sync --claim--> in_flight --confirm--> synced (terminal)
+//!                            |  ^ \--fail------> sync_failed --escalate--> manual_review (terminal)
+//!                            |  |                    |
+//!                            |  +------claim---------+  (retryable cause, attempts left)
+//!                            +--claim after the lease lapsed (crash recovery)
+//! ```
+//!
+//! [`LedgerEntry::apply`] is the only way to move a row. Stores persist the result with a
+//! conditional write on [`LedgerEntry::version`], so two invocations can never both move the
+//! same row.
+
+use crate::error::DomainError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Seen in the WMS outbox, not yet posted.
+    PendingSync,
+    /// Claimed by an invocation that is posting it (lease until `lease_until`).
+    InFlight,
+    /// Fusion accepted every line. Terminal.
+    Synced,
+    /// The last attempt failed; see the failure cause.
+    SyncFailed,
+    /// Handed to a person. Terminal for the automation.
+    ManualReview,
+}
+
+impl SyncState {
+    /// The stored name (`pending_sync`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::PendingSync => "pending_sync",
+            SyncState::InFlight => "in_flight",
+            SyncState::Synced => "synced",
+            SyncState::SyncFailed => "sync_failed",
+            SyncState::ManualReview => "manual_review",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        Ok(match s {
+            "pending_sync" => SyncState::PendingSync,
+            "in_flight" => SyncState::InFlight,
+            "synced" => SyncState::Synced,
+            "sync_failed" => SyncState::SyncFailed,
+            "manual_review" => SyncState::ManualReview,
+            other => {
+                return Err(DomainError::InvalidId {
+                    kind: "ledger state",
+                    value: crate::error::quote(other),
+                    reason: "not a known state".into(),
+                })
+            }
+        })
+    }
+
+    /// Whether no event can move a row out of this state.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, SyncState::Synced | SyncState::ManualReview)
+    }
+
+    /// Whether the transaction's effect may still be missing from Fusion on-hand (it counts as
+    /// in flight for reconciliation).
+    pub fn is_unsettled(self) -> bool {
+        matches!(
+            self,
+            SyncState::PendingSync | SyncState::InFlight | SyncState::SyncFailed
+        )
+    }
+}
+
+impl std::fmt::Display for SyncState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Whether a later attempt may succeed.
+    pub retryable: bool,
+    /// Human-readable cause (Fusion's error text for validation errors). Never holds secrets.
+    pub reason: String,
+}
+
+/// An event that may move a ledger row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerEvent {
+    /// An invocation takes the row to post it, holding it until `lease_until`.
+    Claim {
+        /// Current time.
+        now: DateTime<Utc>,
+        /// Lease expiry; after it another invocation may reclaim the row.
+        lease_until: DateTime<Utc>,
+        /// Attempt cap (the brief: 3).
+        max_attempts: u32,
+    },
+    /// Fusion accepted every line.
+    Confirm {
+        /// Fusion references (transaction ids) of the lines.
+        fusion_refs: Vec<String>,
+    },
+    /// The attempt failed.
+    Fail(Failure),
+    /// A person takes over.
+    Escalate {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl LedgerEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            LedgerEvent::Claim { .. } => "claim",
+            LedgerEvent::Confirm { .. } => "confirm",
+            LedgerEvent::Fail(_) => "fail",
+            LedgerEvent::Escalate { .. } => "escalate",
+        }
+    }
+}
+
+/// The state of one transaction's sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Current state.
+    pub state: SyncState,
+    /// Claims made so far (posting attempts by invocations).
+    pub attempts: u32,
+    /// Lease expiry of the current claim (`in_flight` only).
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Cause of the last failure (`sync_failed`, `manual_review`).
+    pub failure: Option<Failure>,
+    /// Fusion references once synced.
+    pub fusion_refs: Vec<String>,
+    /// Optimistic-concurrency version: every transition increments it, and stores only write
+    /// a new entry if the stored version is still the one it was computed from.
+    pub version: u64,
+}
+
+impl Default for LedgerEntry {
+    fn default() -> Self {
+        Self::pending()
+    }
+}
+
+impl LedgerEntry {
+    /// A row just seen in the WMS outbox.
+    pub fn pending() -> Self {
+        Self {
+            state: SyncState::PendingSync,
+            attempts: 0,
+            lease_until: None,
+            failure: None,
+            fusion_refs: Vec::new(),
+            version: 0,
+        }
+    }
+
+    /// Whether an earlier attempt may have reached Fusion, so Fusion must be asked (by Source*
+    /// reference) before posting again.
+    pub fn must_look_up_before_post(&self) -> bool {
+        self.attempts > 1
+    }
+
+    /// Whether `Claim` at `now` with `max_attempts` would be accepted.
+    pub fn claimable(&self, now: DateTime<Utc>, max_attempts: u32) -> bool {
+        self.apply(LedgerEvent::Claim {
+            now,
+            lease_until: now,
+            max_attempts,
+        })
+        .is_ok()
+    }
+
+    /// The entry after `event`, or `IllegalTransition` when the state machine forbids it.
+    /// `synced` and `manual_review` refuse every event.
+    pub fn apply(&self, event: LedgerEvent) -> Result<LedgerEntry, DomainError> {
+        let illegal = |event: &LedgerEvent| DomainError::IllegalTransition {
+            from: self.state.as_str(),
+            event: event.name(),
+        };
+        let mut next = self.clone();
+        next.version = self.version + 1;
+        match (&self.state, &event) {
+            (
+                SyncState::PendingSync,
+                LedgerEvent::Claim {
+                    lease_until,
+                    max_attempts,
+                    ..
+                },
+            ) if self.attempts < *max_attempts => {
+                next.state = SyncState::InFlight;
+                next.attempts += 1;
+                next.lease_until = Some(*lease_until);
+            }
+            (
+                SyncState::SyncFailed,
+                LedgerEvent::Claim {
+                    lease_until,
+                    max_attempts,
+                    ..
+                },
+            ) if self.failure.as_ref().is_some_and(|f| f.retryable) && self.attempts < *max_attempts => {
+                next.state = SyncState::InFlight;
+                next.attempts += 1;
+                next.lease_until = Some(*lease_until);
+            }
+            (SyncState::InFlight, LedgerEvent::Claim { now, lease_until, .. })
+                if self.lease_until.is_none_or(|l| l <= *now) =>
+            {
+                // A crashed claim: the attempt counter still grows so a transaction that
+                // crashes its invocation every time ends in manual review, not a loop.
+                next.attempts += 1;
+                next.lease_until = Some(*lease_until);
+            }
+            (SyncState::InFlight, LedgerEvent::Confirm { fusion_refs }) => {
+                next.state = SyncState::Synced;
+                next.lease_until = None;
+                next.failure = None;
+                next.fusion_refs = fusion_refs.clone();
+            }
+            (SyncState::InFlight, LedgerEvent::Fail(failure)) => {
+                next.state = SyncState::SyncFailed;
+                next.lease_until = None;
+                next.failure = Some(failure.clone());
+            }
+            (SyncState::SyncFailed | SyncState::PendingSync, LedgerEvent::Escalate { reason }) => {
+                next.state = SyncState::ManualReview;
+                next.failure = Some(Failure {
+                    retryable: false,
+                    reason: reason.clone(),
+                });
+            }
+            _ => return Err(illegal(&event)),
+        }
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
+    }
+
+    fn claim(now: i64) -> LedgerEvent {
+        LedgerEvent::Claim {
+            now: t(now),
+            lease_until: t(now + 60),
+            max_attempts: 3,
+        }
+    }
+
+    fn fail(retryable: bool) -> LedgerEvent {
+        LedgerEvent::Fail(Failure {
+            retryable,
+            reason: "x".into(),
+        })
+    }
+
+    fn confirm() -> LedgerEvent {
+        LedgerEvent::Confirm {
+            fusion_refs: vec!["1".into()],
+        }
+    }
+
+    #[test]
+    fn happy_path_and_versions() {
+        let e = LedgerEntry::pending();
+        let e = e.apply(claim(0)).unwrap();
+        assert_eq!((e.state, e.attempts, e.version), (SyncState::InFlight, 1, 1));
+        let e = e.apply(confirm()).unwrap();
+        assert_eq!((e.state, e.version), (SyncState::Synced, 2));
+        assert_eq!(e.fusion_refs, vec!["1".to_string()]);
+    }
+
+    #[test]
+    fn transition_table() {
+        use SyncState::*;
+        let at = |state, attempts, retryable: Option<bool>, lease: Option<i64>| LedgerEntry {
+            state,
+            attempts,
+            lease_until: lease.map(t),
+            failure: retryable.map(|r| Failure {
+                retryable: r,
+                reason: "x".into(),
+            }),
+            fusion_refs: vec![],
+            version: 7,
+        };
+        let cases: Vec<(LedgerEntry, LedgerEvent, Option<SyncState>)> = vec![
+            (at(PendingSync, 0, None, None), claim(0), Some(InFlight)),
+            (at(PendingSync, 0, None, None), confirm(), None),
+            (at(PendingSync, 0, None, None), fail(true), None),
+            (at(InFlight, 1, None, Some(60)), claim(10), None),
+            (at(InFlight, 1, None, Some(60)), claim(60), Some(InFlight)),
+            (at(InFlight, 1, None, Some(60)), fail(true), Some(SyncFailed)),
+            (at(InFlight, 1, None, Some(60)), confirm(), Some(Synced)),
+            (at(SyncFailed, 1, Some(true), None), claim(0), Some(InFlight)),
+            (at(SyncFailed, 3, Some(true), None), claim(0), None),
+            (at(SyncFailed, 1, Some(false), None), claim(0), None),
+            (
+                at(SyncFailed, 1, Some(false), None),
+                LedgerEvent::Escalate { reason: "r".into() },
+                Some(ManualReview),
+            ),
+            (at(SyncFailed, 1, Some(true), None), confirm(), None),
+            (at(Synced, 1, None, None), claim(999), None),
+            (at(Synced, 1, None, None), fail(false), None),
+            (
+                at(Synced, 1, None, None),
+                LedgerEvent::Escalate { reason: "r".into() },
+                None,
+            ),
+            (at(ManualReview, 1, Some(false), None), claim(0), None),
+        ];
+        for (entry, event, want) in cases {
+            let label = format!("{:?} + {:?}", entry.state, event);
+            match (entry.apply(event), want) {
+                (Ok(next), Some(state)) => {
+                    assert_eq!(next.state, state, "{label}");
+                    assert_eq!(next.version, 8, "{label}");
+                }
+                (Err(e), None) => assert!(e.to_string().contains("illegal ledger transition"), "{label}: {e}"),
+                (got, want) => panic!("{label}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_reclaimed_row_must_be_looked_up_before_reposting() {
+        let e = LedgerEntry::pending().apply(claim(0)).unwrap();
+        assert!(!e.must_look_up_before_post());
+        let e = e.apply(claim(61)).unwrap();
+        assert!(e.must_look_up_before_post());
+        assert_eq!(e.attempts, 2);
+    }
+
+    #[test]
+    fn state_names_round_trip() {
+        for s in [
+            SyncState::PendingSync,
+            SyncState::InFlight,
+            SyncState::Synced,
+            SyncState::SyncFailed,
+            SyncState::ManualReview,
+        ] {
+            assert_eq!(SyncState::parse(s.as_str()).ok(), Some(s));
+        }
+        assert!(SyncState::parse("done").is_err());
+    }
+
+    fn any_event() -> impl Strategy<Value = LedgerEvent> {
+        prop_oneof![
+            (0i64..1000).prop_map(claim),
+            any::<bool>().prop_map(fail),
+            Just(confirm()),
+            Just(LedgerEvent::Escalate { reason: "r".into() }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn no_sequence_of_events_moves_a_synced_row(events in prop::collection::vec(any_event(), 0..40)) {
+            let mut e = LedgerEntry::pending();
+            let mut synced: Option<LedgerEntry> = None;
+            for ev in events {
+                if let Ok(next) = e.apply(ev) {
+                    prop_assert!(synced.is_none(), "a synced row moved");
+                    prop_assert_eq!(next.version, e.version + 1);
+                    e = next;
+                    if e.state == SyncState::Synced {
+                        synced = Some(e.clone());
+                    }
+                }
+            }
+            if let Some(s) = synced {
+                prop_assert_eq!(s, e);
+            }
+        }
+
+        #[test]
+        fn attempts_never_exceed_the_cap_from_fresh_claims(events in prop::collection::vec(any_event(), 0..60)) {
+            let mut e = LedgerEntry::pending();
+            let mut fresh_claims = 0u32;
+            for ev in events {
+                let was = e.state;
+                if let Ok(next) = e.apply(ev.clone()) {
+                    if matches!(ev, LedgerEvent::Claim { .. }) && was != SyncState::InFlight {
+                        fresh_claims += 1;
+                    }
+                    e = next;
+                }
+            }
+            prop_assert!(fresh_claims <= 3);
+            prop_assert!(e.attempts >= fresh_claims);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The Fusion Cloud SCM inventory port.
+
+use crate::error::{DomainError, Retryable};
+use crate::ids::{DcCode, ItemNumber, LotNumber, SerialNumber, SubinventoryCode, Uom};
+use crate::txn::{ItemInfo, SourceRef, StagedPost};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::future::Future;
+use thiserror::Error;
+
+/// A Fusion call that failed. Retryable: throttling, 5xx, 408, timeouts, lost connections and
+/// nonsense answers (the sync looks the Source* reference up before any re-post, so retrying
+/// an ambiguous outcome is safe). Permanent: validation (400), credentials (401 after a token
+/// refresh), roles (403), not found (404), and input refused before any call.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FusionError {
+    /// 400 and other validation refusals, with Fusion's error detail.
+    #[error("Fusion rejected the request (HTTP {status}): {detail}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// Fusion's `o:errorDetails[].detail` text (or the plain-text body).
+        detail: String,
+    },
+    /// 429.
+    #[error("Fusion throttled the request (HTTP 429)")]
+    Throttled {
+        /// Seconds from Retry-After, if given.
+        retry_after_secs: Option<u64>,
+    },
+    /// 5xx or 408.
+    #[error("Fusion is unavailable (HTTP {status})")]
+    Unavailable {
+        /// HTTP status.
+        status: u16,
+    },
+    /// No answer within the request timeout.
+    #[error("Fusion did not answer in time")]
+    Timeout,
+    /// The connection failed or was reset.
+    #[error("connection to Fusion failed: {0}")]
+    Connection(String),
+    /// 401 even after a fresh token or with Basic credentials.
+    #[error("Fusion refused the credentials (HTTP 401)")]
+    Unauthorized,
+    /// 403: the integration user lacks a role or privilege.
+    #[error("the Fusion integration user lacks a role or privilege (HTTP 403)")]
+    Forbidden,
+    /// 404, or a lookup that found nothing that must exist (unknown item).
+    #[error("not found in Fusion: {0}")]
+    NotFound(String),
+    /// An answer that makes no sense (unparseable JSON, impossible values).
+    #[error("Fusion answered something that makes no sense: {0}")]
+    InvalidResponse(String),
+    /// Refused before any HTTP call.
+    #[error("refused before calling Fusion: {0}")]
+    InvalidInput(#[from] DomainError),
+}
+
+impl Retryable for FusionError {
+    fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            FusionError::Throttled { .. }
+                | FusionError::Unavailable { .. }
+                | FusionError::Timeout
+                | FusionError::Connection(_)
+                | FusionError::InvalidResponse(_)
+        )
+    }
+}
+
+/// What Fusion said when a staged transaction was posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostReceipt {
+    /// `TransactionInterfaceId` of the staged row.
+    pub interface_id: i64,
+    /// Whether Fusion reported the row processed (Online mode) rather than waiting in the
+    /// interface.
+    pub processed: bool,
+}
+
+/// Whether an earlier post of one line is in Fusion, found by its Source* reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Landed {
+    /// Nothing staged or completed carries the reference: safe to post.
+    NotFound,
+    /// Completed material transaction(s). A subinventory transfer is only complete when both
+    /// the debit and the credit are there (`sides == 2`).
+    Completed {
+        /// Fusion `TransactionId`s.
+        transaction_ids: Vec<String>,
+        /// How many sides (rows) were found.
+        sides: usize,
+    },
+    /// Still in the interface table: must not be re-posted.
+    Staged {
+        /// `TransactionInterfaceId`.
+        interface_id: i64,
+        /// Fusion's error text when processing failed (ProcessFlag 3).
+        error: Option<String>,
+    },
+}
+
+/// A Fusion lot of an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FusionLot {
+    /// Fusion lot number.
+    pub number: LotNumber,
+    /// Expiration date.
+    pub expiration: Option<NaiveDate>,
+}
+
+/// One Fusion on-hand row flattened to the reconciliation grain (lot-level rows for
+/// lot-controlled items).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnhandRow {
+    /// Organization.
+    pub dc: DcCode,
+    /// Item.
+    pub item: ItemNumber,
+    /// Subinventory.
+    pub subinventory: SubinventoryCode,
+    /// Lot, when lot-controlled.
+    pub lot: Option<LotNumber>,
+    /// Lot expiration, when known.
+    pub expiration: Option<NaiveDate>,
+    /// Serial numbers on hand, when serial-controlled.
+    pub serials: Vec<SerialNumber>,
+    /// Primary quantity.
+    pub quantity: Decimal,
+    /// Primary UOM.
+    pub uom: Uom,
+}
+
+/// Oracle Fusion Cloud SCM inventory, as the sync and reconciliation use it.
+pub trait FusionInventory: Send + Sync {
+    /// Item master facts for an item in an organization (cached by implementations).
+    /// Unknown item: `NotFound`.
+    fn item_info(&self, dc: &DcCode, item: &ItemNumber) -> impl Future<Output = Result<ItemInfo, FusionError>> + Send;
+
+    /// A lot of an item, if Fusion has it.
+    fn lot(
+        &self,
+        dc: &DcCode,
+        item: &ItemNumber,
+        lot: &LotNumber,
+    ) -> impl Future<Output = Result<Option<FusionLot>, FusionError>> + Send;
+
+    /// Creates a lot.
+    fn create_lot(
+        &self,
+        dc: &DcCode,
+        item: &ItemNumber,
+        lot: &LotNumber,
+        expiration: Option<NaiveDate>,
+    ) -> impl Future<Output = Result<(), FusionError>> + Send;
+
+    /// Posts one staged transaction (Online mode). Not idempotent on Fusion's side: callers
+    /// must call [`FusionInventory::find`] before any re-post.
+    fn post(&self, post: &StagedPost) -> impl Future<Output = Result<PostReceipt, FusionError>> + Send;
+
+    /// Looks a line up by its Source* reference in staged and completed transactions.
+    fn find(&self, dc: &DcCode, source: &SourceRef) -> impl Future<Output = Result<Landed, FusionError>> + Send;
+
+    /// Every on-hand row of an organization, lots and serials included.
+    fn onhand(&self, dc: &DcCode) -> impl Future<Output = Result<Vec<OnhandRow>, FusionError>> + Send;
+}

@@ -1,0 +1,13 @@
+//! Ports: what the domain needs from the outside world, named for the business role.
+//! Adapters (the `adapters` crate, and in-memory fakes for tests) implement them.
+//!
+//! Methods return `impl Future + Send` so the domain stays free of any async runtime and
+//! implementations may be plain `async fn`s.
+
+pub mod fusion;
+pub mod store;
+pub mod wms;
+
+pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt};
+pub use store::{Clock, DcLease, LedgerRow, LotMap, MappedLot, StoreError, SyncLedger};
+pub use wms::{Hold, OutboxItem, Page, SyncOutcome, WarehouseSystem, WmsBalance, WmsError};
