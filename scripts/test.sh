@@ -16,7 +16,8 @@ if [[ -f docs/wms-api.openapi.yaml ]]; then
     "$VENV/bin/openapi-spec-validator" docs/wms-api.openapi.yaml
 fi
 
-cargo test --workspace --locked "$@" 2>&1 | tee "${TMPDIR:-/tmp}/invsync-test.log"
+if [[ $# -eq 0 ]]; then set -- --workspace; fi
+cargo test --locked "$@" 2>&1 | tee "${TMPDIR:-/tmp}/invsync-test.log"
 status=${PIPESTATUS[0]}
 
 passed=$(grep -Eo '[0-9]+ passed' "${TMPDIR:-/tmp}/invsync-test.log" | awk '{s+=$1} END {print s+0}')

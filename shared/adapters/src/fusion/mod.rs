@@ -1,0 +1,1 @@
+//! Fusion REST client (in progress).

@@ -1,0 +1,1 @@
+//! WMS client (in progress).
