@@ -1,1 +1,318 @@
-//! placeholder
+//! Oracle Fusion Cloud SCM inventory REST simulator for invsync's integration tests.
+//!
+//! A stateful, in-memory stand-in for the Fusion resources the sync and reconcile functions
+//! use (`inventoryOnhandBalances`, `inventoryStagedTransactions`,
+//! `inventoryCompletedTransactions`, `inventoryBalanceTransactions`, `itemsV2`,
+//! `inventoryItemLots`, `unitsOfMeasure`, batch), faithful to
+//! `shared/reference/fusion-rest.md` including its failure modes, with fault injection and
+//! request counters. Seeded from `sim-seed`, like the WMS simulator, so both start consistent.
+//!
+//! Layout: [`rest`] (envelope, `q`, errors, decimals), [`state`] (per-org indexes),
+//! [`txn`] (transaction validation and application), [`sim`] (resource operations),
+//! [`faults`], [`http`] (axum routes, auth, admin API), and [`FusionSim`] / [`RunningSim`] here.
+
+pub mod config;
+pub mod faults;
+pub mod http;
+pub mod rest;
+pub mod sim;
+pub mod state;
+pub mod txn;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{ProcessReport, SimConfig};
+pub use faults::{FaultStatus, Faults, ScriptedFault};
+pub use rest::HasMoreLies;
+
+use http::{lock, AuthConfig, Shared};
+use sim::{Settings, SimState};
+use txn::Rules;
+
+/// Entry point: builds the seeded state and serves it.
+#[derive(Debug)]
+pub struct FusionSim;
+
+/// A running simulator. Dropping it stops the server; [`RunningSim::shutdown`] stops it and
+/// waits.
+#[derive(Debug)]
+pub struct RunningSim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    seed_time: Duration,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    processor: Option<JoinHandle<()>>,
+}
+
+impl FusionSim {
+    /// Seeds the state from `config.seed`, binds `127.0.0.1:config.port` (0 = any free port)
+    /// and starts serving in the background on the current tokio runtime.
+    pub async fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
+        let seed_cfg = config.seed.clone();
+        let rules = Rules {
+            today: config.today.unwrap_or(seed_cfg.today),
+            max_serials: config.max_serials_per_txn,
+            allow_negative: config.allow_negative_onhand,
+        };
+        let settings = Settings {
+            default_limit: config.default_limit,
+            max_limit: config.max_limit,
+            rules,
+        };
+        let started = Instant::now();
+        let state = tokio::task::spawn_blocking(move || {
+            let catalog = sim_seed::generate(&seed_cfg);
+            SimState::new(&catalog, settings)
+        })
+        .await?;
+        let seed_time = started.elapsed();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            sim: Mutex::new(state),
+            faults: Mutex::new(faults::FaultEngine::new(config.faults.clone())),
+            stats: Mutex::new(BTreeMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+            auth: AuthConfig {
+                user: config.user.clone(),
+                password: config.password.clone(),
+                roleless: config.roleless_users.clone(),
+                client_id: config.client_id.clone(),
+                client_secret: config.client_secret.clone(),
+                token_ttl: config.token_ttl,
+            },
+            base_url: format!("http://{addr}"),
+        });
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = http::router(shared.clone());
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "fusion-sim server stopped");
+            }
+        });
+        let processor = config.process_interval.map(|every| {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    lock(&shared.sim).process_staged();
+                }
+            })
+        });
+        Ok(RunningSim {
+            shared,
+            addr,
+            seed_time,
+            stop: Some(tx),
+            server: Some(server),
+            processor,
+        })
+    }
+}
+
+impl RunningSim {
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/fscmRestApi/resources/11.13.18.05`, the REST base.
+    pub fn api_base(&self) -> String {
+        format!("{}/fscmRestApi/resources/{}", self.shared.base_url, http::VERSION)
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How long generating and indexing the seed took.
+    pub fn seed_time(&self) -> Duration {
+        self.seed_time
+    }
+
+    /// On-hand quantity of `item` in `org`/`sub` (of one lot if given); zero when there is no row.
+    pub fn onhand(&self, org: &str, item: &str, sub: &str, lot: Option<&str>) -> Decimal {
+        let sim = lock(&self.shared.sim);
+        let (Some(o), Some(&i), Some(s)) = (
+            sim.org_index(org),
+            sim.master.by_number.get(item),
+            state::sub_index(sub),
+        ) else {
+            return Decimal::ZERO;
+        };
+        let Some(b) = sim.orgs[o].bal(i as usize, s) else {
+            return Decimal::ZERO;
+        };
+        match lot {
+            Some(l) => b.lots.get(l).copied().unwrap_or_default(),
+            None => b.qty,
+        }
+    }
+
+    /// Serial numbers on hand for `item` in `org`/`sub`.
+    pub fn serials(&self, org: &str, item: &str, sub: &str) -> Vec<String> {
+        let sim = lock(&self.shared.sim);
+        match (
+            sim.org_index(org),
+            sim.master.by_number.get(item),
+            state::sub_index(sub),
+        ) {
+            (Some(o), Some(&i), Some(s)) => sim.orgs[o]
+                .bal(i as usize, s)
+                .map(|b| b.serials.iter().cloned().collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Expiration date of a lot, if it exists.
+    pub fn lot_expiration(&self, org: &str, item: &str, lot: &str) -> Option<NaiveDate> {
+        let sim = lock(&self.shared.sim);
+        let o = sim.org_index(org)?;
+        let i = *sim.master.by_number.get(item)?;
+        sim.orgs[o].lots.get(&(i, lot.to_string())).copied()
+    }
+
+    /// Total on-hand of one organization (all items and subinventories).
+    pub fn org_total(&self, org: &str) -> Decimal {
+        let sim = lock(&self.shared.sim);
+        let Some(o) = sim.org_index(org) else {
+            return Decimal::ZERO;
+        };
+        sim.orgs[o].rows.iter().flatten().flatten().map(|b| b.qty).sum()
+    }
+
+    /// Requests counted for `endpoint` (`"GET inventoryOnhandBalances"`,
+    /// `"POST inventoryStagedTransactions"`, ...), including rejected and faulted ones.
+    pub fn request_count(&self, endpoint: &str) -> u64 {
+        lock(&self.shared.stats).get(endpoint).copied().unwrap_or(0)
+    }
+
+    /// All request counters.
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Zeroes the request counters.
+    pub fn reset_stats(&self) {
+        lock(&self.shared.stats).clear();
+    }
+
+    /// Current faults.
+    pub fn faults(&self) -> Faults {
+        lock(&self.shared.faults).faults().clone()
+    }
+
+    /// Replaces the faults (and reseeds the fault RNG).
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.shared.faults).set(faults);
+    }
+
+    /// Runs the transaction manager over pending staged rows.
+    pub fn process_staged(&self) -> ProcessReport {
+        lock(&self.shared.sim).process_staged()
+    }
+
+    /// Staged (interface) rows as the REST resource renders them.
+    pub fn staged_rows(&self) -> Vec<Value> {
+        let sim = lock(&self.shared.sim);
+        let ids: Vec<String> = sim.staged.keys().map(i64::to_string).collect();
+        drop(sim);
+        ids.iter()
+            .filter_map(|id| self.api_get(&format!("inventoryStagedTransactions/{id}")))
+            .collect()
+    }
+
+    /// Number of completed transactions.
+    pub fn completed_count(&self) -> usize {
+        lock(&self.shared.sim).completed.len()
+    }
+
+    /// Sets the simulator's "today" (lot expiry).
+    pub fn set_today(&self, today: NaiveDate) {
+        lock(&self.shared.sim).settings.rules.today = today;
+    }
+
+    /// Silently changes on-hand (no transaction recorded) to create drift: `delta` on the
+    /// balance (and lot, if given; a new lot expires a year after today).
+    pub fn adjust(
+        &self,
+        org: &str,
+        item: &str,
+        sub: &str,
+        lot: Option<&str>,
+        delta: Decimal,
+    ) -> anyhow::Result<Decimal> {
+        let v =
+            serde_json::json!({"org": org, "item": item, "subinventory": sub, "lot": lot, "delta": delta.to_string()});
+        let out = http::adjust_direct(&mut lock(&self.shared.sim), &v).map_err(|e| anyhow::anyhow!(e.detail))?;
+        Ok(rest::parse_decimal(&out["quantity"]).unwrap_or_default())
+    }
+
+    /// Makes `item` unknown to `org` (item exists in the master but is not assigned).
+    pub fn unassign_item(&self, org: &str, item: &str) {
+        let mut sim = lock(&self.shared.sim);
+        if let (Some(o), Some(&i)) = (sim.org_index(org), sim.master.by_number.get(item)) {
+            sim.orgs[o].unassigned.insert(i);
+        }
+    }
+
+    fn api_get(&self, path: &str) -> Option<Value> {
+        let req = sim::ApiRequest {
+            method: "GET".into(),
+            segments: path.split('/').map(str::to_string).collect(),
+            query: Vec::new(),
+            body: None,
+            base: self.api_base(),
+            lies: HasMoreLies::None,
+            stage_only: false,
+        };
+        lock(&self.shared.sim).handle(&req).ok().and_then(|r| r.body)
+    }
+
+    /// Stops the server, letting in-flight requests finish for up to two seconds.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(p) = self.processor.take() {
+            p.abort();
+        }
+        if let Some(s) = self.server.take() {
+            let abort = s.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), s).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(p) = self.processor.take() {
+            p.abort();
+        }
+        if let Some(s) = self.server.take() {
+            s.abort();
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Fault injection: rates drawn from a seeded RNG plus exact scripted faults for the next N
+//! calls of an endpoint. Settable at start ([`crate::SimConfig::faults`]) and at runtime
+//! (`PUT /admin/faults`).
+
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::rest::HasMoreLies;
+
+/// Fault settings. Every rate is a share of requests in `0.0..=1.0`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Milliseconds added to every Fusion API request.
+    pub latency_ms: u64,
+    /// Requests allowed per wall-clock second before answering 429 (`None` = unlimited).
+    pub rate_limit_per_sec: Option<u32>,
+    /// `Retry-After` seconds sent with 429 and 503.
+    pub retry_after_secs: u64,
+    /// Share of requests answered 500.
+    pub error_500_rate: f64,
+    /// Share of requests answered 503 (with `Retry-After`).
+    pub error_503_rate: f64,
+    /// Share of requests that hang for `timeout_hang_ms` before being answered normally.
+    pub timeout_rate: f64,
+    /// How long a "timeout" request hangs.
+    pub timeout_hang_ms: u64,
+    /// Share of requests whose connection is dropped without an answer.
+    pub reset_rate: f64,
+    /// Share of Online-mode staged POSTs answered 408 while the row stays staged (ProcessFlag 1),
+    /// as Fusion 24A+ does when an Online call risks a 504.
+    pub online_408_rate: f64,
+    /// Share of staged POSTs processed fully, after which the connection is dropped unanswered.
+    pub accept_then_drop_rate: f64,
+    /// How collection envelopes misreport `hasMore`.
+    pub hasmore_lies: HasMoreLies,
+    /// Seed of the RNG the rates draw from; reseeded whenever faults are set.
+    pub rng_seed: u64,
+    /// Scripted faults, consumed in order of the list for the next matching calls.
+    pub fail_next: Vec<ScriptedFault>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            rate_limit_per_sec: None,
+            retry_after_secs: 1,
+            error_500_rate: 0.0,
+            error_503_rate: 0.0,
+            timeout_rate: 0.0,
+            timeout_hang_ms: 30_000,
+            reset_rate: 0.0,
+            online_408_rate: 0.0,
+            accept_then_drop_rate: 0.0,
+            hasmore_lies: HasMoreLies::None,
+            rng_seed: 7,
+            fail_next: Vec::new(),
+        }
+    }
+}
+
+/// Fails the next `count` calls of `endpoint`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptedFault {
+    /// Endpoint key as counted in stats (`"POST inventoryStagedTransactions"`) or a bare
+    /// resource name (`"inventoryStagedTransactions"`, any method).
+    pub endpoint: String,
+    /// An HTTP status (e.g. `503`; `408` on a staged POST stages without processing) or one of
+    /// `"reset"`, `"drop_after_accept"`, `"timeout"`, `"408"`.
+    pub status: FaultStatus,
+    /// How many calls to fail.
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The `status` of a scripted fault: a number or a keyword.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FaultStatus {
+    /// Answer with this status and a Fusion error body.
+    Code(u16),
+    /// `"reset"`, `"drop_after_accept"`, `"timeout"` or a status as a string.
+    Word(String),
+}
+
+/// What to do to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injected {
+    /// Nothing: handle normally.
+    None,
+    /// Answer with this status (429/503 carry `Retry-After`).
+    Status(u16),
+    /// Drop the connection without answering.
+    Reset,
+    /// Hang this long, then handle normally.
+    Hang(Duration),
+    /// Online staged POST: stage the row without processing and answer 408.
+    Stage408,
+    /// Handle fully, then drop the connection.
+    DropAfterAccept,
+}
+
+/// The runtime fault state: settings, RNG and the per-second rate window.
+#[derive(Debug)]
+pub struct FaultEngine {
+    faults: Faults,
+    rng: ChaCha8Rng,
+    window_start: Instant,
+    window_count: u32,
+}
+
+impl FaultEngine {
+    /// A new engine using `faults`.
+    pub fn new(faults: Faults) -> Self {
+        let rng = ChaCha8Rng::seed_from_u64(faults.rng_seed);
+        Self {
+            faults,
+            rng,
+            window_start: Instant::now(),
+            window_count: 0,
+        }
+    }
+
+    /// Current settings (scripted faults show what is left).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Replaces the settings and reseeds the RNG.
+    pub fn set(&mut self, faults: Faults) {
+        *self = Self::new(faults);
+    }
+
+    fn roll(&mut self, rate: f64) -> bool {
+        rate > 0.0 && self.rng.random::<f64>() < rate
+    }
+
+    /// Decides the fault for one request to `endpoint` (`"METHOD resource"`), `resource` being
+    /// its first path segment. `online_staged_post` marks an Online-mode staged POST.
+    pub fn decide(&mut self, endpoint: &str, resource: &str, staged_post: bool, online: bool) -> Injected {
+        if let Some(limit) = self.faults.rate_limit_per_sec {
+            let now = Instant::now();
+            if now.duration_since(self.window_start) >= Duration::from_secs(1) {
+                self.window_start = now;
+                self.window_count = 0;
+            }
+            self.window_count += 1;
+            if self.window_count > limit {
+                return Injected::Status(429);
+            }
+        }
+        if let Some(pos) = self
+            .faults
+            .fail_next
+            .iter()
+            .position(|f| f.count > 0 && (f.endpoint == endpoint || f.endpoint == resource))
+        {
+            let f = &mut self.faults.fail_next[pos];
+            f.count -= 1;
+            let status = f.status.clone();
+            if f.count == 0 {
+                self.faults.fail_next.remove(pos);
+            }
+            return match status {
+                FaultStatus::Code(408) if staged_post => Injected::Stage408,
+                FaultStatus::Code(c) => Injected::Status(c),
+                FaultStatus::Word(w) => match w.to_ascii_lowercase().as_str() {
+                    "reset" => Injected::Reset,
+                    "drop_after_accept" | "accept_then_drop" => Injected::DropAfterAccept,
+                    "timeout" => Injected::Hang(Duration::from_millis(self.faults.timeout_hang_ms)),
+                    "408" if staged_post => Injected::Stage408,
+                    other => other.parse().map_or(Injected::Status(500), Injected::Status),
+                },
+            };
+        }
+        if self.roll(self.faults.reset_rate) {
+            return Injected::Reset;
+        }
+        if self.roll(self.faults.error_500_rate) {
+            return Injected::Status(500);
+        }
+        if self.roll(self.faults.error_503_rate) {
+            return Injected::Status(503);
+        }
+        if self.roll(self.faults.timeout_rate) {
+            return Injected::Hang(Duration::from_millis(self.faults.timeout_hang_ms));
+        }
+        if staged_post {
+            if online && self.roll(self.faults.online_408_rate) {
+                return Injected::Stage408;
+            }
+            if self.roll(self.faults.accept_then_drop_rate) {
+                return Injected::DropAfterAccept;
+            }
+        }
+        Injected::None
+    }
+}
