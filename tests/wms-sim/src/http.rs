@@ -315,7 +315,7 @@ async fn release_hold(
 
 async fn list_holds(State(app): State<App>, Path(dc): Path<String>) -> Result<Response, ApiError> {
     let guard = app.store.dc(&dc)?;
-    Ok(Json(serde_json::json!({ "items": guard.active_holds() })).into_response())
+    Ok(Json(guard.active_holds()).into_response())
 }
 
 async fn reservations(State(app): State<App>, Path(dc): Path<String>) -> Result<Response, ApiError> {
