@@ -5,9 +5,14 @@
 //! implementations may be plain `async fn`s.
 
 pub mod fusion;
+pub mod ops;
 pub mod store;
 pub mod wms;
 
 pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt};
+pub use ops::{
+    Alert, AlertError, AlertSink, Incident, Incidents, ReviewTask, ReviewTasks, RunReport, RunReports, Severity,
+    TaskChange, TaskKind,
+};
 pub use store::{Clock, DcLease, LedgerRow, LotMap, MappedLot, StoreError, SyncLedger};
 pub use wms::{Hold, OutboxItem, Page, SyncOutcome, WarehouseSystem, WmsBalance, WmsError};
