@@ -161,13 +161,15 @@ impl TxnRequest {
                     "online" => 1,
                     "concurrent" => 2,
                     "background" => 3,
-                    _ => return Err(ApiError::bad(
-                        "INV-1029",
-                        format!(
+                    _ => {
+                        return Err(ApiError::bad(
+                            "INV-1029",
+                            format!(
                             "The transaction mode {v} isn't valid. Use 1 (Online), 2 (Concurrent) or 3 (Background)."
                         ),
-                    )
-                    .at("TransactionMode")),
+                        )
+                        .at("TransactionMode"))
+                    }
                 },
             },
         };

@@ -30,10 +30,16 @@ async fn default_page_is_25_with_truthful_has_more_and_total_results_only_on_req
     assert_eq!(v["hasMore"], true);
     assert!(v.get("totalResults").is_none());
     assert!(v["links"].is_array());
-    assert!(v["items"][0]["links"][0]["href"].as_str().unwrap().contains("/inventoryOnhandBalances/"));
+    assert!(v["items"][0]["links"][0]["href"]
+        .as_str()
+        .unwrap()
+        .contains("/inventoryOnhandBalances/"));
     let total = rows_of_dc01(&env);
     let v = env
-        .get_json(&format!("inventoryOnhandBalances?q=OrganizationCode=DC01&totalResults=true&limit=10&offset={}", total - 3))
+        .get_json(&format!(
+            "inventoryOnhandBalances?q=OrganizationCode=DC01&totalResults=true&limit=10&offset={}",
+            total - 3
+        ))
         .await;
     assert_eq!(v["totalResults"], total);
     assert_eq!(v["count"], 3);
@@ -63,7 +69,11 @@ async fn pages_are_stable_and_cover_every_row_exactly_once_across_orgs() {
     let mut seen = Vec::new();
     let mut offset = 0;
     loop {
-        let v = env.get_json(&format!("inventoryOnhandBalances?limit=37&offset={offset}&onlyData=true")).await;
+        let v = env
+            .get_json(&format!(
+                "inventoryOnhandBalances?limit=37&offset={offset}&onlyData=true"
+            ))
+            .await;
         let items = v["items"].as_array().unwrap();
         for i in items {
             assert!(i.get("links").is_none());
@@ -98,7 +108,9 @@ async fn has_more_lies_true_on_last_page_and_omitted() {
         hasmore_lies: HasMoreLies::TrueOnLastPage,
         ..Faults::default()
     });
-    let v = env.get_json("inventoryOnhandBalances?q=OrganizationCode=DC01&offset=100000").await;
+    let v = env
+        .get_json("inventoryOnhandBalances?q=OrganizationCode=DC01&offset=100000")
+        .await;
     assert_eq!(v["count"], 0);
     assert_eq!(v["hasMore"], true);
     env.sim.set_faults(Faults {
@@ -115,7 +127,9 @@ async fn q_filters_by_org_item_and_subinventory_and_rejects_unknown_attributes()
     let env = start().await;
     let (item, sub, qty) = env.item_with(Control::Plain, None);
     let v = env
-        .get_json(&format!("inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber='{item}';SubinventoryCode=\"{sub}\""))
+        .get_json(&format!(
+            "inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber='{item}';SubinventoryCode=\"{sub}\""
+        ))
         .await;
     assert_eq!(v["count"], 1);
     let row = &v["items"][0];
@@ -124,10 +138,14 @@ async fn q_filters_by_org_item_and_subinventory_and_rejects_unknown_attributes()
     assert_eq!(row["OrganizationId"], 300_000);
     assert_eq!(Decimal::from_str(&row["PrimaryQuantity"].to_string()).unwrap(), qty);
     assert!(row["PrimaryUOMCode"].is_string());
-    let v = env.get_json("inventoryOnhandBalances?q=OrganizationCode=DC02;SubinventoryCode=PICK&limit=500").await;
+    let v = env
+        .get_json("inventoryOnhandBalances?q=OrganizationCode=DC02;SubinventoryCode=PICK&limit=500")
+        .await;
     let items = v["items"].as_array().unwrap();
     assert!(!items.is_empty());
-    assert!(items.iter().all(|i| i["SubinventoryCode"] == "PICK" && i["OrganizationCode"] == "DC02"));
+    assert!(items
+        .iter()
+        .all(|i| i["SubinventoryCode"] == "PICK" && i["OrganizationCode"] == "DC02"));
     let r = env.get("inventoryOnhandBalances?q=Bogus=1").await;
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
@@ -141,7 +159,9 @@ async fn expand_shows_lots_with_expiry_and_serials_and_self_links_resolve() {
     let env = start().await;
     let (item, sub, _) = env.item_with(Control::Lot, None);
     let v = env
-        .get_json(&format!("inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber={item};SubinventoryCode={sub}&expand=lots"))
+        .get_json(&format!(
+            "inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber={item};SubinventoryCode={sub}&expand=lots"
+        ))
         .await;
     let row = &v["items"][0];
     assert!(row.get("serials").is_none());
@@ -168,7 +188,9 @@ async fn expand_shows_lots_with_expiry_and_serials_and_self_links_resolve() {
 
     let (sitem, ssub, sq) = env.item_with(Control::Serial, None);
     let v = env
-        .get_json(&format!("inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber={sitem};SubinventoryCode={ssub}&expand=all"))
+        .get_json(&format!(
+            "inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber={sitem};SubinventoryCode={ssub}&expand=all"
+        ))
         .await;
     let serials = v["items"][0]["serials"].as_array().unwrap();
     assert_eq!(Decimal::from(serials.len() as u64), sq);
@@ -180,7 +202,10 @@ async fn latest_alias_and_unknown_resources() {
     let env = start().await;
     let r = env
         .http
-        .get(format!("{}/fscmRestApi/resources/latest/inventoryOnhandBalances?limit=1", env.sim.url()))
+        .get(format!(
+            "{}/fscmRestApi/resources/latest/inventoryOnhandBalances?limit=1",
+            env.sim.url()
+        ))
         .basic_auth(USER, Some(PASS))
         .send()
         .await
@@ -195,12 +220,16 @@ async fn latest_alias_and_unknown_resources() {
 async fn items_uoms_and_lots_lookups() {
     let env = start().await;
     let (lot_item, _, _) = env.item_with(Control::Lot, None);
-    let v = env.get_json(&format!("itemsV2?q=ItemNumber='{lot_item}';OrganizationCode=DC01")).await;
+    let v = env
+        .get_json(&format!("itemsV2?q=ItemNumber='{lot_item}';OrganizationCode=DC01"))
+        .await;
     assert_eq!(v["count"], 1);
     assert_eq!(v["items"][0]["LotControlCode"], 2);
     assert_eq!(v["items"][0]["SerialNumberControlCode"], 1);
     let (ser_item, _, _) = env.item_with(Control::Serial, None);
-    let v = env.get_json(&format!("itemsV2?q=ItemNumber={ser_item};OrganizationCode=DC02")).await;
+    let v = env
+        .get_json(&format!("itemsV2?q=ItemNumber={ser_item};OrganizationCode=DC02"))
+        .await;
     assert_eq!(v["items"][0]["SerialNumberControlCode"], 5);
     assert_eq!(v["items"][0]["PrimaryUOMCode"], "EA");
     let v = env.get_json("itemsV2?q=ItemNumber=NOPE").await;
@@ -211,16 +240,30 @@ async fn items_uoms_and_lots_lookups() {
     let v = env.get_json("unitsOfMeasure").await;
     assert_eq!(v["count"], 4);
 
-    let v = env.get_json(&format!("inventoryItemLots?q=OrganizationCode=DC01;ItemNumber={lot_item}")).await;
+    let v = env
+        .get_json(&format!(
+            "inventoryItemLots?q=OrganizationCode=DC01;ItemNumber={lot_item}"
+        ))
+        .await;
     assert!(v["count"].as_u64().unwrap() >= 1);
     let body = serde_json::json!({"OrganizationCode":"DC01","ItemNumber":lot_item,"LotNumber":"NEWLOT-1","ExpirationDate":"2027-06-30"});
     let r = env.post("inventoryItemLots", &body).await;
     assert_eq!(r.status(), 201);
-    assert_eq!(env.sim.lot_expiration("DC01", &lot_item, "NEWLOT-1").unwrap().to_string(), "2027-06-30");
+    assert_eq!(
+        env.sim
+            .lot_expiration("DC01", &lot_item, "NEWLOT-1")
+            .unwrap()
+            .to_string(),
+        "2027-06-30"
+    );
     let r = env.post("inventoryItemLots", &body).await;
     assert_eq!(r.status(), 400);
     assert_eq!(err_code(&r.json().await.unwrap()), "INV-1028");
-    let v = env.get_json(&format!("inventoryItemLots?q=OrganizationCode=DC01;ItemNumber={lot_item};LotNumber=NEWLOT-1")).await;
+    let v = env
+        .get_json(&format!(
+            "inventoryItemLots?q=OrganizationCode=DC01;ItemNumber={lot_item};LotNumber=NEWLOT-1"
+        ))
+        .await;
     assert_eq!(v["count"], 1);
     assert_eq!(v["items"][0]["ExpirationDate"], "2027-06-30");
 }
@@ -249,7 +292,12 @@ async fn paging_50000_items_at_limit_500_matches_the_catalog() {
     loop {
         let v: Value = http
             .get(format!("{}/inventoryOnhandBalances", sim.api_base()))
-            .query(&[("q", "OrganizationCode=DC01"), ("limit", "500"), ("offset", &offset.to_string()), ("onlyData", "true")])
+            .query(&[
+                ("q", "OrganizationCode=DC01"),
+                ("limit", "500"),
+                ("offset", &offset.to_string()),
+                ("onlyData", "true"),
+            ])
             .basic_auth(USER, Some(PASS))
             .send()
             .await

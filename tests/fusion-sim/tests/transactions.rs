@@ -31,17 +31,23 @@ fn uom_of(env: &Env, item: &str) -> String {
 async fn online_receipt_and_issue_update_onhand_and_create_completed_rows() {
     let env = start().await;
     let (item, sub, before) = env.item_with(Control::Plain, Some("KG"));
-    let (s, v) = env.stage(&txn(&item, &sub, "miscellaneous receipt", json!(1.005), "KG")).await;
+    let (s, v) = env
+        .stage(&txn(&item, &sub, "miscellaneous receipt", json!(1.005), "KG"))
+        .await;
     assert_eq!(s, 201, "{v}");
     assert!(v["TransactionInterfaceId"].as_i64().unwrap() > 0);
     assert_eq!(v["TransactionQuantity"].to_string(), "1.005");
     assert_eq!(env.sim.onhand("DC01", &item, &sub, None), before + d("1.005"));
     assert!(env.sim.staged_rows().is_empty());
-    let (s, _) = env.stage(&txn(&item, &sub, "Miscellaneous Issue", json!("-0.5"), "KG")).await;
+    let (s, _) = env
+        .stage(&txn(&item, &sub, "Miscellaneous Issue", json!("-0.5"), "KG"))
+        .await;
     assert_eq!(s, 201);
     assert_eq!(env.sim.onhand("DC01", &item, &sub, None), before + d("0.505"));
     let v = env
-        .get_json(&format!("inventoryCompletedTransactions?q=SourceCode=WMS;SourceHeaderId=7001;ItemNumber={item}"))
+        .get_json(&format!(
+            "inventoryCompletedTransactions?q=SourceCode=WMS;SourceHeaderId=7001;ItemNumber={item}"
+        ))
         .await;
     assert_eq!(v["count"], 2);
     assert_eq!(v["items"][0]["TransactionTypeName"], "Miscellaneous Receipt");
@@ -67,7 +73,9 @@ async fn online_transfer_moves_lots_and_yields_two_linked_completed_rows() {
     assert_eq!(env.sim.onhand("DC01", &item, to, Some(&lot)), lq);
     assert_eq!(env.sim.onhand("DC01", &item, to, None), to_before + lq);
     let v = env
-        .get_json(&format!("inventoryCompletedTransactions?q=ItemNumber={item};SourceLineId=1&expand=lots"))
+        .get_json(&format!(
+            "inventoryCompletedTransactions?q=ItemNumber={item};SourceLineId=1&expand=lots"
+        ))
         .await;
     let rows = v["items"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
@@ -107,16 +115,27 @@ async fn serial_transfer_moves_serials_and_receipt_creates_new_lots_and_serials(
     body["lots"] = json!([{"LotNumber": "FRESH-1", "TransactionQuantity": 5, "LotExpirationDate": "2027-12-31"}]);
     assert_eq!(env.stage(&body).await.0, 201);
     assert_eq!(env.sim.onhand("DC01", &litem, &lsub, Some("FRESH-1")), d("5"));
-    assert_eq!(env.sim.lot_expiration("DC01", &litem, "FRESH-1").unwrap().to_string(), "2027-12-31");
+    assert_eq!(
+        env.sim.lot_expiration("DC01", &litem, "FRESH-1").unwrap().to_string(),
+        "2027-12-31"
+    );
 }
 
 /// Posts `body`, expects 400 with `code`, and checks nothing changed.
 async fn rejects(env: &Env, body: Value, code: &str) {
-    let before = (env.sim.org_total("DC01"), env.sim.completed_count(), env.sim.staged_rows().len());
+    let before = (
+        env.sim.org_total("DC01"),
+        env.sim.completed_count(),
+        env.sim.staged_rows().len(),
+    );
     let (s, v) = env.stage(&body).await;
     assert_eq!(s, 400, "expected {code}, got {v}");
     assert_eq!(assert_error_shape(&v, 400), code, "{v}");
-    let after = (env.sim.org_total("DC01"), env.sim.completed_count(), env.sim.staged_rows().len());
+    let after = (
+        env.sim.org_total("DC01"),
+        env.sim.completed_count(),
+        env.sim.staged_rows().len(),
+    );
     assert_eq!(before, after, "state changed on rejected {code}");
 }
 
@@ -135,18 +154,58 @@ async fn every_validation_rule_answers_400_with_its_code_and_changes_nothing() {
     let mut b = txn(&p, &psub, "Miscellaneous Receipt", json!(1), "EA");
     b["OrganizationCode"] = json!("DC99");
     rejects(&env, b, "INV-1001").await;
-    rejects(&env, txn("NOPE", &psub, "Miscellaneous Receipt", json!(1), "EA"), "INV-1002").await;
+    rejects(
+        &env,
+        txn("NOPE", &psub, "Miscellaneous Receipt", json!(1), "EA"),
+        "INV-1002",
+    )
+    .await;
     let unassigned = env.catalog.items[299].number.clone();
     let u = uom_of(&env, &unassigned);
-    rejects(&env, txn(&unassigned, "STORES", "Miscellaneous Receipt", json!(1), &u), "INV-1003").await;
-    rejects(&env, txn(&p, "NOWHERE", "Miscellaneous Receipt", json!(1), "EA"), "INV-1004").await;
+    rejects(
+        &env,
+        txn(&unassigned, "STORES", "Miscellaneous Receipt", json!(1), &u),
+        "INV-1003",
+    )
+    .await;
+    rejects(
+        &env,
+        txn(&p, "NOWHERE", "Miscellaneous Receipt", json!(1), "EA"),
+        "INV-1004",
+    )
+    .await;
     rejects(&env, txn(&p, &psub, "Account Alias Wobble", json!(1), "EA"), "INV-1005").await;
-    rejects(&env, txn(&p, &psub, "Miscellaneous Receipt", json!(0), "EA"), "INV-1006").await;
-    rejects(&env, txn(&p, &psub, "Miscellaneous Receipt", json!(-1), "EA"), "INV-1007").await;
+    rejects(
+        &env,
+        txn(&p, &psub, "Miscellaneous Receipt", json!(0), "EA"),
+        "INV-1006",
+    )
+    .await;
+    rejects(
+        &env,
+        txn(&p, &psub, "Miscellaneous Receipt", json!(-1), "EA"),
+        "INV-1007",
+    )
+    .await;
     rejects(&env, txn(&p, &psub, "Miscellaneous Issue", json!(1), "EA"), "INV-1007").await;
-    rejects(&env, txn(&p, &psub, "Miscellaneous Receipt", json!(1.5), "EA"), "INV-1008").await;
-    rejects(&env, txn(&kg, &kgsub, "Miscellaneous Receipt", json!("1.0001"), "KG"), "INV-1008").await;
-    rejects(&env, txn(&p, &psub, "Miscellaneous Receipt", json!(1), "KG"), "INV-1009").await;
+    rejects(
+        &env,
+        txn(&p, &psub, "Miscellaneous Receipt", json!(1.5), "EA"),
+        "INV-1008",
+    )
+    .await;
+    rejects(
+        &env,
+        txn(&kg, &kgsub, "Miscellaneous Receipt", json!("1.0001"), "KG"),
+        "INV-1008",
+    )
+    .await;
+    rejects(
+        &env,
+        txn(&p, &psub, "Miscellaneous Receipt", json!(1), "KG"),
+        "INV-1009",
+    )
+    .await;
     rejects(&env, txn(&l, &lsub, "Miscellaneous Receipt", json!(1), &lu), "INV-1010").await;
     let mut b = txn(&p, &psub, "Miscellaneous Receipt", json!(1), "EA");
     b["lots"] = json!([{"LotNumber": "X", "TransactionQuantity": 1, "LotExpirationDate": "2027-01-01"}]);
@@ -171,7 +230,9 @@ async fn every_validation_rule_answers_400_with_its_code_and_changes_nothing() {
     b["serials"] = json!([{"FmSerialNumber": "DUP1"}, {"FmSerialNumber": "DUP1"}]);
     rejects(&env, b, "INV-1017").await;
     let mut b = txn(&s, &ssub, "Miscellaneous Receipt", json!(51), "EA");
-    b["serials"] = json!((0..51).map(|i| json!({"FmSerialNumber": format!("MANY{i:03}")})).collect::<Vec<_>>());
+    b["serials"] = json!((0..51)
+        .map(|i| json!({"FmSerialNumber": format!("MANY{i:03}")}))
+        .collect::<Vec<_>>());
     rejects(&env, b, "INV-1018").await;
     let mut b = txn(&s, &ssub, "Miscellaneous Issue", json!(-1), "EA");
     b["serials"] = json!([{"FmSerialNumber": "NOT-HERE"}]);
@@ -182,8 +243,25 @@ async fn every_validation_rule_answers_400_with_its_code_and_changes_nothing() {
     let mut b = txn(&p, &psub, "Subinventory Transfer", json!(1), "EA");
     b["TransferSubinventory"] = json!(psub);
     rejects(&env, b, "INV-1021").await;
-    rejects(&env, txn(&p, &psub, "Miscellaneous Issue", json!(format!("-{}", pq + Decimal::ONE)), "EA"), "INV-1022").await;
-    let mut b = txn(&l, &lsub, "Miscellaneous Issue", json!(format!("-{}", lq + Decimal::ONE)), &lu);
+    rejects(
+        &env,
+        txn(
+            &p,
+            &psub,
+            "Miscellaneous Issue",
+            json!(format!("-{}", pq + Decimal::ONE)),
+            "EA",
+        ),
+        "INV-1022",
+    )
+    .await;
+    let mut b = txn(
+        &l,
+        &lsub,
+        "Miscellaneous Issue",
+        json!(format!("-{}", lq + Decimal::ONE)),
+        &lu,
+    );
     b["lots"] = json!([{"LotNumber": lot, "TransactionQuantity": format!("-{}", lq + Decimal::ONE)}]);
     rejects(&env, b, "INV-1022").await;
     let mut b = txn(&p, &psub, "Miscellaneous Receipt", json!(1), "EA");
@@ -208,7 +286,15 @@ async fn expired_lots_are_refused_once_today_moves_past_them_and_negative_onhand
     })
     .await;
     let (p, psub, pq) = env.item_with(Control::Plain, Some("EA"));
-    let (s, _) = env.stage(&txn(&p, &psub, "Miscellaneous Issue", json!(format!("-{}", pq + Decimal::TEN)), "EA")).await;
+    let (s, _) = env
+        .stage(&txn(
+            &p,
+            &psub,
+            "Miscellaneous Issue",
+            json!(format!("-{}", pq + Decimal::TEN)),
+            "EA",
+        ))
+        .await;
     assert_eq!(s, 201);
     assert_eq!(env.sim.onhand("DC01", &p, &psub, None), -Decimal::TEN);
 }
@@ -227,7 +313,9 @@ async fn background_rows_wait_until_processed_and_failures_keep_process_flag_3()
     assert_eq!(v["ProcessFlag"], 1);
     assert_eq!(env.stage(&bad).await.0, 201);
     assert_eq!(env.sim.onhand("DC01", &p, &psub, None), before);
-    let v = env.get_json("inventoryStagedTransactions?q=SourceCode=WMS;ProcessFlag=1").await;
+    let v = env
+        .get_json("inventoryStagedTransactions?q=SourceCode=WMS;ProcessFlag=1")
+        .await;
     assert_eq!(v["count"], 2);
     let r: Value = env
         .http
@@ -257,7 +345,10 @@ async fn background_rows_wait_until_processed_and_failures_keep_process_flag_3()
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(env.get(&format!("inventoryStagedTransactions/{id}")).await.status(), 404);
+    assert_eq!(
+        env.get(&format!("inventoryStagedTransactions/{id}")).await.status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -268,11 +359,15 @@ async fn online_408_leaves_the_row_staged_unprocessed() {
         online_408_rate: 1.0,
         ..Faults::default()
     });
-    let (s, v) = env.stage(&txn(&p, &psub, "Miscellaneous Receipt", json!(2), "EA")).await;
+    let (s, v) = env
+        .stage(&txn(&p, &psub, "Miscellaneous Receipt", json!(2), "EA"))
+        .await;
     assert_eq!(s, 408);
     assert_error_shape(&v, 408);
     assert_eq!(env.sim.onhand("DC01", &p, &psub, None), before);
-    let v = env.get_json("inventoryStagedTransactions?q=SourceCode=WMS;SourceHeaderId=7001;SourceLineId=1").await;
+    let v = env
+        .get_json("inventoryStagedTransactions?q=SourceCode=WMS;SourceHeaderId=7001;SourceLineId=1")
+        .await;
     assert_eq!(v["count"], 1);
     assert_eq!(v["items"][0]["ProcessFlag"], 1);
     assert_eq!(env.sim.process_staged().processed, 1);
@@ -307,14 +402,25 @@ async fn balance_transactions_set_absolute_balances_and_get_is_not_supported() {
     assert_eq!(env.sim.onhand("DC01", &p, &psub, None), d("12.25"));
     assert_eq!(env.sim.onhand("DC01", &l, &lsub, None), d("9"));
     assert_eq!(env.sim.onhand("DC01", &l, &lsub, Some("BAL-1")), d("9"));
-    assert_eq!(env.serials_of(&s, &ssub), vec!["BALSN1".to_string(), "BALSN2".to_string()]);
+    assert_eq!(
+        env.serials_of(&s, &ssub),
+        vec!["BALSN1".to_string(), "BALSN2".to_string()]
+    );
     let body = json!({"OrganizationCode": "DC01", "SubmitForProcessing": "Yes",
         "transactionLines": [{"ItemNumber": p, "SubinventoryCode": psub, "Quantity": 12.25, "UOMCode": "LB"}]});
-    let v: Value = env.post("inventoryBalanceTransactions", &body).await.json().await.unwrap();
+    let v: Value = env
+        .post("inventoryBalanceTransactions", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["ReturnStatus"], "SUCCESS");
     let r = env.get("inventoryBalanceTransactions").await;
     assert_eq!(r.status(), 405);
-    assert!(r.json::<Value>().await.unwrap()["o:errorDetails"][0]["detail"].as_str().unwrap().contains("not supported"));
+    assert!(r.json::<Value>().await.unwrap()["o:errorDetails"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("not supported"));
 }
 
 #[tokio::test]

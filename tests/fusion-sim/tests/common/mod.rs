@@ -54,6 +54,18 @@ impl Env {
             .unwrap()
     }
 
+    /// GET that reads the whole body, returning any transport error.
+    pub async fn get_raw(&self, path: &str) -> Result<(u16, String), reqwest::Error> {
+        let r = self
+            .http
+            .get(format!("{}/{path}", self.base))
+            .basic_auth(USER, Some(PASS))
+            .send()
+            .await?;
+        let s = r.status().as_u16();
+        Ok((s, r.text().await?))
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         let r = self.get(path).await;
         assert_eq!(r.status(), 200, "GET {path}");
@@ -83,10 +95,7 @@ impl Env {
     pub fn item_with(&self, control: Control, uom: Option<&str>) -> (String, String, rust_decimal::Decimal) {
         for b in self.catalog.balances_of(0) {
             let it = &self.catalog.items[b.item];
-            if it.control == control
-                && uom.is_none_or(|u| it.uom == u)
-                && !b.quantity.is_zero()
-            {
+            if it.control == control && uom.is_none_or(|u| it.uom == u) && !b.quantity.is_zero() {
                 let total = self.sim.onhand("DC01", &it.number, &b.subinventory, None);
                 return (it.number.clone(), b.subinventory.clone(), total);
             }
