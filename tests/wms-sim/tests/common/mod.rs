@@ -1,6 +1,6 @@
 //! Shared helpers: start a small simulator on port 0 and talk to it over real HTTP.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -12,8 +12,13 @@ pub struct Env {
 }
 
 pub async fn start(dcs: usize, items: usize) -> Env {
-    let wms = WmsSim::start(WmsConfig::small(dcs, items)).await.expect("start wms-sim");
-    Env { wms, http: reqwest::Client::new() }
+    let wms = WmsSim::start(WmsConfig::small(dcs, items))
+        .await
+        .expect("start wms-sim");
+    Env {
+        wms,
+        http: reqwest::Client::new(),
+    }
 }
 
 impl Env {
@@ -32,7 +37,11 @@ impl Env {
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON body {text:?}: {e}")) };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON body {text:?}: {e}"))
+        };
         (status, json)
     }
 
@@ -89,5 +98,8 @@ impl Env {
 pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status.as_u16(), want_status, "status for {body}");
     assert_eq!(body["error"]["code"], want_code, "code in {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message in {body}"
+    );
 }
