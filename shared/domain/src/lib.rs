@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod ports;
 pub mod quantity;
 pub mod reconcile;
+pub mod sync;
 pub mod txn;
 
 pub use error::{DomainError, Retryable};
