@@ -1,8 +1,18 @@
 //! Stateful simulator of the legacy WMS as invsync sees it: the `/v1` HTTP JSON contract of
 //! `docs/wms-api.openapi.yaml` (balances, pending-sync outbox, sync outcomes, holds,
-//! reservations) over in-memory DCs seeded from `sim-seed`, plus an `/admin` API for tests:
-//! deterministic warehouse activity, silent drift injection, state counters, request stats and
-//! fault injection.
+//! reservations) over in-memory DCs seeded from `sim-seed`, plus an `/admin` API for tests.
+//!
+//! Admin API (no auth; simulator only, not part of the WMS contract):
+//! - `POST /admin/activity {"dc": "DC01"|null, "count": N}` generates N transactions now
+//!   (picks, receipts with new lots/serials, cycle-count adjustments, transfers); returns
+//!   `{"count", "ids", "transactions"}`.
+//! - `POST /admin/drift {"dc","item","subinventory","lot","delta","expiration"?}` silently
+//!   changes one on-hand row (never the outbox); returns the [`AppliedDrift`].
+//! - `POST /admin/drift/bands {"dc"?, "small", "medium", "large", "seed"}` drifts distinct
+//!   keys by band (`|delta|` 1..=4, 5..=50, 51..=200); returns `{"applied": [AppliedDrift]}`.
+//! - `GET /admin/state` per-DC counters; `GET /admin/stats` / `POST /admin/stats/reset`
+//!   request counters per endpoint (names like `POST outcome`, `GET balances`).
+//! - `PUT /admin/faults` / `GET /admin/faults`: [`Faults`] applied to `/v1` calls.
 //!
 //! Layout: [`model`] wire types, [`error`] the contract's error body, `state` the WMS rules,
 //! `activity` the activity generator, `drift` drift injection, `http` the router.

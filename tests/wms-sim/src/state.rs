@@ -930,3 +930,32 @@ fn decode_outbox_cursor(c: &str) -> Result<u64, ApiError> {
         .and_then(|t| t.strip_prefix("o1|").and_then(|s| s.parse().ok()))
         .ok_or_else(invalid_cursor)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_cursors_round_trip_and_foreign_cursors_are_refused() {
+        for key in [(0u32, 0u8, None), (49_999, 3, Some("L049999-01|x".to_string()))] {
+            assert_eq!(decode_balance_cursor(&encode_balance_cursor(&key)).unwrap(), key);
+        }
+        assert_eq!(decode_balance_cursor("zz").unwrap_err().code, "invalid_cursor");
+        assert_eq!(
+            decode_outbox_cursor(&encode_balance_cursor(&(1, 1, None)))
+                .unwrap_err()
+                .code,
+            "invalid_cursor"
+        );
+    }
+
+    #[test]
+    fn only_plain_decimal_strings_are_quantities() {
+        for ok in ["0", "-3", "12.500", "007"] {
+            assert!(parse_decimal(ok, "q").is_ok(), "{ok}");
+        }
+        for bad in ["", "-", "1.", ".5", "+1", "1e3", "1_000", " 1", "NaN", "1.2.3"] {
+            assert_eq!(parse_decimal(bad, "q").unwrap_err().code, "invalid_quantity", "{bad}");
+        }
+    }
+}
