@@ -274,10 +274,9 @@ pub fn seed(catalog: &Catalog) -> (Master, Vec<OrgState>) {
         .map(|(i, it)| (it.number.clone(), i as u32))
         .collect();
     let n = items.len();
-    let mut orgs: Vec<OrgState> = catalog
-        .orgs
-        .iter()
-        .map(|o| OrgState {
+    let build = |oi: usize| {
+        let o = &catalog.orgs[oi];
+        let mut org = OrgState {
             id: o.id,
             code: o.code.clone(),
             rows: (0..n).map(|_| Default::default()).collect(),
@@ -285,26 +284,45 @@ pub fn seed(catalog: &Catalog) -> (Master, Vec<OrgState>) {
             unassigned: HashSet::new(),
             fen_all: Fenwick::default(),
             fen_sub: Default::default(),
-        })
-        .collect();
-    for b in &catalog.balances {
-        let (Some(org), Some(sub)) = (orgs.get_mut(b.org), sub_index(&b.subinventory)) else {
-            continue;
         };
-        if b.quantity.is_zero() {
-            continue;
+        let from = catalog.balances.partition_point(|b| b.org < oi);
+        let to = catalog.balances.partition_point(|b| b.org <= oi);
+        for b in &catalog.balances[from..to] {
+            let Some(sub) = sub_index(&b.subinventory) else {
+                continue;
+            };
+            if b.quantity.is_zero() || b.item >= n {
+                continue;
+            }
+            let bal = org.rows[b.item][sub].get_or_insert_with(Box::default);
+            bal.qty += b.quantity;
+            if let Some(lot) = &b.lot {
+                *bal.lots.entry(lot.number.clone()).or_default() += b.quantity;
+                org.lots.insert((b.item as u32, lot.number.clone()), lot.expiration);
+            }
+            bal.serials.extend(b.serials.iter().cloned());
         }
-        let bal = org.rows[b.item][sub].get_or_insert_with(Box::default);
-        bal.qty += b.quantity;
-        if let Some(lot) = &b.lot {
-            *bal.lots.entry(lot.number.clone()).or_default() += b.quantity;
-            org.lots.insert((b.item as u32, lot.number.clone()), lot.expiration);
+        org.rebuild_index();
+        org
+    };
+    // Balances are grouped by org (sim-seed's contract), so orgs are built in parallel.
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let mut slots: Vec<Option<OrgState>> = (0..catalog.orgs.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        for (t, chunk) in slots
+            .chunks_mut(catalog.orgs.len().div_ceil(threads).max(1))
+            .enumerate()
+        {
+            let build = &build;
+            let first = t * catalog.orgs.len().div_ceil(threads).max(1);
+            scope.spawn(move || {
+                for (k, slot) in chunk.iter_mut().enumerate() {
+                    *slot = Some(build(first + k));
+                }
+            });
         }
-        bal.serials.extend(b.serials.iter().cloned());
-    }
-    for o in &mut orgs {
-        o.rebuild_index();
-    }
+    });
+    let orgs: Vec<OrgState> = slots.into_iter().flatten().collect();
     (Master { items, by_number }, orgs)
 }
 
