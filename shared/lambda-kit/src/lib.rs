@@ -1,1 +1,7 @@
-//! placeholder
+//! invsync Lambda plumbing shared by every function binary: JSON logs ([`logging`]), CloudWatch
+//! embedded-metric-format metrics ([`metrics`]) and typed configuration from the environment
+//! ([`config`]). Function `main`s call these once at cold start; handlers stay thin.
+
+pub mod config;
+pub mod logging;
+pub mod metrics;
