@@ -1,7 +1,8 @@
 //! invsync Lambda plumbing shared by every function binary: JSON logs ([`logging`]), CloudWatch
 //! embedded-metric-format metrics ([`metrics`]) and typed configuration from the environment
-//! ([`config`]). Function `main`s call these once at cold start; handlers stay thin.
+//! ([`config`]), and the wiring of adapters into the domain ports ([`wiring`]). Function `main`s call these once at cold start; handlers stay thin.
 
 pub mod config;
 pub mod logging;
 pub mod metrics;
+pub mod wiring;
