@@ -1,1 +1,314 @@
-//! Fusion REST client (in progress).
+//! Oracle Fusion Cloud SCM inventory REST client: [`HttpFusionClient`] implements
+//! [`domain::ports::FusionInventory`].
+//!
+//! What shapes it (see `shared/reference/fusion-rest.md`):
+//! - one pooled reqwest client per process, a timeout on every request, at most
+//!   [`FusionConfig::max_in_flight`] requests in flight, retries with exponential backoff and
+//!   jitter (`backon`) that honour `Retry-After` up to a cap;
+//! - errors classified into [`FusionError`]: 429, 5xx, 408, timeouts and lost connections are
+//!   retryable; 400 (with Fusion's `o:errorDetails[].detail`), 401 after one token refresh,
+//!   403 and 404 are not;
+//! - Fusion has no idempotency key, so a staged transaction is **never re-posted without first
+//!   looking its Source* reference up** (see [`HttpFusionClient::post_staged`]);
+//! - collection reads stop on `count < limit`, not on `hasMore`, and page at most 500 rows.
+//!
+//! Layout: [`config`] (settings, env), `transport` (HTTP, auth, retries), `wire` (JSON shapes,
+//! exact decimals), `onhand` (paging), `post` (validation, post, find), `bulk` (balance
+//! transactions, batch).
+
+pub mod config;
+mod bulk;
+mod onhand;
+mod post;
+mod transport;
+mod wire;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use domain::ids::{DcCode, ItemNumber, LotNumber, Uom};
+use domain::ports::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt};
+use domain::txn::{ItemInfo, SourceRef, StagedPost};
+use serde::Serialize;
+
+pub use bulk::{
+    BalanceFailure, BalanceLine, BalanceOutcome, BatchOperation, BatchPart, BatchPartResult, BatchResponse,
+};
+pub use config::{Credentials, FusionConfig, LookupKey, TransactionMode, TransferSign, MAX_PAGE_SIZE, REST_PATH};
+pub use onhand::OnhandPage;
+pub use transport::gzip_body;
+
+use transport::{Req, Transport, JSON};
+use wire::{int_of, parse, q, Collection, ItemLotWire, ItemWire, UomWire};
+
+/// The Fusion REST client. Build it once per process (Lambda init) and share it: clones are
+/// cheap and share the connection pool, the in-flight bound, the OAuth2 token and the item
+/// cache. `Debug` never shows credentials.
+#[derive(Clone)]
+pub struct HttpFusionClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    t: Transport,
+    items: Mutex<HashMap<(DcCode, ItemNumber), (ItemInfo, Instant)>>,
+    uoms: Mutex<HashMap<Uom, (u32, Instant)>>,
+}
+
+impl std::fmt::Debug for HttpFusionClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpFusionClient").field("transport", &self.inner.t).finish()
+    }
+}
+
+impl HttpFusionClient {
+    /// A client with its own connection pool, built from `config`.
+    pub fn new(config: FusionConfig) -> Result<Self, FusionError> {
+        let http = Transport::build_http(&config)?;
+        Ok(Self::with_http_client(config, http))
+    }
+
+    /// A client over an existing reqwest client (to share one pool with other adapters).
+    /// Per-request timeouts still come from `config`.
+    pub fn with_http_client(config: FusionConfig, http: reqwest::Client) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                t: Transport::new(config, http),
+                items: Mutex::new(HashMap::new()),
+                uoms: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// [`FusionConfig::from_env`] then [`Self::new`].
+    pub fn from_env() -> Result<Self, FusionError> {
+        Self::new(FusionConfig::from_env()?)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &FusionConfig {
+        &self.inner.t.cfg
+    }
+
+    /// The REST base URL requests go to.
+    pub fn api_base(&self) -> &str {
+        self.inner.t.api_base()
+    }
+
+    /// Forgets cached item master and UOM facts.
+    pub fn clear_item_cache(&self) {
+        self.inner.items.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.inner.uoms.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    fn t(&self) -> &Transport {
+        &self.inner.t
+    }
+
+    async fn get_json(&self, path: &str, query: Vec<(String, String)>) -> Result<Vec<u8>, FusionError> {
+        self.t()
+            .call(&Req::get(path, query))
+            .await
+            .map(|r| r.body)
+            .map_err(|e| e.error)
+    }
+
+    /// Item master facts, from the per-client cache while younger than
+    /// [`FusionConfig::item_cache_ttl`], else from `itemsV2` and `unitsOfMeasure`.
+    /// Unknown item or UOM: [`FusionError::NotFound`].
+    pub async fn item_info(&self, dc: &DcCode, item: &ItemNumber) -> Result<ItemInfo, FusionError> {
+        let ttl = self.config().item_cache_ttl;
+        let key = (dc.clone(), item.clone());
+        if let Some((info, at)) = self.inner.items.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            if at.elapsed() < ttl {
+                return Ok(info.clone());
+            }
+        }
+        let body = self
+            .get_json(
+                "itemsV2",
+                vec![
+                    (
+                        "q".into(),
+                        q(&[("ItemNumber", item.as_str()), ("OrganizationCode", dc.as_str())]),
+                    ),
+                    ("onlyData".into(), "true".into()),
+                    ("limit".into(), "1".into()),
+                ],
+            )
+            .await?;
+        let page: Collection<ItemWire> = parse(&body, "itemsV2")?;
+        let row = page
+            .items
+            .into_iter()
+            .find(|r| r.item_number == item.as_str())
+            .ok_or_else(|| FusionError::NotFound(format!("item {item} in organization {dc}")))?;
+        let uom_text = row
+            .primary_uom_code
+            .ok_or_else(|| FusionError::InvalidResponse(format!("item {item} has no PrimaryUOMCode")))?;
+        let primary_uom =
+            Uom::parse(uom_text).map_err(|e| FusionError::InvalidResponse(format!("item {item}: {e}")))?;
+        let uom_scale = self.uom_scale(&primary_uom).await?;
+        // EBS-lineage codes (fact sheet §5, L): LotControlCode 2 = full control;
+        // SerialNumberControlCode 2 = predefined, 5 = at receipt (6 = at sales-order issue only,
+        // which miscellaneous transactions do not serialise).
+        let info = ItemInfo {
+            item: item.clone(),
+            lot_controlled: int_of(row.lot_control_code.as_ref()) == Some(2),
+            serial_controlled: matches!(int_of(row.serial_number_control_code.as_ref()), Some(2 | 5)),
+            primary_uom,
+            uom_scale,
+        };
+        self.inner
+            .items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, (info.clone(), Instant::now()));
+        Ok(info)
+    }
+
+    async fn uom_scale(&self, uom: &Uom) -> Result<u32, FusionError> {
+        let ttl = self.config().item_cache_ttl;
+        if let Some((scale, at)) = self.inner.uoms.lock().unwrap_or_else(PoisonError::into_inner).get(uom) {
+            if at.elapsed() < ttl {
+                return Ok(*scale);
+            }
+        }
+        let body = self
+            .get_json(
+                "unitsOfMeasure",
+                vec![
+                    ("q".into(), q(&[("UOMCode", uom.as_str())])),
+                    ("onlyData".into(), "true".into()),
+                ],
+            )
+            .await?;
+        let page: Collection<UomWire> = parse(&body, "unitsOfMeasure")?;
+        let row = page
+            .items
+            .into_iter()
+            .find(|r| r.uom_code == uom.as_str())
+            .ok_or_else(|| FusionError::NotFound(format!("unit of measure {uom}")))?;
+        let scale = int_of(row.decimal_precision.as_ref())
+            .and_then(|p| u32::try_from(p).ok())
+            .ok_or_else(|| FusionError::InvalidResponse(format!("unit of measure {uom} has no DecimalPrecision")))?;
+        self.inner
+            .uoms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(uom.clone(), (scale, Instant::now()));
+        Ok(scale)
+    }
+
+    /// The lot `lot` of `item` in `dc`, if Fusion has it.
+    pub async fn lot(&self, dc: &DcCode, item: &ItemNumber, lot: &LotNumber) -> Result<Option<FusionLot>, FusionError> {
+        let body = self
+            .get_json(
+                "inventoryItemLots",
+                vec![
+                    (
+                        "q".into(),
+                        q(&[
+                            ("OrganizationCode", dc.as_str()),
+                            ("ItemNumber", item.as_str()),
+                            ("LotNumber", lot.as_str()),
+                        ]),
+                    ),
+                    ("onlyData".into(), "true".into()),
+                ],
+            )
+            .await?;
+        let page: Collection<ItemLotWire> = parse(&body, "inventoryItemLots")?;
+        let Some(row) = page.items.into_iter().find(|r| r.lot_number == lot.as_str()) else {
+            return Ok(None);
+        };
+        Ok(Some(FusionLot {
+            number: lot.clone(),
+            expiration: wire::date_of(row.expiration_date.as_deref())?,
+        }))
+    }
+
+    /// Creates a lot. A retry after an ambiguous failure first looks the lot up and succeeds
+    /// if it is there.
+    pub async fn create_lot(
+        &self,
+        dc: &DcCode,
+        item: &ItemNumber,
+        lot: &LotNumber,
+        expiration: Option<NaiveDate>,
+    ) -> Result<(), FusionError> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Body<'a> {
+            organization_code: &'a str,
+            item_number: &'a str,
+            lot_number: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            expiration_date: Option<String>,
+        }
+        let body = serde_json::to_vec(&Body {
+            organization_code: dc.as_str(),
+            item_number: item.as_str(),
+            lot_number: lot.as_str(),
+            expiration_date: expiration.map(|d| d.format("%Y-%m-%d").to_string()),
+        })
+        .map_err(|e| FusionError::InvalidResponse(format!("cannot encode the lot: {e}")))?;
+        let req = Req::post("inventoryItemLots", body, JSON);
+        let mut clock = self.t().retry_clock();
+        let mut retried = false;
+        loop {
+            let err = match self.t().attempt(&req).await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if retried && self.lot(dc, item, lot).await.ok().flatten().is_some() {
+                return Ok(());
+            }
+            if !domain::Retryable::is_retryable(&err.error) {
+                return Err(err.error);
+            }
+            let Some(delay) = clock.next_delay(&err.error) else {
+                return Err(err.error);
+            };
+            tokio::time::sleep(delay).await;
+            if self.lot(dc, item, lot).await?.is_some() {
+                return Ok(());
+            }
+            retried = true;
+        }
+    }
+}
+
+impl FusionInventory for HttpFusionClient {
+    async fn item_info(&self, dc: &DcCode, item: &ItemNumber) -> Result<ItemInfo, FusionError> {
+        HttpFusionClient::item_info(self, dc, item).await
+    }
+
+    async fn lot(&self, dc: &DcCode, item: &ItemNumber, lot: &LotNumber) -> Result<Option<FusionLot>, FusionError> {
+        HttpFusionClient::lot(self, dc, item, lot).await
+    }
+
+    async fn create_lot(
+        &self,
+        dc: &DcCode,
+        item: &ItemNumber,
+        lot: &LotNumber,
+        expiration: Option<NaiveDate>,
+    ) -> Result<(), FusionError> {
+        HttpFusionClient::create_lot(self, dc, item, lot, expiration).await
+    }
+
+    async fn post(&self, post: &StagedPost) -> Result<PostReceipt, FusionError> {
+        self.post_staged(post).await
+    }
+
+    async fn find(&self, dc: &DcCode, source: &SourceRef) -> Result<Landed, FusionError> {
+        HttpFusionClient::find(self, dc, source).await
+    }
+
+    async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {
+        HttpFusionClient::onhand(self, dc).await
+    }
+}

@@ -1,0 +1,359 @@
+//! Fusion wire formats: collection envelopes, resource rows, request bodies, the `q` builder and
+//! exact decimal quantities.
+//!
+//! Quantities are read from the raw JSON number text (`serde_json::value::RawValue`) and
+//! parsed with `Decimal::from_str`, so `0.1` stays `0.1` and nothing passes through `f64`.
+//! Quantities are written the same way: the decimal's own text as a JSON number.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use domain::ports::FusionError;
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// An exact decimal read from a JSON number (or numeric string) without going through `f64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Qty(pub Decimal);
+
+impl<'de> Deserialize<'de> for Qty {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        parse_decimal_text(raw.get()).map(Qty).map_err(de::Error::custom)
+    }
+}
+
+/// Parses a JSON number's (or quoted number's) text exactly.
+pub(crate) fn parse_decimal_text(text: &str) -> Result<Decimal, String> {
+    let t = text.trim();
+    let unquoted;
+    let t = if t.starts_with('"') {
+        unquoted = serde_json::from_str::<String>(t).map_err(|e| e.to_string())?;
+        unquoted.trim()
+    } else {
+        t
+    };
+    Decimal::from_str(t)
+        .or_else(|_| Decimal::from_scientific(t))
+        .map_err(|_| format!("{t:?} is not a decimal number"))
+}
+
+/// A decimal as a raw JSON number (its exact text).
+pub(crate) fn number(d: Decimal) -> Box<RawValue> {
+    let text = d.normalize().to_string();
+    RawValue::from_string(text).unwrap_or_else(|_| Box::<RawValue>::default())
+}
+
+/// A collection envelope `{"items","count","hasMore","limit","offset","totalResults"}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Collection<T> {
+    #[serde(default = "Vec::new")]
+    pub items: Vec<T>,
+    #[serde(default)]
+    pub count: Option<usize>,
+    #[serde(rename = "hasMore", default)]
+    pub has_more: Option<bool>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(rename = "totalResults", default)]
+    pub total_results: Option<u64>,
+}
+
+/// An expanded child: a bare array (framework v1/v2) or a nested collection with `items` and
+/// `hasMore` (v3+, fact sheet §1).
+#[derive(Debug)]
+pub(crate) struct Child<T> {
+    pub items: Vec<T>,
+    /// The nested collection said more rows exist than were expanded.
+    pub truncated: bool,
+}
+
+impl<T> Default for Child<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            truncated: false,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Child<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Child<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array or a collection object")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Child::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(x) = seq.next_element()? {
+                    items.push(x);
+                }
+                Ok(Child {
+                    items,
+                    truncated: false,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Child::default();
+                while let Some(k) = map.next_key::<String>()? {
+                    match k.as_str() {
+                        "items" => out.items = map.next_value()?,
+                        "hasMore" => out.truncated = map.next_value::<Option<bool>>()?.unwrap_or(false),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// An `inventoryOnhandBalances` row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct OnhandWire {
+    #[serde(default)]
+    pub organization_code: Option<String>,
+    pub item_number: String,
+    pub subinventory_code: String,
+    #[serde(rename = "PrimaryUOMCode", default)]
+    pub primary_uom_code: Option<String>,
+    // Unsure (fact sheet §2, L): the quantity attribute is PrimaryQuantity per third-party code.
+    #[serde(default)]
+    pub primary_quantity: Option<Qty>,
+    #[serde(rename = "lots", default)]
+    pub lots: Child<OnhandLotWire>,
+    #[serde(rename = "serials", default)]
+    pub serials: Child<SerialWire>,
+}
+
+/// A `lots` child of an on-hand row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct OnhandLotWire {
+    pub lot_number: String,
+    #[serde(default)]
+    pub expiration_date: Option<String>,
+    #[serde(default)]
+    pub primary_quantity: Option<Qty>,
+}
+
+/// A `serials` child of an on-hand row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SerialWire {
+    pub serial_number: String,
+}
+
+/// An `itemsV2` row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ItemWire {
+    pub item_number: String,
+    #[serde(rename = "PrimaryUOMCode", default)]
+    pub primary_uom_code: Option<String>,
+    #[serde(default)]
+    pub lot_control_code: Option<Value>,
+    #[serde(default)]
+    pub serial_number_control_code: Option<Value>,
+}
+
+/// A `unitsOfMeasure` row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UomWire {
+    #[serde(rename = "UOMCode")]
+    pub uom_code: String,
+    #[serde(default)]
+    pub decimal_precision: Option<Value>,
+}
+
+/// An `inventoryItemLots` row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ItemLotWire {
+    pub lot_number: String,
+    #[serde(default)]
+    pub expiration_date: Option<String>,
+}
+
+/// An `inventoryStagedTransactions` row (as listed or as answered to a POST).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StagedWire {
+    #[serde(default)]
+    pub transaction_interface_id: Option<Value>,
+    // Unsure (fact sheet §3, M): ProcessFlag / ErrorCode / ErrorExplanation names come from
+    // working client code, not an Oracle page.
+    #[serde(default)]
+    pub process_flag: Option<Value>,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub error_explanation: Option<String>,
+}
+
+/// An `inventoryCompletedTransactions` row.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CompletedWire {
+    pub transaction_id: Value,
+}
+
+/// Integer from a JSON number or numeric string.
+pub(crate) fn int_of(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Scalar as text.
+pub(crate) fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads a date `YYYY-MM-DD` (a timestamp suffix is ignored).
+pub(crate) fn date_of(s: Option<&str>) -> Result<Option<chrono::NaiveDate>, FusionError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| FusionError::InvalidResponse(format!("date {s:?} is not YYYY-MM-DD"))),
+    }
+}
+
+/// Builds a query-by-example `q` (`Attr=Value;Attr2=Value2`), quoting values that carry
+/// anything but letters, digits and `_ . - : / #`.
+pub(crate) fn q(clauses: &[(&str, &str)]) -> String {
+    clauses
+        .iter()
+        .map(|(k, v)| {
+            let plain = !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':' | '/' | '#'));
+            if plain {
+                format!("{k}={v}")
+            } else if v.contains('\'') {
+                format!("{k}=\"{v}\"")
+            } else {
+                format!("{k}='{v}'")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Parses a JSON body, naming the resource on failure.
+pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8], what: &str) -> Result<T, FusionError> {
+    serde_json::from_slice(body).map_err(|e| FusionError::InvalidResponse(format!("{what}: {e}")))
+}
+
+/// Body of `POST inventoryStagedTransactions`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StagedBody<'a> {
+    pub organization_code: &'a str,
+    pub item_number: &'a str,
+    pub subinventory_code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_subinventory: Option<&'a str>,
+    pub transaction_type_name: &'static str,
+    pub transaction_quantity: Box<RawValue>,
+    pub transaction_unit_of_measure: &'a str,
+    pub transaction_date: String,
+    pub source_code: &'a str,
+    pub source_header_id: &'a str,
+    pub source_line_id: u32,
+    pub transaction_reference: String,
+    pub transaction_mode: i64,
+    #[serde(rename = "lots", skip_serializing_if = "Vec::is_empty")]
+    pub lots: Vec<StagedLotBody<'a>>,
+    #[serde(rename = "serials", skip_serializing_if = "Vec::is_empty")]
+    pub serials: Vec<StagedSerialBody<'a>>,
+}
+
+/// A `lots` child of a staged transaction.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StagedLotBody<'a> {
+    pub lot_number: &'a str,
+    pub transaction_quantity: Box<RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot_expiration_date: Option<String>,
+}
+
+/// A `serials` child of a staged transaction (one serial per row: from = to).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StagedSerialBody<'a> {
+    pub fm_serial_number: &'a str,
+    pub to_serial_number: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_are_read_exactly() {
+        #[derive(Deserialize)]
+        struct W {
+            a: Qty,
+            b: Qty,
+            c: Qty,
+            d: Option<Qty>,
+            e: Qty,
+        }
+        let w: W = serde_json::from_str(r#"{"a":0.1,"b":"12.500","c":1e-5,"d":null,"e":123456789.123456789}"#).unwrap();
+        assert_eq!(w.a.0.to_string(), "0.1");
+        assert_eq!(w.b.0.to_string(), "12.500");
+        assert_eq!(w.c.0, Decimal::new(1, 5));
+        assert!(w.d.is_none());
+        assert_eq!(w.e.0.to_string(), "123456789.123456789");
+    }
+
+    #[test]
+    fn children_parse_as_arrays_or_collections() {
+        #[derive(Deserialize)]
+        struct W {
+            #[serde(default)]
+            s: Child<SerialWire>,
+        }
+        let a: W = serde_json::from_str(r#"{"s":[{"SerialNumber":"A"}]}"#).unwrap();
+        assert_eq!(a.s.items.len(), 1);
+        let b: W = serde_json::from_str(r#"{"s":{"items":[{"SerialNumber":"A"}],"hasMore":true,"count":1}}"#).unwrap();
+        assert!(b.s.truncated && b.s.items.len() == 1);
+        let c: W = serde_json::from_str(r#"{}"#).unwrap();
+        assert!(c.s.items.is_empty());
+    }
+
+    #[test]
+    fn q_quotes_values_with_spaces() {
+        assert_eq!(q(&[("A", "X1"), ("B", "ITM 1")]), "A=X1;B='ITM 1'");
+        assert_eq!(q(&[("R", "T-1#2")]), "R=T-1#2");
+    }
+
+    #[test]
+    fn numbers_serialise_as_exact_text() {
+        assert_eq!(number(Decimal::new(-12500, 3)).get(), "-12.5");
+        assert_eq!(number(Decimal::new(7, 0)).get(), "7");
+    }
+}
