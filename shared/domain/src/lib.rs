@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod ports;
 pub mod quantity;
 pub mod reconcile;
+pub mod reconciliation;
 pub mod schedule;
 pub mod sync;
 pub mod txn;
