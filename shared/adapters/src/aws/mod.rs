@@ -1,1 +1,40 @@
-//! AWS adapters (in progress).
+//! AWS adapters: DynamoDB stores behind the domain's persistence and operations ports, SNS
+//! alerts, SQS fan-out, and the local set-up that creates those resources from
+//! `infra/template.yaml`.
+//!
+//! - [`config`]: the SDK configuration, endpoint from the standard environment
+//!   (`AWS_ENDPOINT_URL`), so the same code runs against moto, LocalStack and AWS;
+//! - [`provision`]: creates the template's tables, queues and topics (local set-up and tests);
+//! - [`ledger`], [`lease`], [`lot_map`], [`review_tasks`], [`incidents`], [`run_reports`]:
+//!   one DynamoDB table each, every state change a conditional write;
+//! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
+//! - [`WriteCounter`]: how many DynamoDB write requests the stores made (benchmarks).
+//!
+//! Error mapping (DynamoDB): `ConditionalCheckFailedException` is
+//! [`StoreError::Conflict`](domain::ports::StoreError::Conflict); throttling, 5xx, timeouts and
+//! connection failures are `Unavailable`; rows that cannot be read back, and writes DynamoDB
+//! refuses as invalid, are `Corrupt`.
+
+pub mod config;
+mod error;
+pub mod incidents;
+mod item;
+pub mod lease;
+pub mod ledger;
+pub mod lot_map;
+pub mod provision;
+pub mod review_tasks;
+pub mod run_reports;
+pub mod sns;
+pub mod sqs;
+
+pub use error::WriteCounter;
+pub use incidents::DynamoIncidents;
+pub use lease::DynamoDcLease;
+pub use ledger::DynamoSyncLedger;
+pub use lot_map::DynamoLotMap;
+pub use provision::{provision, ProvisionError, ProvisionOptions, Provisioned, ProvisionedResource, ResourceKind};
+pub use review_tasks::{DynamoReviewTasks, TaskRecord, TaskStatus};
+pub use run_reports::DynamoRunReports;
+pub use sns::SnsAlertSink;
+pub use sqs::{QueueError, SqsSyncQueue};

@@ -1,0 +1,272 @@
+//! [`DynamoSyncLedger`]: the sync ledger on the `LedgerTable` of `infra/template.yaml`.
+//!
+//! One item per WMS transaction, key `dc` + `txn_id`. Attributes: `txn` (the transaction as
+//! JSON), `state`, `dc_state` (`<dc>#<state>`, hash key of `state-index`), `updated_at`
+//! (RFC 3339, its range key), `seen_at`, `attempts`, `version`, `lease_until`,
+//! `failure_reason`, `failure_retryable`, `fusion_refs` (list of strings) and, once the row is
+//! terminal, `expires_at` (TTL).
+
+use super::error::{store_error, WriteCounter};
+use super::item::{expires, iso, n, s, time, trunc, Item, Reader, EXPIRES_AT};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::ids::DcCode;
+use domain::ledger::{Failure, LedgerEntry, SyncState};
+use domain::ports::{LedgerRow, StoreError, SyncLedger};
+use domain::txn::WmsTransaction;
+use std::collections::HashMap;
+
+/// The GSI on `dc_state` + `updated_at`.
+pub const STATE_INDEX: &str = "state-index";
+
+/// How long synced and manual-review rows are kept by default before TTL removes them.
+pub const DEFAULT_RETENTION: TimeDelta = TimeDelta::days(30);
+
+/// The sync ledger in DynamoDB. Every write is conditional: `record_seen` only creates,
+/// `transition` only succeeds while the stored `version` is the one the caller read.
+#[derive(Debug, Clone)]
+pub struct DynamoSyncLedger {
+    client: Client,
+    table: String,
+    writes: WriteCounter,
+    retention: TimeDelta,
+}
+
+impl DynamoSyncLedger {
+    /// A ledger on `table`, counting its write requests in `writes`.
+    pub fn new(client: Client, table: impl Into<String>, writes: WriteCounter) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            writes,
+            retention: DEFAULT_RETENTION,
+        }
+    }
+
+    /// Keeps terminal (`synced`, `manual_review`) rows for `retention` after their last change
+    /// instead of [`DEFAULT_RETENTION`].
+    pub fn with_retention(mut self, retention: TimeDelta) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// All rows of `dc` in `state`, oldest change first (eventually consistent: the index lags
+    /// the table by a fraction of a second).
+    pub async fn rows_by_state(&self, dc: &DcCode, state: SyncState) -> Result<Vec<LedgerRow>, StoreError> {
+        self.query_state(dc, state, None).await
+    }
+
+    /// Rows of `dc` in `state` last changed before `before` (stale `in_flight` rows, old
+    /// failures), oldest first.
+    pub async fn rows_by_state_before(
+        &self,
+        dc: &DcCode,
+        state: SyncState,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<LedgerRow>, StoreError> {
+        self.query_state(dc, state, Some(before)).await
+    }
+
+    async fn query_state(
+        &self,
+        dc: &DcCode,
+        state: SyncState,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<LedgerRow>, StoreError> {
+        let mut rows = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(STATE_INDEX)
+                .expression_attribute_values(":k", s(dc_state(dc, state)))
+                .set_exclusive_start_key(start.take());
+            query = match before {
+                Some(before) => query
+                    .key_condition_expression("dc_state = :k AND updated_at < :before")
+                    .expression_attribute_values(":before", time(before)),
+                None => query.key_condition_expression("dc_state = :k"),
+            };
+            let page = query
+                .send()
+                .await
+                .map_err(|e| store_error(&format!("Query {} {STATE_INDEX}", self.table), e))?;
+            for item in page.items() {
+                rows.push(row_from_item(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(rows),
+            }
+        }
+    }
+
+    fn key(dc: &DcCode, txn_id: &str) -> Item {
+        HashMap::from([("dc".to_string(), s(dc.as_str())), ("txn_id".to_string(), s(txn_id))])
+    }
+}
+
+fn dc_state(dc: &DcCode, state: SyncState) -> String {
+    format!("{dc}#{}", state.as_str())
+}
+
+fn row_from_item(item: &Item) -> Result<LedgerRow, StoreError> {
+    let what = format!(
+        "ledger row {}/{}",
+        item.get("dc").and_then(|v| v.as_s().ok()).map_or("?", String::as_str),
+        item.get("txn_id").and_then(|v| v.as_s().ok()).map_or("?", String::as_str)
+    );
+    let r = Reader::new(item, &what);
+    let txn: WmsTransaction = r.parsed("txn", serde_json::from_str)?;
+    let failure = r.opt_str("failure_reason")?.map(|reason| -> Result<Failure, StoreError> {
+        Ok(Failure {
+            retryable: r.opt_bool("failure_retryable")?.unwrap_or(false),
+            reason: reason.to_string(),
+        })
+    });
+    let entry = LedgerEntry {
+        state: r.parsed("state", SyncState::parse)?,
+        attempts: r.num("attempts")?,
+        lease_until: r.opt_time("lease_until")?,
+        failure: failure.transpose()?,
+        fusion_refs: r.str_list("fusion_refs")?,
+        version: r.num("version")?,
+    };
+    Ok(LedgerRow {
+        txn,
+        entry,
+        updated_at: r.time("updated_at")?,
+    })
+}
+
+fn refs(entry: &LedgerEntry) -> AttributeValue {
+    AttributeValue::L(entry.fusion_refs.iter().map(|r| s(r.as_str())).collect())
+}
+
+impl SyncLedger for DynamoSyncLedger {
+    async fn record_seen(&self, txn: &WmsTransaction, now: DateTime<Utc>) -> Result<LedgerRow, StoreError> {
+        let now = trunc(now);
+        let entry = LedgerEntry::pending();
+        let json = serde_json::to_string(txn)
+            .map_err(|e| StoreError::Corrupt(format!("transaction {} does not serialize: {e}", txn.id)))?;
+        let mut item = Self::key(&txn.dc, txn.id.as_str());
+        item.extend([
+            ("txn".to_string(), s(json)),
+            ("state".to_string(), s(entry.state.as_str())),
+            ("dc_state".to_string(), s(dc_state(&txn.dc, entry.state))),
+            ("updated_at".to_string(), time(now)),
+            ("seen_at".to_string(), time(now)),
+            ("attempts".to_string(), n(entry.attempts)),
+            ("version".to_string(), n(entry.version)),
+            ("fusion_refs".to_string(), refs(&entry)),
+        ]);
+        self.writes.record();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(txn_id)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(LedgerRow {
+                txn: txn.clone(),
+                entry,
+                updated_at: now,
+            }),
+            Err(e) => match store_error(&format!("PutItem {}", self.table), e) {
+                StoreError::Conflict(_) => self.get(&txn.dc, txn.id.as_str()).await?.ok_or_else(|| {
+                    StoreError::Conflict(format!("ledger row {}/{} existed, then vanished", txn.dc, txn.id))
+                }),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn get(&self, dc: &DcCode, id: &str) -> Result<Option<LedgerRow>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(dc, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(&format!("GetItem {}", self.table), e))?;
+        out.item().map(row_from_item).transpose()
+    }
+
+    async fn transition(&self, row: &LedgerRow, next: &LedgerEntry, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let now = trunc(now);
+        let mut set = vec![
+            "#state = :state",
+            "dc_state = :dc_state",
+            "attempts = :attempts",
+            "#version = :version",
+            "updated_at = :now",
+            "fusion_refs = :refs",
+        ];
+        let mut remove = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(&row.txn.dc, row.txn.id.as_str())))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(row.entry.version))
+            .expression_attribute_values(":state", s(next.state.as_str()))
+            .expression_attribute_values(":dc_state", s(dc_state(&row.txn.dc, next.state)))
+            .expression_attribute_values(":attempts", n(next.attempts))
+            .expression_attribute_values(":version", n(next.version))
+            .expression_attribute_values(":now", time(now))
+            .expression_attribute_values(":refs", refs(next));
+        match next.lease_until {
+            Some(lease) => {
+                set.push("lease_until = :lease");
+                update = update.expression_attribute_values(":lease", s(iso(lease)));
+            }
+            None => remove.push("lease_until"),
+        }
+        match &next.failure {
+            Some(failure) => {
+                set.push("failure_reason = :reason");
+                set.push("failure_retryable = :retryable");
+                update = update
+                    .expression_attribute_values(":reason", s(failure.reason.as_str()))
+                    .expression_attribute_values(":retryable", AttributeValue::Bool(failure.retryable));
+            }
+            None => remove.extend(["failure_reason", "failure_retryable"]),
+        }
+        if next.state.is_terminal() {
+            set.push("expires_at = :expires");
+            update = update.expression_attribute_values(":expires", expires(now, self.retention));
+        } else {
+            remove.push(EXPIRES_AT);
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        self.writes.record();
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(&format!("UpdateItem {} {}/{}", self.table, row.txn.dc, row.txn.id), e))
+    }
+
+    async fn unsettled(&self, dc: &DcCode) -> Result<Vec<LedgerRow>, StoreError> {
+        let mut rows = Vec::new();
+        for state in [SyncState::PendingSync, SyncState::InFlight, SyncState::SyncFailed] {
+            rows.extend(self.rows_by_state(dc, state).await?);
+        }
+        Ok(rows)
+    }
+}
