@@ -1,0 +1,103 @@
+//! Maps an SQS batch of sync requests to `domain::sync::sync_dc` runs.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use domain::ports::{Alert, AlertSink, Clock, RunReports, Severity};
+use domain::schedule::SyncRequest;
+use domain::sync::{sync_dc, SyncPorts, SyncSettings};
+use domain::Retryable;
+use lambda_kit::reports::{sync_metrics, sync_run_report};
+use lambda_kit::wiring::AppPorts;
+use lambda_runtime::{Error, LambdaEvent};
+use tracing::{error, info, warn};
+
+/// What the handler needs, built once in `main`.
+pub struct Deps {
+    /// Every port.
+    pub ports: AppPorts,
+    /// Sync tunables.
+    pub settings: SyncSettings,
+}
+
+/// Whether a message goes back to the queue.
+#[derive(Debug, PartialEq, Eq)]
+enum Disposition {
+    Done,
+    Retry,
+}
+
+/// Processes each message in order. A message that failed for a reason worth retrying, and
+/// every later message of the batch (FIFO order must hold), are returned as batch item
+/// failures; a message that can never succeed is recorded, alerted and acknowledged.
+pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let deadline = DateTime::from_timestamp_millis(i64::try_from(event.context.deadline).unwrap_or(i64::MAX))
+        .unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(15));
+    let invocation = event.context.request_id.clone();
+    let mut response = SqsBatchResponse::default();
+    let mut retry_rest = false;
+    for record in &event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        if retry_rest || process(deps, record, &invocation, deadline).await == Disposition::Retry {
+            retry_rest = true;
+            response.add_failure(id);
+        }
+    }
+    Ok(response)
+}
+
+async fn process(deps: &Deps, record: &SqsMessage, invocation: &str, deadline: DateTime<Utc>) -> Disposition {
+    let body = record.body.as_deref().unwrap_or_default();
+    let request = match SyncRequest::parse(body) {
+        Ok(r) => r,
+        Err(e) => {
+            error!(message_id = ?record.message_id, error = %e, "malformed sync message acknowledged");
+            alert(deps, None, "malformed sync message", &e.to_string()).await;
+            return Disposition::Done;
+        }
+    };
+    let short: String = invocation.chars().take(8).collect();
+    let run_id = format!("{}:{short}", request.run_id());
+    let started = deps.ports.clock().now();
+    match sync_dc(&deps.ports, &deps.settings, &request.dc, &run_id, deadline).await {
+        Ok(mut report) => {
+            report.duration_ms = u64::try_from((deps.ports.clock().now() - started).num_milliseconds()).unwrap_or(0);
+            sync_metrics(&report).emit();
+            if let Err(e) = deps
+                .ports
+                .runs
+                .save(&sync_run_report(&request.dc, &report, started))
+                .await
+            {
+                warn!(dc = %request.dc, run_id, error = %e, "run report not saved");
+            }
+            info!(dc = %request.dc, run_id, synced = report.synced, failed = report.failed, stopped_early = report.stopped_early, "sync message done");
+            Disposition::Done
+        }
+        Err(e) if e.is_retryable() => {
+            warn!(dc = %request.dc, run_id, error = %e, "sync run failed; message returned for retry");
+            Disposition::Retry
+        }
+        Err(e) => {
+            error!(dc = %request.dc, run_id, error = %e, "sync run cannot succeed; acknowledged");
+            alert(deps, Some(&request.dc), "sync run failed", &e.to_string()).await;
+            Disposition::Done
+        }
+    }
+}
+
+async fn alert(deps: &Deps, dc: Option<&domain::DcCode>, what: &str, detail: &str) {
+    let Some(dc) = dc.cloned().or_else(|| domain::DcCode::parse("UNKNOWN").ok()) else {
+        return;
+    };
+    let alert = Alert {
+        subject: format!("invsync {dc}: {what}"),
+        body: format!(
+            "invsync {dc}: {what}. {detail}\nThe message was acknowledged and will not be retried; fix the cause and run the fan-out again for this DC."
+        ),
+        dc,
+        severity: Severity::Warning,
+    };
+    if let Err(e) = deps.ports.alerts().publish(&alert).await {
+        warn!(error = %e, "alert could not be published");
+    }
+}
