@@ -15,7 +15,8 @@
 //! - [`fusion`]: [`FakeFusion`], Oracle Fusion inventory with an item master, lots, on-hand,
 //!   recorded posts and scriptable failures;
 //! - [`wms`]: [`FakeWms`], the WMS contract with an outbox, outcomes, balances and holds;
-//! - [`ports`]: [`FakePorts`], all of the above bundled as `domain::sync::SyncPorts`.
+//! - [`ports`]: [`FakePorts`], all of the above bundled as `domain::sync::SyncPorts` and
+//!   `domain::reconciliation::ReconcilePorts`.
 //!
 //! Builders panic on invalid literals (a broken test fixture, not a runtime condition); the
 //! fakes never panic.

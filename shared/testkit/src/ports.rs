@@ -1,4 +1,5 @@
-//! [`FakePorts`]: every fake bundled as the sync engine's [`SyncPorts`].
+//! [`FakePorts`]: every fake bundled as the sync engine's [`SyncPorts`] and the
+//! reconciliation's [`ReconcilePorts`].
 
 use crate::build::{self, DEFAULT_DC};
 use crate::{
@@ -8,6 +9,7 @@ use crate::{
 use chrono::{DateTime, Duration, Utc};
 use domain::ids::DcCode;
 use domain::ports::Clock;
+use domain::reconciliation::ReconcilePorts;
 use domain::sync::SyncPorts;
 use domain::txn::{ItemInfo, WmsTransaction};
 
@@ -139,5 +141,17 @@ impl SyncPorts for FakePorts {
     }
     fn clock(&self) -> &ManualClock {
         &self.clock
+    }
+}
+
+impl ReconcilePorts for FakePorts {
+    type Incidents = InMemoryIncidents;
+    type Runs = InMemoryRunReports;
+
+    fn incidents(&self) -> &InMemoryIncidents {
+        &self.incidents
+    }
+    fn runs(&self) -> &InMemoryRunReports {
+        &self.run_reports
     }
 }
