@@ -120,3 +120,92 @@ mod tests {
         assert_eq!(m["dc"], "DC01");
     }
 }
+
+/// [`ReconcileSettings`](domain::reconciliation::ReconcileSettings) from the environment:
+/// `VARIANCE_AUTO_CORRECT_BELOW` (5), `VARIANCE_ALERT_ABOVE` (50), `VARIANCE_THRESHOLDS_PER_DC`
+/// (`DC03=2:20,DC07=1:10`: per-DC `auto_correct_below:alert_above` overrides),
+/// `RECONCILE_ORPHAN_RETRY_CAP` (3), `RECONCILE_STALE_IN_FLIGHT_SECS` (900), plus the sync
+/// settings used for adjustments and orphan retries.
+pub fn reconcile_settings_from_env() -> Result<domain::reconciliation::ReconcileSettings, ConfigError> {
+    use domain::reconciliation::ReconcileSettings;
+    use domain::Thresholds;
+    use rust_decimal::Decimal;
+    let d = ReconcileSettings::default();
+    let invalid = |name: &str, reason: String| ConfigError::Invalid {
+        name: name.to_string(),
+        reason,
+    };
+    let thresholds = Thresholds::new(
+        config::parsed_or::<Decimal>("VARIANCE_AUTO_CORRECT_BELOW", d.thresholds.auto_correct_below)?,
+        config::parsed_or::<Decimal>("VARIANCE_ALERT_ABOVE", d.thresholds.alert_above)?,
+    )
+    .map_err(|e| invalid("VARIANCE_ALERT_ABOVE", e.to_string()))?;
+    let per_dc = parse_per_dc(&std::env::var("VARIANCE_THRESHOLDS_PER_DC").unwrap_or_default())
+        .map_err(|reason| invalid("VARIANCE_THRESHOLDS_PER_DC", reason))?;
+    Ok(ReconcileSettings {
+        thresholds,
+        per_dc,
+        orphan_retry_cap: config::parsed_or("RECONCILE_ORPHAN_RETRY_CAP", d.orphan_retry_cap)?,
+        stale_in_flight_after: Duration::seconds(config::parsed_or(
+            "RECONCILE_STALE_IN_FLIGHT_SECS",
+            d.stale_in_flight_after.num_seconds(),
+        )?),
+        sync: sync_settings_from_env()?,
+        ..d
+    })
+}
+
+/// Parses `DC03=2:20,DC07=1:10` into per-DC thresholds.
+pub fn parse_per_dc(text: &str) -> Result<BTreeMap<DcCode, domain::Thresholds>, String> {
+    let mut out = BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (dc, range) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not DC=low:high"))?;
+        let (low, high) = range
+            .split_once(':')
+            .ok_or_else(|| format!("{part:?} is not DC=low:high"))?;
+        let dc = DcCode::parse(dc.trim()).map_err(|e| e.to_string())?;
+        let parse = |s: &str| domain::quantity::parse_decimal(s, "variance threshold").map_err(|e| e.to_string());
+        let t = domain::Thresholds::new(parse(low)?, parse(high)?).map_err(|e| e.to_string())?;
+        out.insert(dc, t);
+    }
+    Ok(out)
+}
+
+/// EMF metrics of one DC reconciliation: keys compared, variances per tier, accuracy, actions.
+pub fn reconcile_metrics(r: &domain::reconciliation::ReconcileReport) -> MetricSet {
+    let accuracy: f64 = r.accuracy.to_string().parse().unwrap_or(0.0);
+    MetricSet::new(&[("dc", &r.dc), ("function", "reconcile-stock")])
+        .count("KeysCompared", r.keys_compared)
+        .count("KeysMatched", r.matched)
+        .count("VarianceAutoCorrect", r.auto_correct)
+        .count("VarianceReview", r.review)
+        .count("VarianceAlert", r.alert)
+        .metric("Accuracy", Unit::Percent, accuracy * 100.0)
+        .count("AdjustmentsPosted", r.adjustments_posted)
+        .count("ReviewTasksOpened", r.tasks_opened)
+        .count("AlertsPublished", r.alerts_published)
+        .count("HoldsPlaced", r.holds_placed)
+        .metric("ReconcileDuration", Unit::Milliseconds, r.duration_ms as f64)
+        .property("run_id", r.run_id.clone())
+        .property("dry_run", r.dry_run)
+}
+
+#[cfg(test)]
+mod per_dc_tests {
+    use super::*;
+
+    #[test]
+    fn per_dc_overrides_parse_and_refuse_clearly() {
+        let m = parse_per_dc("DC03=2:20, DC07=1:10").unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            m[&DcCode::parse("DC03").unwrap()].alert_above,
+            rust_decimal::Decimal::from(20)
+        );
+        assert!(parse_per_dc("DC03=20:2").unwrap_err().contains("below"));
+        assert!(parse_per_dc("DC03").is_err());
+        assert!(parse_per_dc("").unwrap().is_empty());
+    }
+}

@@ -229,3 +229,15 @@ impl SyncPorts for AppPorts {
         &self.clock
     }
 }
+
+impl domain::reconciliation::ReconcilePorts for AppPorts {
+    type Incidents = DynamoIncidents;
+    type Runs = DynamoRunReports;
+
+    fn incidents(&self) -> &Self::Incidents {
+        &self.incidents
+    }
+    fn runs(&self) -> &Self::Runs {
+        &self.runs
+    }
+}
