@@ -4,15 +4,13 @@
 //!
 //! Environment: `DC_LIST` (comma-separated DC codes), `SYNC_QUEUE_URL`.
 
-mod handler;
-
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::logging::init();
     let sdk = adapters::aws::config::load().await;
-    let deps = handler::Deps {
+    let deps = fanout_sync::handler::Deps {
         dcs: lambda_kit::config::dc_list("DC_LIST")?,
         queue: adapters::aws::SqsSyncQueue::new(
             aws_sdk_sqs::Client::new(&sdk),
@@ -20,7 +18,7 @@ async fn main() -> Result<(), Error> {
         ),
     };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::handle(&deps, event)
+        fanout_sync::handler::handle(&deps, event)
     }))
     .await
 }

@@ -6,21 +6,19 @@
 //! Environment: `DC_LIST`, `RECONCILE_CONCURRENCY` (4), the thresholds of
 //! `lambda_kit::reports::reconcile_settings_from_env`, and the wiring's tables and clients.
 
-mod handler;
-
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::logging::init();
-    let deps = handler::Deps {
+    let deps = reconcile_stock::handler::Deps {
         ports: lambda_kit::wiring::AppPorts::from_env().await?,
         settings: lambda_kit::reports::reconcile_settings_from_env()?,
         dcs: lambda_kit::config::dc_list("DC_LIST")?,
         concurrency: lambda_kit::config::parsed_or("RECONCILE_CONCURRENCY", 4usize)?,
     };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        handler::handle(&deps, event)
+        reconcile_stock::handler::handle(&deps, event)
     }))
     .await
 }

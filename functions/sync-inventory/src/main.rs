@@ -5,16 +5,17 @@
 //! Environment: the table/topic names and client settings of `lambda_kit::wiring` and
 //! `lambda_kit::reports::sync_settings_from_env`.
 
-mod handler;
-
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::logging::init();
-    let deps = handler::Deps {
+    let deps = sync_inventory::handler::Deps {
         ports: lambda_kit::wiring::AppPorts::from_env().await?,
         settings: lambda_kit::reports::sync_settings_from_env()?,
     };
-    run(service_fn(|event: LambdaEvent<_>| handler::handle(&deps, event))).await
+    run(service_fn(|event: LambdaEvent<_>| {
+        sync_inventory::handler::handle(&deps, event)
+    }))
+    .await
 }
