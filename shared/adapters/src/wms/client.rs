@@ -144,23 +144,27 @@ impl HttpWmsClient {
         let (auth_kind, secret) = match &config.auth {
             WmsAuth::ApiKey(s) | WmsAuth::Bearer(s) => (config.auth.kind(), s.clone()),
         };
-        let (name, text) = match &config.auth {
-            WmsAuth::ApiKey(key) => (HeaderName::from_static("x-api-key"), key.expose_secret().to_string()),
-            WmsAuth::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose_secret())),
-        };
-        let mut value = HeaderValue::from_str(&text).map_err(|_| {
-            config_error(
+        let (name, text, variable) = match &config.auth {
+            WmsAuth::ApiKey(key) => (
+                HeaderName::from_static("x-api-key"),
+                key.expose_secret().to_string(),
                 "WMS_API_KEY",
-                "the credential contains characters not allowed in a header",
-            )
-        })?;
+            ),
+            WmsAuth::Bearer(token) => (
+                AUTHORIZATION,
+                format!("Bearer {}", token.expose_secret()),
+                "WMS_BEARER_TOKEN",
+            ),
+        };
+        let mut value = HeaderValue::from_str(&text)
+            .map_err(|_| config_error(variable, "contains characters not allowed in an HTTP header"))?;
         value.set_sensitive(true);
         let mut base_url = config.base_url;
-        if base_url.path_segments_mut().is_err() {
-            return Err(config_error("WMS_BASE_URL", "cannot take a path"));
-        }
-        if let Ok(mut segments) = base_url.path_segments_mut() {
-            segments.pop_if_empty();
+        match base_url.path_segments_mut() {
+            Ok(mut segments) => {
+                segments.pop_if_empty();
+            }
+            Err(()) => return Err(config_error("WMS_BASE_URL", "cannot take a path")),
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -345,7 +349,7 @@ impl HttpWmsClient {
             "WMS call"
         );
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body.into());
         }
         Err(self.refusal(call, status, retry_after, &body))
     }

@@ -2,12 +2,13 @@
 //!
 //! Pages are read as loose JSON first so one bad outbox entry becomes an [`OutboxItem`] with
 //! its parse error instead of failing the page; only a page whose envelope is nonsense, or a
-//! balance or hold row that cannot be read, fails as [`WmsError::InvalidResponse`]. Quantities
+//! balance or hold row that cannot be read, fails as
+//! [`WmsError::InvalidResponse`](domain::ports::WmsError::InvalidResponse). Quantities
 //! are decimal strings parsed exactly with [`parse_decimal`]; JSON numbers are refused so no
 //! float ever touches a quantity.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::ports::wms::{Hold, OutboxItem, SyncOutcome, WmsBalance, WmsError};
+use domain::ports::wms::{Hold, OutboxItem, SyncOutcome, WmsBalance};
 use domain::quantity::parse_decimal;
 use domain::{
     BalanceKey, DcCode, DomainError, ItemNumber, LotNumber, LotQuantity, NewTransaction, SerialNumber,
@@ -27,10 +28,6 @@ pub(crate) fn snippet(text: &str) -> String {
         let head: String = text.chars().take(SNIPPET_MAX).collect();
         format!("{head}... ({} chars)", text.chars().count())
     }
-}
-
-fn invalid(reason: impl Into<String>) -> WmsError {
-    WmsError::InvalidResponse(reason.into())
 }
 
 /// The contract's error body `{"error": {"code", "message", "field"}}`.
@@ -65,27 +62,23 @@ pub(crate) struct RawPage {
 
 /// Reads a `{"items": [...], "next_cursor": "..." | null}` envelope. Both keys are required by
 /// the contract; a missing cursor would silently end paging, so it is refused.
-pub(crate) fn page_envelope(body: &[u8]) -> Result<RawPage, WmsError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        invalid(format!(
-            "page is not JSON ({e}): {}",
-            snippet(&String::from_utf8_lossy(body))
-        ))
-    })?;
+pub(crate) fn page_envelope(body: &[u8]) -> Result<RawPage, String> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("page is not JSON ({e}): {}", snippet(&String::from_utf8_lossy(body))))?;
     let Value::Object(mut obj) = value else {
-        return Err(invalid("page is not a JSON object"));
+        return Err("page is not a JSON object".into());
     };
     let items = match obj.remove("items") {
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(invalid("page `items` is not an array")),
-        None => return Err(invalid("page has no `items`")),
+        Some(_) => return Err("page `items` is not an array".into()),
+        None => return Err("page has no `items`".into()),
     };
     let next_cursor = match obj.remove("next_cursor") {
         Some(Value::Null) => None,
         Some(Value::String(c)) if !c.is_empty() => Some(c),
-        Some(Value::String(_)) => return Err(invalid("page `next_cursor` is an empty string")),
-        Some(_) => return Err(invalid("page `next_cursor` is neither a string nor null")),
-        None => return Err(invalid("page has no `next_cursor`")),
+        Some(Value::String(_)) => return Err("page `next_cursor` is an empty string".into()),
+        Some(_) => return Err("page `next_cursor` is neither a string nor null".into()),
+        None => return Err("page has no `next_cursor`".into()),
     };
     Ok(RawPage { items, next_cursor })
 }
@@ -619,8 +612,7 @@ mod tests {
             (br#"{"items": [], "next_cursor": ""}"#, "empty"),
         ] {
             match page_envelope(body) {
-                Err(WmsError::InvalidResponse(m)) => assert!(m.contains(fragment), "{m}"),
-                Err(other) => panic!("{other:?}"),
+                Err(m) => assert!(m.contains(fragment), "{m}"),
                 Ok(_) => panic!("{} accepted", String::from_utf8_lossy(body)),
             }
         }
