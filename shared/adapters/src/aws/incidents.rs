@@ -6,7 +6,7 @@
 //! `expires_at` (TTL, 90 days). A new incident may open on a key whose last one is closed.
 
 use super::error::{store_error, WriteCounter};
-use super::item::{expires, s, time, trunc, Item, Reader};
+use super::item::{expires, s, time, Item, Reader};
 use super::review_tasks::query_open;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -44,7 +44,9 @@ fn incident_from_item(item: &Item) -> Result<Incident, StoreError> {
     let what = format!(
         "incident {}/{}",
         item.get("dc").and_then(|v| v.as_s().ok()).map_or("?", String::as_str),
-        item.get("incident_key").and_then(|v| v.as_s().ok()).map_or("?", String::as_str)
+        item.get("incident_key")
+            .and_then(|v| v.as_s().ok())
+            .map_or("?", String::as_str)
     );
     let r = Reader::new(item, &what);
     Ok(Incident {
@@ -63,7 +65,7 @@ impl Incidents for DynamoIncidents {
             ("status".to_string(), s("open")),
             ("item".to_string(), s(incident.item.as_str())),
             ("incident_id".to_string(), s(incident.id.as_str())),
-            ("opened_at".to_string(), time(trunc(incident.opened_at))),
+            ("opened_at".to_string(), time(incident.opened_at)),
         ]);
         self.writes.record();
         let put = self
@@ -86,14 +88,15 @@ impl Incidents for DynamoIncidents {
     }
 
     async fn close(&self, dc: &DcCode, key: &str, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let now = trunc(now);
         self.writes.record();
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(dc, key)))
-            .update_expression("SET #status = :closed, closed_reason = :reason, closed_at = :now, expires_at = :expires")
+            .update_expression(
+                "SET #status = :closed, closed_reason = :reason, closed_at = :now, expires_at = :expires",
+            )
             .condition_expression("#status = :open")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":open", s("open"))

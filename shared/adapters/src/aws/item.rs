@@ -2,7 +2,7 @@
 //! [`StoreError::Corrupt`] for anything missing or malformed.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use domain::ports::StoreError;
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -21,16 +21,10 @@ pub(crate) fn n(value: impl std::fmt::Display) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// Timestamps are stored at microsecond precision (what RFC 3339 text below keeps), so a row
-/// read back equals the row written.
-pub(crate) fn trunc(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(6)
-}
-
-/// Fixed-width RFC 3339 (`2030-01-02T03:04:05.000006Z`): sorts as text in time order, which
-/// range keys and `<` conditions rely on.
+/// Fixed-width RFC 3339 with nanoseconds (`2030-01-02T03:04:05.000000006Z`): sorts as text in
+/// time order, which range keys and `<` conditions rely on, and reads back exactly.
 pub(crate) fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 pub(crate) fn time(t: DateTime<Utc>) -> AttributeValue {
@@ -145,7 +139,7 @@ mod tests {
         assert!(iso(a) < iso(b), "{} {}", iso(a), iso(b));
         assert_eq!(iso(a).len(), iso(b).len());
         let item: Item = [("t".to_string(), time(b))].into_iter().collect();
-        assert_eq!(Reader::new(&item, "x").time("t").ok(), Some(trunc(b)));
+        assert_eq!(Reader::new(&item, "x").time("t").ok(), Some(b));
     }
 
     #[test]

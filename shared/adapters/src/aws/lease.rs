@@ -5,7 +5,7 @@
 //! DCs that stopped syncing).
 
 use super::error::{store_error, WriteCounter};
-use super::item::{expires, iso, s, time, trunc};
+use super::item::{expires, iso, s, time};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::ids::DcCode;
@@ -63,7 +63,6 @@ impl DcLease for DynamoDcLease {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (now, until) = (trunc(now), trunc(until));
         self.writes.record();
         let put = self
             .client

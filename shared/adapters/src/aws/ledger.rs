@@ -7,7 +7,7 @@
 //! terminal, `expires_at` (TTL).
 
 use super::error::{store_error, WriteCounter};
-use super::item::{expires, iso, n, s, time, trunc, Item, Reader, EXPIRES_AT};
+use super::item::{expires, iso, n, s, time, Item, Reader, EXPIRES_AT};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -117,16 +117,20 @@ fn row_from_item(item: &Item) -> Result<LedgerRow, StoreError> {
     let what = format!(
         "ledger row {}/{}",
         item.get("dc").and_then(|v| v.as_s().ok()).map_or("?", String::as_str),
-        item.get("txn_id").and_then(|v| v.as_s().ok()).map_or("?", String::as_str)
+        item.get("txn_id")
+            .and_then(|v| v.as_s().ok())
+            .map_or("?", String::as_str)
     );
     let r = Reader::new(item, &what);
     let txn: WmsTransaction = r.parsed("txn", serde_json::from_str)?;
-    let failure = r.opt_str("failure_reason")?.map(|reason| -> Result<Failure, StoreError> {
-        Ok(Failure {
-            retryable: r.opt_bool("failure_retryable")?.unwrap_or(false),
-            reason: reason.to_string(),
-        })
-    });
+    let failure = r
+        .opt_str("failure_reason")?
+        .map(|reason| -> Result<Failure, StoreError> {
+            Ok(Failure {
+                retryable: r.opt_bool("failure_retryable")?.unwrap_or(false),
+                reason: reason.to_string(),
+            })
+        });
     let entry = LedgerEntry {
         state: r.parsed("state", SyncState::parse)?,
         attempts: r.num("attempts")?,
@@ -148,7 +152,6 @@ fn refs(entry: &LedgerEntry) -> AttributeValue {
 
 impl SyncLedger for DynamoSyncLedger {
     async fn record_seen(&self, txn: &WmsTransaction, now: DateTime<Utc>) -> Result<LedgerRow, StoreError> {
-        let now = trunc(now);
         let entry = LedgerEntry::pending();
         let json = serde_json::to_string(txn)
             .map_err(|e| StoreError::Corrupt(format!("transaction {} does not serialize: {e}", txn.id)))?;
@@ -201,7 +204,6 @@ impl SyncLedger for DynamoSyncLedger {
     }
 
     async fn transition(&self, row: &LedgerRow, next: &LedgerEntry, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let now = trunc(now);
         let mut set = vec![
             "#state = :state",
             "dc_state = :dc_state",

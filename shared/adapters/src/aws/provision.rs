@@ -266,7 +266,10 @@ pub async fn provision_template(
 ) -> Result<Provisioned, ProvisionError> {
     let mut params = template.defaults.clone();
     params.extend(options.parameters.clone());
-    let stack = format!("invsync-{}", params.get("EnvironmentName").map_or("local", String::as_str));
+    let stack = format!(
+        "invsync-{}",
+        params.get("EnvironmentName").map_or("local", String::as_str)
+    );
     params.insert("AWS::StackName".into(), stack.clone());
     params.insert("AWS::Partition".into(), "aws".into());
     params.insert("AWS::URLSuffix".into(), "amazonaws.com".into());
@@ -284,7 +287,9 @@ pub async fn provision_template(
         let mut waiting = BTreeMap::new();
         let mut progressed = false;
         for id in todo.clone() {
-            let Some((kind, raw)) = template.resources.get(id) else { continue };
+            let Some((kind, raw)) = template.resources.get(id) else {
+                continue;
+            };
             let scope = Scope {
                 params: &params,
                 done: &done,
@@ -348,7 +353,11 @@ impl Scope<'_> {
             Value::Tagged(tagged) => {
                 let tag = tagged.tag.to_string();
                 let name = tag.trim_start_matches('!');
-                let function = if name == "Ref" { "Ref".to_string() } else { format!("Fn::{name}") };
+                let function = if name == "Ref" {
+                    "Ref".to_string()
+                } else {
+                    format!("Fn::{name}")
+                };
                 self.intrinsic(&function, &tagged.value)
             }
             Value::Mapping(map) => {
@@ -365,7 +374,11 @@ impl Scope<'_> {
                 }
                 Ok(Value::Mapping(out))
             }
-            Value::Sequence(items) => items.iter().map(|v| self.eval(v)).collect::<Result<_, _>>().map(Value::Sequence),
+            Value::Sequence(items) => items
+                .iter()
+                .map(|v| self.eval(v))
+                .collect::<Result<_, _>>()
+                .map(Value::Sequence),
             other => Ok(other.clone()),
         }
     }
@@ -445,8 +458,13 @@ impl Scope<'_> {
         match attribute {
             "Arn" => Ok(resource.arn.clone()),
             "QueueName" | "TopicName" | "TableName" => Ok(resource.name.clone()),
-            "QueueUrl" => resource.url.clone().ok_or_else(|| Eval::Bad(format!("{id} has no URL"))),
-            other => Err(Eval::Bad(format!("GetAtt {id}.{other} is not supported by local set-up"))),
+            "QueueUrl" => resource
+                .url
+                .clone()
+                .ok_or_else(|| Eval::Bad(format!("{id} has no URL"))),
+            other => Err(Eval::Bad(format!(
+                "GetAtt {id}.{other} is not supported by local set-up"
+            ))),
         }
     }
 
@@ -498,7 +516,9 @@ fn required(props: &Value, name: &str) -> Result<String, ProvisionError> {
 }
 
 fn prop_list<'v>(props: &'v Value, name: &str) -> &'v [Value] {
-    prop(props, name).and_then(Value::as_sequence).map_or(&[], Vec::as_slice)
+    prop(props, name)
+        .and_then(Value::as_sequence)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// API parameters for queue and topic attributes are strings; structured ones (redrive
@@ -513,8 +533,7 @@ fn attribute_text(value: &Value) -> Result<String, ProvisionError> {
 }
 
 fn is_true(props: &Value, name: &str) -> bool {
-    matches!(prop(props, name), Some(Value::Bool(true)))
-        || prop(props, name).and_then(Value::as_str) == Some("true")
+    matches!(prop(props, name), Some(Value::Bool(true))) || prop(props, name).and_then(Value::as_str) == Some("true")
 }
 
 fn build_error(what: &str, e: impl std::fmt::Display) -> ProvisionError {
@@ -535,7 +554,9 @@ fn key_schema(props: &Value) -> Result<Vec<KeySchemaElement>, ProvisionError> {
 }
 
 fn throughput(props: &Value) -> Result<Option<ProvisionedThroughput>, ProvisionError> {
-    let Some(t) = prop(props, "ProvisionedThroughput") else { return Ok(None) };
+    let Some(t) = prop(props, "ProvisionedThroughput") else {
+        return Ok(None);
+    };
     let units = |name: &str| -> Result<i64, ProvisionError> {
         required(t, name)?
             .parse()
@@ -575,7 +596,9 @@ impl Clients {
             create = create.attribute_definitions(
                 AttributeDefinition::builder()
                     .attribute_name(required(definition, "AttributeName")?)
-                    .attribute_type(ScalarAttributeType::from(required(definition, "AttributeType")?.as_str()))
+                    .attribute_type(ScalarAttributeType::from(
+                        required(definition, "AttributeType")?.as_str(),
+                    ))
                     .build()
                     .map_err(|e| build_error("AttributeDefinitions", e))?,
             );
@@ -739,7 +762,12 @@ impl Clients {
         default_name: &str,
         options: &ProvisionOptions,
     ) -> Result<ProvisionedResource, ProvisionError> {
-        const ATTRIBUTES: &[&str] = &["DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId"];
+        const ATTRIBUTES: &[&str] = &[
+            "DisplayName",
+            "FifoTopic",
+            "ContentBasedDeduplication",
+            "KmsMasterKeyId",
+        ];
         let mut name = prop_text(props, "TopicName")?.unwrap_or_else(|| default_name.to_string());
         if is_true(props, "FifoTopic") && !name.ends_with(".fifo") {
             name.push_str(".fifo");
@@ -841,7 +869,10 @@ Resources:
             declared: &template.resources,
         };
         let props = scope.eval(main).unwrap_or_else(|_| panic!("evaluates"));
-        assert_eq!(prop_text(&props, "QueueName").ok().flatten().as_deref(), Some("app-dev-eu-west-1"));
+        assert_eq!(
+            prop_text(&props, "QueueName").ok().flatten().as_deref(),
+            Some("app-dev-eu-west-1")
+        );
         assert_eq!(
             prop_text(&props, "Literal").ok().flatten().as_deref(),
             Some("${NotAVar}-app-dev-dlq.fifo")
@@ -880,7 +911,10 @@ Resources:
                 "RunTable"
             ]
         );
-        assert_eq!(template.logical_ids(ResourceKind::Queue), vec!["SyncDeadLetterQueue", "SyncQueue"]);
+        assert_eq!(
+            template.logical_ids(ResourceKind::Queue),
+            vec!["SyncDeadLetterQueue", "SyncQueue"]
+        );
         assert_eq!(template.logical_ids(ResourceKind::Topic), vec!["AlertTopic"]);
     }
 }

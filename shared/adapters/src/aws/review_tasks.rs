@@ -7,7 +7,7 @@
 //! most one open task per key exists by construction (one item per key).
 
 use super::error::{store_error, WriteCounter};
-use super::item::{expires, s, time, trunc, Item, Reader};
+use super::item::{expires, s, time, Item, Reader};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::ids::DcCode;
@@ -74,7 +74,9 @@ fn record_from_item(item: &Item) -> Result<TaskRecord, StoreError> {
     let what = format!(
         "review task {}/{}",
         item.get("dc").and_then(|v| v.as_s().ok()).map_or("?", String::as_str),
-        item.get("task_key").and_then(|v| v.as_s().ok()).map_or("?", String::as_str)
+        item.get("task_key")
+            .and_then(|v| v.as_s().ok())
+            .map_or("?", String::as_str)
     );
     let r = Reader::new(item, &what);
     Ok(TaskRecord {
@@ -175,7 +177,6 @@ impl DynamoReviewTasks {
 
 impl ReviewTasks for DynamoReviewTasks {
     async fn open_or_update(&self, task: &ReviewTask, now: DateTime<Utc>) -> Result<TaskChange, StoreError> {
-        let now = trunc(now);
         let mut last = None;
         for _ in 0..OPEN_ROUNDS {
             match self.update_open(task, now).await {
@@ -198,7 +199,6 @@ impl ReviewTasks for DynamoReviewTasks {
     }
 
     async fn close(&self, dc: &DcCode, key: &str, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let now = trunc(now);
         self.writes.record();
         let update = self
             .client

@@ -5,7 +5,7 @@
 //! run started).
 
 use super::error::{store_error, WriteCounter};
-use super::item::{expires, n, s, time, trunc, Item, Reader};
+use super::item::{expires, n, s, time, Item, Reader};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::TimeDelta;
@@ -84,7 +84,7 @@ impl DynamoRunReports {
 
 impl RunReports for DynamoRunReports {
     async fn save(&self, report: &RunReport) -> Result<(), StoreError> {
-        let started = trunc(report.started_at);
+        let started = report.started_at;
         let mut item = Self::key(&report.dc, &report.kind, &report.run_id);
         item.extend([
             ("dc".to_string(), s(report.dc.as_str())),
