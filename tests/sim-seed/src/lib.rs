@@ -175,7 +175,9 @@ fn balances_for(cfg: &SeedConfig, o: usize, i: usize, it: &Item, out: &mut Vec<B
     let subs = if rng.random_range(0..4) == 0 { 2 } else { 1 };
     let first = rng.random_range(0..2);
     for s in 0..subs {
-        let subinventory = SUBINVENTORIES[(first + s) % 2 + s].to_string();
+        // First subinventory STORES or PICK, the optional second BULK or RETURNS: never the
+        // same key twice.
+        let subinventory = SUBINVENTORIES[first + 2 * s].to_string();
         match it.control {
             Control::Plain => {
                 let whole: i64 = rng.random_range(0..2_000);
@@ -276,6 +278,25 @@ mod tests {
         let serials = big.items.iter().filter(|i| i.control == Control::Serial).count();
         assert!((150..=250).contains(&lots), "lot share off: {lots}");
         assert!((50..=150).contains(&serials), "serial share off: {serials}");
+    }
+
+    #[test]
+    fn no_balance_key_appears_twice() {
+        let c = generate(&SeedConfig {
+            dcs: 2,
+            items: 3000,
+            ..SeedConfig::default()
+        });
+        let mut keys = std::collections::BTreeSet::new();
+        for b in &c.balances {
+            let key = (
+                b.org,
+                b.item,
+                b.subinventory.clone(),
+                b.lot.as_ref().map(|l| l.number.clone()),
+            );
+            assert!(keys.insert(key.clone()), "duplicate key {key:?}");
+        }
     }
 
     #[test]
