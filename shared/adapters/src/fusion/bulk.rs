@@ -196,7 +196,10 @@ impl HttpFusionClient {
         dc: &DcCode,
         lines: &[BalanceLine],
     ) -> Result<BalanceOutcome, FusionError> {
-        if let Some(l) = lines.iter().find(|l| l.quantity.is_sign_negative() && !l.quantity.is_zero()) {
+        if let Some(l) = lines
+            .iter()
+            .find(|l| l.quantity.is_sign_negative() && !l.quantity.is_zero())
+        {
             return Err(FusionError::InvalidInput(DomainError::InvalidQuantity {
                 value: l.quantity.to_string(),
                 context: format!("balance of {} in {}", l.item, l.subinventory),
@@ -229,7 +232,11 @@ impl HttpFusionClient {
                         .is_some_and(|s| !s.eq_ignore_ascii_case("SUCCESS"))
                 })
                 .map(|l| BalanceFailure {
-                    item: l.get("ItemNumber").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    item: l
+                        .get("ItemNumber")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                     subinventory: l
                         .get("SubinventoryCode")
                         .and_then(Value::as_str)
@@ -284,7 +291,7 @@ impl HttpFusionClient {
             let mut clock = self.t().retry_clock();
             loop {
                 match self.t().attempt(&req).await {
-                    Err(e) if e.outcome == Outcome::Refused && e.error.is_retryable() => match clock.next_delay(&e.error) {
+                    Err(e) if e.outcome == Outcome::Refused && e.error.is_retryable() => match clock.next_delay(&e) {
                         Some(d) => tokio::time::sleep(d).await,
                         None => break Err(e),
                     },

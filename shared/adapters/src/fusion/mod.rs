@@ -16,8 +16,8 @@
 //! exact decimals), `onhand` (paging), `post` (validation, post, find), `bulk` (balance
 //! transactions, batch).
 
-pub mod config;
 mod bulk;
+pub mod config;
 mod onhand;
 mod post;
 mod transport;
@@ -59,7 +59,9 @@ struct Inner {
 
 impl std::fmt::Debug for HttpFusionClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpFusionClient").field("transport", &self.inner.t).finish()
+        f.debug_struct("HttpFusionClient")
+            .field("transport", &self.inner.t)
+            .finish()
     }
 }
 
@@ -121,7 +123,13 @@ impl HttpFusionClient {
     pub async fn item_info(&self, dc: &DcCode, item: &ItemNumber) -> Result<ItemInfo, FusionError> {
         let ttl = self.config().item_cache_ttl;
         let key = (dc.clone(), item.clone());
-        if let Some((info, at)) = self.inner.items.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        if let Some((info, at)) = self
+            .inner
+            .items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
             if at.elapsed() < ttl {
                 return Ok(info.clone());
             }
@@ -269,7 +277,7 @@ impl HttpFusionClient {
             if !domain::Retryable::is_retryable(&err.error) {
                 return Err(err.error);
             }
-            let Some(delay) = clock.next_delay(&err.error) else {
+            let Some(delay) = clock.next_delay(&err) else {
                 return Err(err.error);
             };
             tokio::time::sleep(delay).await;

@@ -81,12 +81,15 @@ impl HttpFusionClient {
             if !err.error.is_retryable() {
                 return Err(err.error);
             }
-            let delay = clock.next_delay(&err.error);
+            let delay = clock.next_delay(&err);
             match (err.outcome, delay) {
                 (Outcome::InFlight, d) => {
                     tracing::warn!(source = %post.source, error = %err.error, "staged POST outcome unknown; looking it up");
                     tokio::time::sleep(d.unwrap_or(self.config().retry_base_delay)).await;
-                    let found = self.lookup(&post.dc, &post.source).await.map_err(|_| err.error.clone())?;
+                    let found = self
+                        .lookup(&post.dc, &post.source)
+                        .await
+                        .map_err(|_| err.error.clone())?;
                     return match receipt_from(&found, err.error.clone()) {
                         Some(r) => r,
                         None => Err(err.error),
@@ -96,7 +99,10 @@ impl HttpFusionClient {
                 (_, Some(d)) => {
                     tracing::warn!(source = %post.source, error = %err.error, delay_ms = d.as_millis() as u64, "staged POST refused; looking up before re-posting");
                     tokio::time::sleep(d).await;
-                    let found = self.lookup(&post.dc, &post.source).await.map_err(|_| err.error.clone())?;
+                    let found = self
+                        .lookup(&post.dc, &post.source)
+                        .await
+                        .map_err(|_| err.error.clone())?;
                     if let Some(r) = receipt_from(&found, err.error) {
                         return r;
                     }
@@ -118,7 +124,10 @@ impl HttpFusionClient {
         let cfg = self.config();
         let line = source.line.to_string();
         let reference = source.to_string();
-        let mut clauses = vec![("OrganizationCode", dc.as_str()), ("SourceCode", cfg.source_code.as_str())];
+        let mut clauses = vec![
+            ("OrganizationCode", dc.as_str()),
+            ("SourceCode", cfg.source_code.as_str()),
+        ];
         match cfg.lookup_key {
             LookupKey::SourceIds => {
                 clauses.push(("SourceHeaderId", source.txn.as_str()));
@@ -314,7 +323,10 @@ fn check_shape(p: &StagedPost, serial_limit: usize) -> Result<(), FusionError> {
             return Err(refuse(p, format!("serial {dup} appears twice")));
         }
         if Decimal::from(p.serials.len() as u64) != q.abs() {
-            return Err(refuse(p, format!("{} serials for a quantity of {}", p.serials.len(), q.abs())));
+            return Err(refuse(
+                p,
+                format!("{} serials for a quantity of {}", p.serials.len(), q.abs()),
+            ));
         }
     }
     if !p.lots.is_empty() {
@@ -322,7 +334,10 @@ fn check_shape(p: &StagedPost, serial_limit: usize) -> Result<(), FusionError> {
         let mut sum = Decimal::ZERO;
         for l in &p.lots {
             if l.quantity <= Decimal::ZERO {
-                return Err(refuse(p, format!("lot {} has non-positive quantity {}", l.lot, l.quantity)));
+                return Err(refuse(
+                    p,
+                    format!("lot {} has non-positive quantity {}", l.lot, l.quantity),
+                ));
             }
             if !seen.insert(&l.lot) {
                 return Err(refuse(p, format!("lot {} appears twice", l.lot)));
@@ -362,13 +377,13 @@ fn check_against(p: &StagedPost, info: &ItemInfo) -> Result<(), FusionError> {
     match (info.lot_controlled, info.serial_controlled) {
         (true, true) => Err(mismatch("lot-and-serial controlled items are not supported".into())),
         (true, false) if p.lots.is_empty() => Err(mismatch("the item is lot-controlled but no lots were given".into())),
-        (false, true) if p.serials.is_empty() => {
-            Err(mismatch("the item is serial-controlled but no serials were given".into()))
-        }
+        (false, true) if p.serials.is_empty() => Err(mismatch(
+            "the item is serial-controlled but no serials were given".into(),
+        )),
         (false, _) if !p.lots.is_empty() => Err(mismatch("lots given for an item that is not lot-controlled".into())),
-        (_, false) if !p.serials.is_empty() => {
-            Err(mismatch("serials given for an item that is not serial-controlled".into()))
-        }
+        (_, false) if !p.serials.is_empty() => Err(mismatch(
+            "serials given for an item that is not serial-controlled".into(),
+        )),
         _ => Ok(()),
     }
 }

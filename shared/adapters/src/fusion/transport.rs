@@ -85,6 +85,8 @@ pub(crate) struct CallError {
     pub outcome: Outcome,
     /// A failing status's body, when it answered with one (batch failures carry parts).
     pub body: Option<Vec<u8>>,
+    /// `Retry-After` of a 429 or 503.
+    pub retry_after: Option<Duration>,
 }
 
 impl CallError {
@@ -93,6 +95,7 @@ impl CallError {
             error,
             outcome,
             body: None,
+            retry_after: None,
         }
     }
 }
@@ -180,7 +183,7 @@ impl Transport {
         loop {
             match self.attempt(req).await {
                 Ok(r) => return Ok(r),
-                Err(e) if e.error.is_retryable() => match clock.next_delay(&e.error) {
+                Err(e) if e.error.is_retryable() => match clock.next_delay(&e) {
                     Some(d) => {
                         tracing::warn!(path = %req.path, error = %e.error, delay_ms = d.as_millis() as u64, "retrying Fusion call");
                         tokio::time::sleep(d).await;
@@ -256,7 +259,10 @@ impl Transport {
     async fn auth_header(&self) -> Result<(HeaderValue, Option<u64>), CallError> {
         let (value, generation) = match &self.cfg.credentials {
             Credentials::Basic { user, password } => (
-                format!("Basic {}", base64(format!("{user}:{}", password.expose_secret()).as_bytes())),
+                format!(
+                    "Basic {}",
+                    base64(format!("{user}:{}", password.expose_secret()).as_bytes())
+                ),
                 None,
             ),
             Credentials::OAuth2 { .. } => {
@@ -372,14 +378,9 @@ pub(crate) struct RetryClock {
 
 impl RetryClock {
     /// The delay before the next retry, or `None` when the budget is spent.
-    pub fn next_delay(&mut self, error: &FusionError) -> Option<Duration> {
+    pub fn next_delay(&mut self, error: &CallError) -> Option<Duration> {
         let base = self.backoff.next()?;
-        let hinted = match error {
-            FusionError::Throttled {
-                retry_after_secs: Some(s),
-            } => Duration::from_secs(*s).min(self.max_retry_after),
-            _ => Duration::ZERO,
-        };
+        let hinted = error.retry_after.unwrap_or_default().min(self.max_retry_after);
         Some(base.max(hinted))
     }
 }
@@ -444,17 +445,13 @@ fn transport_error(e: &reqwest::Error) -> CallError {
 /// Maps a non-2xx answer to the port's error and says whether the request may have landed.
 fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> CallError {
     let code = status.as_u16();
-    match code {
+    let hint = retry_after(headers);
+    let mut err = match code {
         401 => CallError::new(FusionError::Unauthorized, Outcome::Refused),
         403 => CallError::new(FusionError::Forbidden, Outcome::Refused),
         404 => CallError::new(FusionError::NotFound(error_detail(body)), Outcome::Answered),
         408 => CallError::new(FusionError::Unavailable { status: code }, Outcome::InFlight),
-        429 => CallError::new(
-            FusionError::Throttled {
-                retry_after_secs: retry_after(headers),
-            },
-            Outcome::Refused,
-        ),
+        429 => CallError::new(FusionError::Throttled { retry_after_secs: hint }, Outcome::Refused),
         503 => CallError::new(FusionError::Unavailable { status: code }, Outcome::Refused),
         500 | 501 => CallError::new(FusionError::Unavailable { status: code }, Outcome::Answered),
         500..=599 => CallError::new(FusionError::Unavailable { status: code }, Outcome::InFlight),
@@ -465,7 +462,11 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> CallError {
             },
             Outcome::Answered,
         ),
+    };
+    if matches!(code, 429 | 503) {
+        err.retry_after = hint.map(Duration::from_secs);
     }
+    err
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<u64> {
@@ -503,7 +504,11 @@ pub(crate) fn error_detail(body: &[u8]) -> String {
         }
         Err(_) => String::from_utf8_lossy(body).trim().to_string(),
     };
-    let text = if text.is_empty() { "(no detail)".to_string() } else { text };
+    let text = if text.is_empty() {
+        "(no detail)".to_string()
+    } else {
+        text
+    };
     if text.chars().count() > DETAIL_MAX {
         let head: String = text.chars().take(DETAIL_MAX).collect();
         format!("{head}...")
@@ -535,7 +540,10 @@ mod tests {
     fn error_detail_prefers_fusion_details_then_plain_text() {
         let v4 = br#"{"title":"Bad Request","status":"400","o:errorDetails":[{"detail":"A","o:errorCode":"X"},{"detail":"B"}]}"#;
         assert_eq!(error_detail(v4), "A; B");
-        assert_eq!(error_detail(b"JBO-27024: Failed to validate"), "JBO-27024: Failed to validate");
+        assert_eq!(
+            error_detail(b"JBO-27024: Failed to validate"),
+            "JBO-27024: Failed to validate"
+        );
         assert_eq!(error_detail(br#"{"title":"Forbidden"}"#), "Forbidden");
         assert!(error_detail("x".repeat(5000).as_bytes()).len() < 700);
     }
