@@ -1,0 +1,290 @@
+//! Integration test environment, in the spirit of zero2prod's `spawn_app`: every
+//! [`TestEnv::spawn`] gets its own uniquely named DynamoDB tables, SQS queues and SNS topic on
+//! the AWS emulator (created from `infra/template.yaml`, the single source of truth), its own
+//! Fusion and WMS simulators on free loopback ports seeded from the same data, and the
+//! functions' ports ([`AppPorts`]) wired to all of them.
+//!
+//! The emulator endpoint comes from `AWS_ENDPOINT_URL`, which `scripts/test.sh` sets after
+//! starting moto. Without it, spawning fails loudly instead of skipping.
+
+use adapters::aws::{provision, ProvisionOptions, Provisioned};
+use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient};
+use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
+use anyhow::{anyhow, Context as _};
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::QueueAttributeName;
+use domain::DcCode;
+use fusion_sim::{FusionSim, RunningSim, SimConfig};
+use lambda_kit::wiring::{AppPorts, Resources};
+use secrecy::SecretString;
+use sim_seed::SeedConfig;
+use std::path::PathBuf;
+use std::time::Duration;
+use wms_sim::{RunningWms, WmsConfig as WmsSimConfig, WmsSim};
+
+/// What to spawn.
+#[derive(Debug, Clone)]
+pub struct EnvOptions {
+    /// DCs.
+    pub dcs: usize,
+    /// Items per DC.
+    pub items: usize,
+    /// Seed of both simulators.
+    pub seed: u64,
+    /// Fusion faults at start (latency, throttling, ...).
+    pub fusion_faults: fusion_sim::Faults,
+    /// Client retry attempts against Fusion.
+    pub fusion_retry_attempts: usize,
+    /// First client retry delay (kept small in tests).
+    pub fusion_retry_base: Duration,
+    /// Client request timeout against Fusion.
+    pub fusion_timeout: Duration,
+    /// Fusion requests in flight per client.
+    pub fusion_max_in_flight: usize,
+}
+
+impl Default for EnvOptions {
+    fn default() -> Self {
+        Self {
+            dcs: 2,
+            items: 300,
+            seed: 42,
+            fusion_faults: fusion_sim::Faults::default(),
+            fusion_retry_attempts: 3,
+            fusion_retry_base: Duration::from_millis(20),
+            fusion_timeout: Duration::from_secs(10),
+            fusion_max_in_flight: 16,
+        }
+    }
+}
+
+/// One isolated environment. Dropping it stops both simulators.
+pub struct TestEnv {
+    /// The Fusion simulator.
+    pub fusion: RunningSim,
+    /// The WMS simulator.
+    pub wms: RunningWms,
+    /// Resources created from the template.
+    pub provisioned: Provisioned,
+    /// Their names as the functions see them.
+    pub resources: Resources,
+    /// SDK configuration on the emulator.
+    pub sdk: SdkConfig,
+    /// The seed both simulators started from.
+    pub seed: SeedConfig,
+    /// Options used.
+    pub options: EnvOptions,
+    /// Suffix of every resource name.
+    pub suffix: String,
+}
+
+/// The repository root (where infra/template.yaml lives).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+impl TestEnv {
+    /// Starts everything. Fails loudly when `AWS_ENDPOINT_URL` is not set.
+    pub async fn spawn(options: EnvOptions) -> anyhow::Result<Self> {
+        if std::env::var("AWS_ENDPOINT_URL").map_or(true, |v| v.trim().is_empty()) {
+            return Err(anyhow!(
+                "AWS_ENDPOINT_URL is not set: run the tests with scripts/test.sh, which starts moto server \
+                 (or point AWS_ENDPOINT_URL at a running moto or LocalStack)"
+            ));
+        }
+        let seed = SeedConfig {
+            seed: options.seed,
+            dcs: options.dcs,
+            items: options.items,
+            ..SeedConfig::default()
+        };
+        let fusion = FusionSim::start(SimConfig {
+            seed: seed.clone(),
+            faults: options.fusion_faults.clone(),
+            ..SimConfig::default()
+        })
+        .await
+        .context("start the Fusion simulator")?;
+        let wms = WmsSim::start(WmsSimConfig {
+            seed: seed.clone(),
+            ..WmsSimConfig::default()
+        })
+        .await
+        .context("start the WMS simulator")?;
+        let sdk = adapters::aws::config::load().await;
+        let suffix = format!("-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let provisioned = provision(
+            &sdk,
+            &repo_root().join("infra/template.yaml"),
+            &ProvisionOptions::with_suffix(suffix.clone()),
+        )
+        .await
+        .context("provision the template's resources on the emulator")?;
+        let resources = Resources::from_provisioned(&provisioned)?;
+        Ok(Self {
+            fusion,
+            wms,
+            provisioned,
+            resources,
+            sdk,
+            seed,
+            options,
+            suffix,
+        })
+    }
+
+    /// The Fusion client configuration pointing at the simulator.
+    pub fn fusion_config(&self) -> FusionConfig {
+        let mut c = FusionConfig::new(
+            self.fusion.url(),
+            Credentials::Basic {
+                user: "integration.user".into(),
+                password: SecretString::from("Welcome1"),
+            },
+        );
+        c.retry_attempts = self.options.fusion_retry_attempts;
+        c.retry_base_delay = self.options.fusion_retry_base;
+        c.retry_max_delay = Duration::from_millis(500);
+        c.max_retry_after = Duration::from_secs(2);
+        c.request_timeout = self.options.fusion_timeout;
+        c.max_in_flight = self.options.fusion_max_in_flight;
+        c
+    }
+
+    /// A fresh set of ports, as one warm Lambda container would build them. Two calls give two
+    /// independent "containers" sharing the same tables and simulators.
+    pub fn ports(&self) -> anyhow::Result<AppPorts> {
+        let fusion = HttpFusionClient::new(self.fusion_config()).map_err(|e| anyhow!("{e}"))?;
+        let wms_config = WmsConfig::new(
+            &self.wms.base_url(),
+            WmsAuth::ApiKey(SecretString::from(self.wms.api_key().unwrap_or_default().to_string())),
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        let wms = HttpWmsClient::new(wms_config).map_err(|e| anyhow!("{e}"))?;
+        Ok(AppPorts::new(&self.sdk, &self.resources, fusion, wms))
+    }
+
+    /// DC `i` (0-based) of the seed: `DC01`, `DC02`, ...
+    pub fn dc(&self, i: usize) -> DcCode {
+        DcCode::parse(sim_seed::org(i).code).unwrap_or_else(|e| panic!("seed DC code: {e}"))
+    }
+
+    /// Creates an SQS queue subscribed to the alert topic, so tests read alerts back the way a
+    /// subscriber receives them.
+    pub async fn subscribe_alerts(&self) -> anyhow::Result<AlertInbox> {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let url = sqs
+            .create_queue()
+            .queue_name(format!("alert-inbox{}", self.suffix))
+            .send()
+            .await?
+            .queue_url()
+            .ok_or_else(|| anyhow!("no queue url"))?
+            .to_string();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .ok_or_else(|| anyhow!("no queue arn"))?;
+        aws_sdk_sns::Client::new(&self.sdk)
+            .subscribe()
+            .topic_arn(&self.resources.alert_topic_arn)
+            .protocol("sqs")
+            .endpoint(arn)
+            .send()
+            .await?;
+        Ok(AlertInbox { sqs, url })
+    }
+}
+
+/// An alert as a subscriber received it.
+#[derive(Debug, Clone)]
+pub struct ReceivedAlert {
+    /// Email subject.
+    pub subject: String,
+    /// Body.
+    pub message: String,
+    /// `dc` message attribute.
+    pub dc: String,
+    /// `severity` message attribute.
+    pub severity: String,
+}
+
+/// An SQS queue subscribed to the alert topic.
+pub struct AlertInbox {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl AlertInbox {
+    /// Every alert delivered so far (reads until the queue answers empty twice).
+    pub async fn drain(&self) -> anyhow::Result<Vec<ReceivedAlert>> {
+        let mut out = Vec::new();
+        let mut empty = 0;
+        while empty < 2 {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await?;
+            let messages = got.messages();
+            if messages.is_empty() {
+                empty += 1;
+                continue;
+            }
+            for m in messages {
+                let envelope: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}"))?;
+                let attr = |k: &str| envelope["MessageAttributes"][k]["Value"].as_str().unwrap_or("").to_string();
+                out.push(ReceivedAlert {
+                    subject: envelope["Subject"].as_str().unwrap_or("").to_string(),
+                    message: envelope["Message"].as_str().unwrap_or("").to_string(),
+                    dc: attr("dc"),
+                    severity: attr("severity"),
+                });
+                if let Some(h) = m.receipt_handle() {
+                    self.sqs.delete_message().queue_url(&self.url).receipt_handle(h).send().await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An SQS event as Lambda delivers it, one record per `(message id, body)`, built from the
+/// fixture `events/sync-inventory/sqs-batch.json`.
+pub fn sqs_event(messages: &[(&str, String)]) -> anyhow::Result<SqsEvent> {
+    let fixture: SqsEvent = serde_json::from_str(include_str!("../../../events/sync-inventory/sqs-batch.json"))?;
+    let template: SqsMessage = fixture
+        .records
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow!("fixture has no record"))?;
+    let mut event = fixture;
+    event.records = messages
+        .iter()
+        .map(|(id, body)| {
+            let mut m = template.clone();
+            m.message_id = Some((*id).to_string());
+            m.body = Some(body.clone());
+            m
+        })
+        .collect();
+    Ok(event)
+}
+
+/// A Lambda context whose deadline is `budget` from now.
+pub fn context(request_id: &str, budget: Duration) -> lambda_runtime::Context {
+    let mut c = lambda_runtime::Context::default();
+    c.request_id = request_id.to_string();
+    let deadline = chrono::Utc::now() + chrono::Duration::from_std(budget).unwrap_or_default();
+    c.deadline = u64::try_from(deadline.timestamp_millis()).unwrap_or_default();
+    c
+}
