@@ -448,11 +448,13 @@ pub fn settle(before: &BTreeMap<WmsTxnId, Tracked>, after: &BTreeMap<WmsTxnId, T
             Some(a) if a.state == b.state => {
                 out.txns += 1;
                 for (key, q) in b.txn.net_effects() {
+                    if let Tracking::Serials(serials) = &b.txn.tracking {
+                        out.serials
+                            .entry(key.clone())
+                            .or_default()
+                            .extend(serials.iter().cloned());
+                    }
                     *out.in_flight.entry(key).or_default() += q;
-                }
-                if let Tracking::Serials(serials) = &b.txn.tracking {
-                    let key = BalanceKey::new(b.txn.dc.clone(), b.txn.item.clone(), b.txn.subinventory.clone(), None);
-                    out.serials.entry(key).or_default().extend(serials.iter().cloned());
                 }
             }
             Some(a) => {
