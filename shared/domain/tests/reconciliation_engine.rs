@@ -713,3 +713,26 @@ fn fifty_thousand_keys_reconcile_in_one_pass() {
     let r = p.run("r1");
     assert_eq!((r.keys_compared, r.matched, r.review), (50_000, 49_995, 5));
 }
+
+#[test]
+fn an_adjustment_fusion_refuses_goes_to_review_and_is_not_posted_again() {
+    let p = Ports::new();
+    p.wms_has("ITM-UNKNOWN", "STORES", None, 2);
+
+    let r = p.run("r1");
+    assert_eq!((r.auto_correct, r.adjustments_posted, r.adjustments_failed), (1, 0, 1));
+    let id = adjustment_id("r1", &p.key("ITM-UNKNOWN", "STORES", None)).unwrap();
+    assert_eq!(
+        p.fake.ledger.state_of(&p.dc(), id.as_str()),
+        Some(SyncState::SyncFailed)
+    );
+    assert!(p.fake.tasks.open_task(&p.dc(), &format!("txn:{id}")).is_some());
+
+    let again = p.run("r2");
+    assert_eq!((again.adjustments_posted, again.adjustments_failed), (0, 0));
+    assert_eq!(
+        again.in_flight_txns, 1,
+        "the refused adjustment explains the variance until a person acts"
+    );
+    assert!(p.fake.fusion.posts().is_empty());
+}
