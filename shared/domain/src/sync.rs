@@ -22,7 +22,7 @@ use crate::txn::{LotQuantity, Tracking, TxnKind, WmsTransaction};
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
 use tracing::{info, warn, Instrument};
 
@@ -128,7 +128,8 @@ pub struct SyncReport {
     pub escalated: u64,
     /// Outbox entries that could not be parsed.
     pub malformed: u64,
-    /// Transactions left alone (claimed elsewhere, waiting in review, store hiccup).
+    /// Transactions left alone (claimed elsewhere, waiting in review, store hiccup, or held
+    /// behind an earlier transaction of the same item that failed for a passing reason).
     pub skipped: u64,
     /// Transactions not started because time ran short.
     pub deferred: u64,
@@ -212,9 +213,10 @@ pub enum TxnOutcome {
         /// Whether the WMS took the failure report.
         reported: bool,
     },
-    /// Left alone: claimed elsewhere, in review, or a store hiccup (`transient`).
+    /// Left alone: claimed elsewhere, in review, or (`transient`) a store hiccup or held
+    /// behind an earlier transaction of the same item that could not settle this run.
     Skipped {
-        /// A store hiccup: later transactions of the same item wait.
+        /// Left for a passing reason: later transactions of the same item wait.
         transient: bool,
     },
     /// Not started: time ran short.
@@ -252,7 +254,9 @@ pub async fn sync_dc<P: SyncPorts>(
         warn!(dc = %dc, run_id, error = %e, "lease release failed; it expires on its own");
     }
     result?;
-    if report.failed > 0 || report.malformed > 0 {
+    // Why: a failure the next run retries needs no person yet (architecture.md: attempts
+    // first, then sync_failed plus an alert); alert on what needs review.
+    if report.failed > report.failed_retryable || report.malformed > 0 {
         publish_failure_alert(ports, settings, dc, &report).await;
     }
     report.duration_ms = elapsed_ms(started, ports.clock().now());
@@ -273,6 +277,9 @@ async fn drain<P: SyncPorts>(
 ) -> Result<(), SyncError> {
     let stop_at = deadline - settings.safety_margin;
     let mut cursor: Option<String> = None;
+    // Items with a transaction that could not settle for a passing reason: their later
+    // transactions, on this page or a later one, wait for the next run.
+    let mut held: BTreeSet<ItemNumber> = BTreeSet::new();
     loop {
         if ports.clock().now() >= stop_at {
             report.stopped_early = true;
@@ -283,13 +290,26 @@ async fn drain<P: SyncPorts>(
             .outbox(dc, cursor.as_deref(), settings.page_size.max(1))
             .await?;
         let groups = group_by_item(page.items);
-        let outcomes: Vec<Vec<TxnOutcome>> = stream::iter(groups)
-            .map(|group| process_group(ports, settings, dc, run_id, stop_at, group))
+        let results: Vec<(Option<ItemNumber>, bool, Vec<TxnOutcome>)> = stream::iter(groups)
+            .map(|group| {
+                let item = group.first().and_then(|e| e.txn.as_ref().ok()).map(|t| t.item.clone());
+                let held_back = item.as_ref().is_some_and(|i| held.contains(i));
+                async move {
+                    let (blocked, outcomes) =
+                        process_group(ports, settings, dc, run_id, stop_at, held_back, group).await;
+                    (item, blocked, outcomes)
+                }
+            })
             .buffer_unordered(settings.concurrency.max(1))
             .collect()
             .await;
-        for outcome in outcomes.into_iter().flatten() {
-            tally(report, outcome, settings.alert_list_max);
+        for (item, blocked, outcomes) in results {
+            if let (Some(item), true) = (item, blocked) {
+                held.insert(item);
+            }
+            for outcome in outcomes {
+                tally(report, outcome, settings.alert_list_max);
+            }
         }
         if report.deferred > 0 {
             report.stopped_early = true;
@@ -325,19 +345,26 @@ fn group_by_item(items: Vec<OutboxItem>) -> Vec<Vec<OutboxItem>> {
     order
 }
 
+/// Processes one item's transactions in WMS order. Returns whether the item is blocked (a
+/// transaction failed for a passing reason, so later ones must wait) and the outcomes.
 async fn process_group<P: SyncPorts>(
     ports: &P,
     settings: &SyncSettings,
     dc: &DcCode,
     run_id: &str,
     stop_at: DateTime<Utc>,
+    held_back: bool,
     group: Vec<OutboxItem>,
-) -> Vec<TxnOutcome> {
+) -> (bool, Vec<TxnOutcome>) {
     let mut out = Vec::with_capacity(group.len());
-    let mut blocked = false;
+    let mut blocked = held_back;
     for entry in group {
-        if blocked || ports.clock().now() >= stop_at {
+        if ports.clock().now() >= stop_at {
             out.push(TxnOutcome::Deferred);
+            continue;
+        }
+        if blocked {
+            out.push(TxnOutcome::Skipped { transient: true });
             continue;
         }
         let span = tracing::info_span!("txn", dc = %dc, run_id, txn_id = %entry.raw_id);
@@ -350,7 +377,7 @@ async fn process_group<P: SyncPorts>(
         ) || matches!(outcome, TxnOutcome::Skipped { transient: true });
         out.push(outcome);
     }
-    out
+    (blocked, out)
 }
 
 async fn process_one<P: SyncPorts>(ports: &P, settings: &SyncSettings, dc: &DcCode, entry: OutboxItem) -> TxnOutcome {
@@ -656,14 +683,15 @@ async fn finish<P: SyncPorts>(
                     TxnOutcome::Failed { .. }
                 );
             }
-            let reported = report_to_wms(
-                ports,
-                &failed_row.txn,
-                &SyncOutcome::Failed {
-                    error: failure.reason.clone(),
-                },
-            )
-            .await;
+            let reported = !notify_wms
+                || report_to_wms(
+                    ports,
+                    &failed_row.txn,
+                    &SyncOutcome::Failed {
+                        error: failure.reason.clone(),
+                    },
+                )
+                .await;
             warn!(retryable = failure.retryable, reason = %failure.reason, "transaction failed to sync");
             TxnOutcome::Failed {
                 failure: FailedTxn {

@@ -11,7 +11,27 @@ use domain::ports::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, 
 use domain::txn::{FusionTxnType, ItemInfo, SourceRef, StagedPost};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+/// A future that is pending once (waking itself at once), then ready.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
 
 /// How Fusion handles the posts that follow.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -94,6 +114,7 @@ struct State {
     next_interface_id: i64,
     next_txn_id: u64,
     latency: Option<(ManualClock, Duration)>,
+    yields: bool,
 }
 
 impl Default for State {
@@ -116,6 +137,7 @@ impl Default for State {
             next_interface_id: 300_100_000_000_001,
             next_txn_id: 500_000_001,
             latency: None,
+            yields: false,
         }
     }
 }
@@ -342,6 +364,19 @@ impl FakeFusion {
         lock(&self.state).latency = Some((clock.clone(), latency));
     }
 
+    /// With `true`, every `post` and `find` first yields once to the executor, so runs
+    /// joined in one task (`tokio::join!`) interleave as they would against a real Fusion.
+    pub fn set_yield_on_calls(&self, yields: bool) {
+        lock(&self.state).yields = yields;
+    }
+
+    async fn maybe_yield(&self) {
+        let yields = lock(&self.state).yields;
+        if yields {
+            YieldOnce(false).await;
+        }
+    }
+
     /// The next `n` posts matching `which` fail with `error` and are not recorded.
     pub fn fail_posts(&self, which: PostMatch, n: usize, error: FusionError) {
         lock(&self.state).rules.push(Rule {
@@ -494,6 +529,7 @@ impl FusionInventory for FakeFusion {
     }
 
     async fn post(&self, post: &StagedPost) -> Result<PostReceipt, FusionError> {
+        self.maybe_yield().await;
         let mut s = lock(&self.state);
         s.post_calls += 1;
         s.tick();
@@ -512,6 +548,7 @@ impl FusionInventory for FakeFusion {
     }
 
     async fn find(&self, dc: &DcCode, source: &SourceRef) -> Result<Landed, FusionError> {
+        self.maybe_yield().await;
         let mut s = lock(&self.state);
         s.find_calls += 1;
         s.tick();
