@@ -27,8 +27,13 @@ pub struct SyncRequest {
     pub dc: DcCode,
     /// The schedule slot (or `manual-<id>` for an on-demand run).
     pub slot: String,
-    /// `schedule` or `manual`.
+    /// `schedule` or `manual` (absent means `schedule`).
+    #[serde(default = "default_trigger")]
     pub trigger: String,
+}
+
+fn default_trigger() -> String {
+    "schedule".into()
 }
 
 impl SyncRequest {
