@@ -23,6 +23,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use wms_sim::{RunningWms, WmsConfig as WmsSimConfig, WmsSim};
 
+pub use {fusion_sim, sim_seed, wms_sim};
+
 /// What to spawn.
 #[derive(Debug, Clone)]
 pub struct EnvOptions {
@@ -170,6 +172,52 @@ impl TestEnv {
         DcCode::parse(sim_seed::org(i).code).unwrap_or_else(|e| panic!("seed DC code: {e}"))
     }
 
+    /// A sync request message body for `dc` in `slot`, as the fan-out sends it.
+    pub fn sync_message(&self, dc: &DcCode, slot: &str) -> String {
+        serde_json::json!({"dc": dc.as_str(), "slot": slot, "trigger": "schedule"}).to_string()
+    }
+
+    /// How many distinct staged posts landed in Fusion per `TransactionReference`
+    /// (`"<WMS txn id>#<line>"`), counting completed transactions (both sides of a transfer share
+    /// one TransactionInterfaceId) and rows still in the interface. Read through the
+    /// simulator's REST API, paged, independently of the code under test.
+    pub async fn fusion_landed_by_reference(&self) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let http = reqwest::Client::new();
+        let mut posts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for resource in ["inventoryCompletedTransactions", "inventoryStagedTransactions"] {
+            let mut offset = 0usize;
+            loop {
+                let url = format!(
+                    "{}/{resource}?onlyData=true&limit=500&offset={offset}",
+                    self.fusion.api_base()
+                );
+                let page: serde_json::Value = http
+                    .get(&url)
+                    .basic_auth("integration.user", Some("Welcome1"))
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                let items = page["items"].as_array().cloned().unwrap_or_default();
+                for row in &items {
+                    let reference = row["TransactionReference"].as_str().unwrap_or_default().to_string();
+                    let interface = match &row["TransactionInterfaceId"] {
+                        serde_json::Value::Null => format!("completed:{}", row["TransactionId"]),
+                        v => v.to_string(),
+                    };
+                    posts.entry(reference).or_default().insert(interface);
+                }
+                offset += items.len();
+                if items.is_empty() || !page["hasMore"].as_bool().unwrap_or(false) {
+                    break;
+                }
+            }
+        }
+        Ok(posts.into_iter().map(|(k, v)| (k, v.len())).collect())
+    }
+
     /// Creates an SQS queue subscribed to the alert topic, so tests read alerts back the way a
     /// subscriber receives them.
     pub async fn subscribe_alerts(&self) -> anyhow::Result<AlertInbox> {
@@ -242,7 +290,12 @@ impl AlertInbox {
             }
             for m in messages {
                 let envelope: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}"))?;
-                let attr = |k: &str| envelope["MessageAttributes"][k]["Value"].as_str().unwrap_or("").to_string();
+                let attr = |k: &str| {
+                    envelope["MessageAttributes"][k]["Value"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string()
+                };
                 out.push(ReceivedAlert {
                     subject: envelope["Subject"].as_str().unwrap_or("").to_string(),
                     message: envelope["Message"].as_str().unwrap_or("").to_string(),
@@ -250,7 +303,12 @@ impl AlertInbox {
                     severity: attr("severity"),
                 });
                 if let Some(h) = m.receipt_handle() {
-                    self.sqs.delete_message().queue_url(&self.url).receipt_handle(h).send().await?;
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.url)
+                        .receipt_handle(h)
+                        .send()
+                        .await?;
                 }
             }
         }
