@@ -14,7 +14,7 @@ use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use domain::ports::Clock;
 use domain::sync::SyncPorts;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use thiserror::Error;
 
 /// The wall clock.
@@ -153,9 +153,11 @@ impl AppPorts {
     }
 
     /// Cold-start wiring from the environment: the SDK (endpoint from `AWS_ENDPOINT_URL` when
-    /// set), resource names, the WMS client, and the Fusion client whose secret comes from
-    /// Secrets Manager when `FUSION_SECRET_ARN` is set (the secret is a JSON object with
-    /// `password` or `client_secret`, or the bare value).
+    /// set), resource names, the Fusion client whose secret comes from Secrets Manager when
+    /// `FUSION_SECRET_ARN` is set (the secret is a JSON object with `password` or
+    /// `client_secret`, or the bare value), and the WMS client whose API key comes from Secrets
+    /// Manager when `WMS_API_KEY_SECRET_ARN` is set (JSON with `api_key`, or the bare value)
+    /// instead of `WMS_API_KEY`.
     pub async fn from_env() -> Result<Self, WiringError> {
         let sdk = adapters::aws::config::load().await;
         let res = Resources::from_env()?;
@@ -165,7 +167,18 @@ impl AppPorts {
         }
         .map_err(|e| WiringError::Client(e.to_string()))?;
         let fusion = HttpFusionClient::new(fusion_config).map_err(|e| WiringError::Client(e.to_string()))?;
-        let wms = HttpWmsClient::from_env().map_err(|e| WiringError::Client(e.to_string()))?;
+        let wms = match std::env::var("WMS_API_KEY_SECRET_ARN").ok().filter(|s| !s.trim().is_empty()) {
+            Some(arn) => {
+                let key = fetch_secret(&sdk, &arn).await?;
+                adapters::wms::WmsConfig::from_lookup(|name| match name {
+                    "WMS_API_KEY" => Some(key.expose_secret().to_string()),
+                    other => std::env::var(other).ok(),
+                })
+                .and_then(HttpWmsClient::new)
+            }
+            None => HttpWmsClient::from_env(),
+        }
+        .map_err(|e| WiringError::Client(e.to_string()))?;
         Ok(Self::new(&sdk, &res, fusion, wms))
     }
 }
@@ -185,10 +198,10 @@ async fn fetch_secret(sdk: &SdkConfig, arn: &str) -> Result<SecretString, Wiring
         .secret_string()
         .ok_or_else(|| fail("the secret has no string value".into()))?;
     let value = match serde_json::from_str::<serde_json::Value>(raw) {
-        Ok(serde_json::Value::Object(map)) => ["password", "client_secret", "secret"]
+        Ok(serde_json::Value::Object(map)) => ["password", "client_secret", "api_key", "secret"]
             .iter()
             .find_map(|k| map.get(*k).and_then(|v| v.as_str()).map(str::to_string))
-            .ok_or_else(|| fail("the JSON secret has no password, client_secret or secret field".into()))?,
+            .ok_or_else(|| fail("the JSON secret has no password, client_secret, api_key or secret field".into()))?,
         _ => raw.to_string(),
     };
     Ok(SecretString::from(value))
