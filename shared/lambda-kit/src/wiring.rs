@@ -167,7 +167,10 @@ impl AppPorts {
         }
         .map_err(|e| WiringError::Client(e.to_string()))?;
         let fusion = HttpFusionClient::new(fusion_config).map_err(|e| WiringError::Client(e.to_string()))?;
-        let wms = match std::env::var("WMS_API_KEY_SECRET_ARN").ok().filter(|s| !s.trim().is_empty()) {
+        let wms = match std::env::var("WMS_API_KEY_SECRET_ARN")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+        {
             Some(arn) => {
                 let key = fetch_secret(&sdk, &arn).await?;
                 adapters::wms::WmsConfig::from_lookup(|name| match name {
