@@ -180,3 +180,142 @@ pub fn staged_posts(env: &TestEnv) -> u64 {
 pub fn total(qs: impl Iterator<Item = Decimal>) -> Decimal {
     qs.sum()
 }
+
+/// The real ports of one container with two test levers: a ledger that fails the next
+/// `fail_confirms` writes to `synced` (a crash between the Fusion post and the ledger write),
+/// and optionally a DC lease that is always granted (so two invocations race transaction by
+/// transaction on the ledger's conditional writes alone).
+pub struct TestPorts {
+    /// The real ports.
+    pub inner: lambda_kit::wiring::AppPorts,
+    /// The ledger lever.
+    pub ledger: CrashingLedger,
+    /// The lease lever.
+    pub lease: OpenLease,
+}
+
+impl TestPorts {
+    /// Wraps a fresh container of `env`.
+    pub fn new(env: &TestEnv, fail_confirms: u32, lease_always_granted: bool) -> Self {
+        let inner = env.ports().unwrap();
+        Self {
+            ledger: CrashingLedger {
+                inner: inner.ledger.clone(),
+                fail_confirms: std::sync::atomic::AtomicU32::new(fail_confirms),
+            },
+            lease: OpenLease {
+                inner: inner.lease.clone(),
+                always: lease_always_granted,
+            },
+            inner,
+        }
+    }
+}
+
+/// A ledger that delegates, except that it fails the next `fail_confirms` moves to `synced`.
+pub struct CrashingLedger {
+    inner: adapters::aws::DynamoSyncLedger,
+    fail_confirms: std::sync::atomic::AtomicU32,
+}
+
+impl domain::ports::SyncLedger for CrashingLedger {
+    async fn record_seen(
+        &self,
+        txn: &domain::txn::WmsTransaction,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<domain::ports::LedgerRow, domain::ports::StoreError> {
+        self.inner.record_seen(txn, now).await
+    }
+
+    async fn get(&self, dc: &DcCode, id: &str) -> Result<Option<domain::ports::LedgerRow>, domain::ports::StoreError> {
+        self.inner.get(dc, id).await
+    }
+
+    async fn transition(
+        &self,
+        row: &domain::ports::LedgerRow,
+        next: &domain::ledger::LedgerEntry,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), domain::ports::StoreError> {
+        use std::sync::atomic::Ordering;
+        if next.state == SyncState::Synced
+            && self
+                .fail_confirms
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Err(domain::ports::StoreError::Unavailable(
+                "the container died before the ledger write".into(),
+            ));
+        }
+        self.inner.transition(row, next, now).await
+    }
+
+    async fn unsettled(&self, dc: &DcCode) -> Result<Vec<domain::ports::LedgerRow>, domain::ports::StoreError> {
+        self.inner.unsettled(dc).await
+    }
+}
+
+/// The real DC lease, or one that is always granted.
+pub struct OpenLease {
+    inner: adapters::aws::DynamoDcLease,
+    always: bool,
+}
+
+impl domain::ports::DcLease for OpenLease {
+    async fn acquire(
+        &self,
+        dc: &DcCode,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, domain::ports::StoreError> {
+        if self.always {
+            return Ok(true);
+        }
+        self.inner.acquire(dc, owner, now, until).await
+    }
+
+    async fn release(&self, dc: &DcCode, owner: &str) -> Result<(), domain::ports::StoreError> {
+        if self.always {
+            return Ok(());
+        }
+        self.inner.release(dc, owner).await
+    }
+}
+
+impl domain::sync::SyncPorts for TestPorts {
+    type Fusion = adapters::fusion::HttpFusionClient;
+    type Wms = adapters::wms::HttpWmsClient;
+    type Ledger = CrashingLedger;
+    type Lots = adapters::aws::DynamoLotMap;
+    type Lease = OpenLease;
+    type Tasks = adapters::aws::DynamoReviewTasks;
+    type Alerts = adapters::aws::SnsAlertSink;
+    type Clock = lambda_kit::wiring::SystemClock;
+
+    fn fusion(&self) -> &Self::Fusion {
+        &self.inner.fusion
+    }
+    fn wms(&self) -> &Self::Wms {
+        &self.inner.wms
+    }
+    fn ledger(&self) -> &Self::Ledger {
+        &self.ledger
+    }
+    fn lots(&self) -> &Self::Lots {
+        &self.inner.lots
+    }
+    fn lease(&self) -> &Self::Lease {
+        &self.lease
+    }
+    fn tasks(&self) -> &Self::Tasks {
+        &self.inner.tasks
+    }
+    fn alerts(&self) -> &Self::Alerts {
+        &self.inner.alerts
+    }
+    fn clock(&self) -> &Self::Clock {
+        &self.inner.clock
+    }
+}
