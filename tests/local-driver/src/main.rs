@@ -1,0 +1,3 @@
+//! `local-driver`: runs invsync locally (see scripts/run-local.sh).
+
+fn main() {}
