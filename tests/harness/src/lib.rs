@@ -7,6 +7,8 @@
 //! The emulator endpoint comes from `AWS_ENDPOINT_URL`, which `scripts/test.sh` sets after
 //! starting moto. Without it, spawning fails loudly instead of skipping.
 
+pub mod one_at_a_time;
+
 use adapters::aws::{provision, ProvisionOptions, Provisioned};
 use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient};
 use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
@@ -114,7 +116,11 @@ impl TestEnv {
         })
         .await
         .context("start the WMS simulator")?;
-        let sdk = adapters::aws::config::load().await;
+        let sdk = adapters::aws::config::load()
+            .await
+            .into_builder()
+            .http_client(one_at_a_time::OneAtATime::new())
+            .build();
         let suffix = format!("-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let provisioned = provision(
             &sdk,
