@@ -697,3 +697,105 @@ async fn a_per_dc_threshold_override_changes_the_tier() {
     assert_eq!(tier("DC02", s2), "review", "4 is not below DC02's 2");
     assert_eq!(tier("DC02", m2), "alert", "30 is above DC02's 20");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_drifts_on_serial_items_and_on_a_new_lot_are_corrected_exactly() {
+    let env = spawn().await;
+    let deps = deps(&env, ReconcileSettings::default());
+    let dc = env.dc(0);
+    let serial = wms_sim::Control::Serial;
+    let found = drift(
+        &env,
+        dc.as_str(),
+        &row_of(&env, dc.as_str(), serial, Decimal::ZERO, 0),
+        2,
+    );
+    let lost = drift(
+        &env,
+        dc.as_str(),
+        &row_of(&env, dc.as_str(), serial, Decimal::from(3), 2),
+        -3,
+    );
+    assert_eq!(found.serials_added.len(), 2);
+    assert_eq!(lost.serials_removed.len(), 3);
+    let lot_row = row_of(&env, dc.as_str(), wms_sim::Control::Lot, Decimal::ZERO, 0);
+    let new_lot = env
+        .wms
+        .inject_drift(&DriftRequest {
+            dc: dc.to_string(),
+            item: lot_row.item.clone(),
+            subinventory: lot_row.subinventory.clone(),
+            lot: Some("RECOUNT-NEW-1".into()),
+            delta: "4".into(),
+            expiration: None,
+        })
+        .unwrap();
+
+    let resp = run(&deps, scheduled_at("2026-11-26T23:15:02Z")).await;
+    let r = report(&resp, dc.as_str());
+    assert_eq!(count(r, "auto_correct"), 3, "{r}");
+    assert_eq!(count(r, "adjustments_posted"), 3, "{r}");
+    assert_eq!(count(r, "adjustments_to_review"), 0, "{r}");
+    for d in [&found, &lost, &new_lot] {
+        assert_eq!(
+            env.fusion.onhand(&d.dc, &d.item, &d.subinventory, d.lot.as_deref()),
+            d.quantity_after,
+            "{}",
+            drift_key(d)
+        );
+    }
+    for d in [&found, &lost] {
+        let mut fusion = env.fusion.serials(&d.dc, &d.item, &d.subinventory);
+        fusion.sort();
+        let wms = env
+            .wms
+            .balance(&d.dc, &d.item, &d.subinventory, None)
+            .map(|b| b.serials)
+            .unwrap_or_default();
+        assert_eq!(fusion, wms, "serials of {}", drift_key(d));
+    }
+    let next = run(&deps, scheduled_at("2026-11-26T23:30:02Z")).await;
+    assert!(variances(report(&next, dc.as_str())).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_delivered_to_two_containers_at_once_acts_once() {
+    let env = spawn().await;
+    let a = deps(&env, ReconcileSettings::default());
+    let b = deps(&env, ReconcileSettings::default());
+    let inbox = env.subscribe_alerts().await.unwrap();
+    let drifts = env
+        .wms
+        .inject_drift_bands(&DriftBandsRequest {
+            dc: None,
+            small: 4,
+            medium: 2,
+            large: 3,
+            seed: 21,
+        })
+        .unwrap();
+    let (ra, rb) = tokio::join!(
+        run(&a, scheduled_at("2026-11-26T23:15:02Z")),
+        run(&b, scheduled_at("2026-11-26T23:15:03Z"))
+    );
+    let sum = |field: &str| -> u64 {
+        dcs(&env)
+            .iter()
+            .map(|dc| count(report(&ra, dc.as_str()), field) + count(report(&rb, dc.as_str()), field))
+            .sum()
+    };
+    assert_eq!(sum("adjustments_posted"), 4, "{ra}\n{rb}");
+    assert_eq!(sum("incidents_opened"), 3, "{ra}\n{rb}");
+    assert_eq!(sum("alerts_published"), 3, "{ra}\n{rb}");
+    assert_eq!(inbox.drain().await.unwrap().len(), 3);
+    assert_eq!(holds(&env).len(), 3);
+    assert_eq!(open_tasks(&env, &a).await.len(), 2);
+    for d in of_band(&drifts, DriftBand::Small) {
+        assert_eq!(
+            env.fusion.onhand(&d.dc, &d.item, &d.subinventory, d.lot.as_deref()),
+            d.quantity_after,
+            "adjusted exactly once: {}",
+            drift_key(d)
+        );
+    }
+}
