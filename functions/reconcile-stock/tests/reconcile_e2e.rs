@@ -2,6 +2,9 @@
 //! (`events/reconcile-stock/*.json`) against moto (DynamoDB, SNS, SQS from the template) and
 //! both simulators. Run with `bash scripts/test.sh -p reconcile-stock --test reconcile_e2e`.
 
+// Why: the helpers below are test code too; a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use domain::ports::{Incidents, ReviewTasks, TaskKind};
 use domain::reconciliation::ReconcileSettings;
 use domain::DcCode;
