@@ -202,6 +202,7 @@ impl TestPorts {
             ledger: CrashingLedger {
                 inner: inner.ledger.clone(),
                 fail_confirms: std::sync::atomic::AtomicU32::new(fail_confirms),
+                only_txn: None,
             },
             lease: OpenLease {
                 inner: inner.lease.clone(),
@@ -216,6 +217,14 @@ impl TestPorts {
 pub struct CrashingLedger {
     inner: adapters::aws::DynamoSyncLedger,
     fail_confirms: std::sync::atomic::AtomicU32,
+    only_txn: Option<String>,
+}
+
+impl CrashingLedger {
+    /// Fails confirms of this transaction only.
+    pub fn only_for(&mut self, txn_id: &str) {
+        self.only_txn = Some(txn_id.to_string());
+    }
 }
 
 impl domain::ports::SyncLedger for CrashingLedger {
@@ -239,6 +248,7 @@ impl domain::ports::SyncLedger for CrashingLedger {
     ) -> Result<(), domain::ports::StoreError> {
         use std::sync::atomic::Ordering;
         if next.state == SyncState::Synced
+            && self.only_txn.as_ref().is_none_or(|id| row.txn.id.as_str() == id)
             && self
                 .fail_confirms
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
