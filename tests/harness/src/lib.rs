@@ -224,6 +224,26 @@ impl TestEnv {
         Ok(posts.into_iter().map(|(k, v)| (k, v.len())).collect())
     }
 
+    /// Silently removes serials from Fusion's on-hand (no transaction recorded), through the
+    /// simulator's `/admin/adjust`, to make Fusion and the WMS disagree about them.
+    pub async fn fusion_remove_serials(
+        &self,
+        org: &str,
+        item: &str,
+        sub: &str,
+        serials: &[String],
+    ) -> anyhow::Result<()> {
+        reqwest::Client::new()
+            .post(format!("{}/admin/adjust", self.fusion.url()))
+            .json(&serde_json::json!({
+                "org": org, "item": item, "subinventory": sub, "delta": "0", "remove_serials": serials,
+            }))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
     /// Creates an SQS queue subscribed to the alert topic, so tests read alerts back the way a
     /// subscriber receives them.
     pub async fn subscribe_alerts(&self) -> anyhow::Result<AlertInbox> {
