@@ -16,9 +16,28 @@ if [[ -f docs/wms-api.openapi.yaml ]]; then
     "$VENV/bin/openapi-spec-validator" docs/wms-api.openapi.yaml
 fi
 
-if [[ $# -eq 0 ]]; then set -- --workspace; fi
+echo "==> cfn-lint infra/template.yaml" >&2
+"$VENV/bin/cfn-lint" infra/template.yaml
+
+full_suite=0
+if [[ $# -eq 0 ]]; then set -- --workspace; full_suite=1; fi
 cargo test --locked "$@" 2>&1 | tee "${TMPDIR:-/tmp}/invsync-test.log"
 status=${PIPESTATUS[0]}
+
+# The README's local command, small: everything synced and every drift band found per DC.
+if [[ "$full_suite" == 1 ]]; then
+    echo "==> local run: scripts/run-local.sh --dcs 2 --items 200 --activity 50" >&2
+    local_log="${TMPDIR:-/tmp}/invsync-local-run.log"
+    if bash scripts/run-local.sh --dcs 2 --items 200 --activity 50 2>&1 | tee "$local_log" \
+        && [[ "$(grep -c '50 generated, 50 synced, 0 failed' "$local_log")" == 2 ]] \
+        && [[ "$(grep -c 'variances:  3 auto-correct, 2 review, 1 alert' "$local_log")" == 2 ]] \
+        && grep -q '^result: OK' "$local_log"; then
+        echo "local run: ok"
+    else
+        echo "local run: FAILED (report above)" >&2
+        status=1
+    fi
+fi
 
 passed=$(grep -Eo '[0-9]+ passed' "${TMPDIR:-/tmp}/invsync-test.log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "${TMPDIR:-/tmp}/invsync-test.log" | awk '{s+=$1} END {print s+0}')
