@@ -254,9 +254,11 @@ pub async fn sync_dc<P: SyncPorts>(
         warn!(dc = %dc, run_id, error = %e, "lease release failed; it expires on its own");
     }
     result?;
-    // Why: a failure the next run retries needs no person yet (architecture.md: attempts
-    // first, then sync_failed plus an alert); alert on what needs review.
-    if report.failed > report.failed_retryable || report.malformed > 0 {
+    // Why: architecture.md: a transient failure is retried with backoff (the Fusion client's
+    // attempts) and "then `sync_failed` plus an alert"; the SNS topic is for sync failures. A
+    // retryable failure also leaves WMS stock reserved until a later run, which an operator
+    // must hear about (e.g. a Fusion outage). The alert says which failures will retry.
+    if report.failed > 0 || report.malformed > 0 {
         publish_failure_alert(ports, settings, dc, &report).await;
     }
     report.duration_ms = elapsed_ms(started, ports.clock().now());
