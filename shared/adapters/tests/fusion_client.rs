@@ -1,5 +1,6 @@
 //! `HttpFusionClient` against the Fusion simulator over real HTTP on 127.0.0.1: every
 //! operation, every fault, the never-double-post rule, paging and refusals before any call.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -99,7 +100,9 @@ fn fault(endpoint: &str, status: FaultStatus, count: u32) -> Faults {
 
 /// Balances of DC01 as the sim holds them: zero-quantity seed balances dropped and seed
 /// balances of one (item, subinventory, lot) merged.
-fn seeded(env: &Env) -> BTreeMap<(String, String, Option<String>), (Decimal, Vec<String>, Option<NaiveDate>)> {
+type Seeded = BTreeMap<(String, String, Option<String>), (Decimal, Vec<String>, Option<NaiveDate>)>;
+
+fn seeded(env: &Env) -> Seeded {
     let mut out: BTreeMap<_, (Decimal, Vec<String>, Option<NaiveDate>)> = BTreeMap::new();
     for b in env.catalog.balances_of(0).filter(|b| !b.quantity.is_zero()) {
         let key = (

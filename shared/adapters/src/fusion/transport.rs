@@ -236,7 +236,9 @@ impl Transport {
         if let Some((body, ct)) = &req.body {
             rb = rb.header(CONTENT_TYPE, *ct);
             if self.cfg.gzip_requests && body.len() > self.cfg.gzip_threshold_bytes {
-                rb = rb.header(CONTENT_ENCODING, "gzip").body(gzip(body)?);
+                let packed = gzip(body)
+                    .map_err(|e| CallError::new(FusionError::Connection(format!("gzip: {e}")), Outcome::Refused))?;
+                rb = rb.header(CONTENT_ENCODING, "gzip").body(packed);
             } else {
                 rb = rb.body(body.clone());
             }
@@ -385,11 +387,10 @@ impl RetryClock {
     }
 }
 
-fn gzip(body: &[u8]) -> Result<Vec<u8>, CallError> {
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-    enc.write_all(body)
-        .and_then(|()| enc.finish())
-        .map_err(|e| CallError::new(FusionError::Connection(format!("gzip: {e}")), Outcome::Refused))
+    enc.write_all(body)?;
+    enc.finish()
 }
 
 /// Gzips `body` as the client does for large requests (exposed for tests).
