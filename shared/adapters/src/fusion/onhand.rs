@@ -5,6 +5,10 @@
 //! at 499 or 500 rows (fact sheet §4). `totalResults` is only used to fetch the remaining pages
 //! concurrently; the last page is always checked and reading goes on sequentially if it was
 //! full.
+//!
+//! Framework v3+ returns expanded children as nested collections with their own `hasMore`; a
+//! balance whose lots or serials were cut short fails the whole read rather than returning
+//! partial stock.
 
 use domain::ids::{DcCode, ItemNumber, LotNumber, SerialNumber, SubinventoryCode, Uom};
 use domain::ports::{FusionError, OnhandRow};
@@ -50,7 +54,7 @@ impl HttpFusionClient {
         let mut limit = first.limit;
         let more_reported = first.has_more == Some(true) || first.total_results.is_some_and(|t| t > first.count as u64);
         if first.count == 0 || (first.count < limit && !more_reported) {
-            return Ok(rows);
+            return finish(dc, rows, truncated);
         }
         if first.count < limit {
             // Fusion applied a smaller page than asked without saying so (the 499 quirk).
@@ -72,7 +76,7 @@ impl HttpFusionClient {
                 rows.extend(p.rows);
             }
             if !last_full {
-                return Ok(finish(dc, rows, truncated));
+                return finish(dc, rows, truncated);
             }
         }
         loop {
@@ -85,7 +89,7 @@ impl HttpFusionClient {
             }
             next += count;
         }
-        Ok(finish(dc, rows, truncated))
+        finish(dc, rows, truncated)
     }
 
     async fn fetch_onhand_page(
@@ -129,11 +133,17 @@ impl HttpFusionClient {
     }
 }
 
-fn finish(dc: &DcCode, rows: Vec<OnhandRow>, truncated: usize) -> Vec<OnhandRow> {
+/// Refuses a read whose expanded children Fusion cut short: partial lots or serials would show
+/// as false variances.
+fn finish(dc: &DcCode, rows: Vec<OnhandRow>, truncated: usize) -> Result<Vec<OnhandRow>, FusionError> {
     if truncated > 0 {
-        tracing::warn!(%dc, truncated, "Fusion cut expanded lots or serials short on some balances");
+        return Err(FusionError::InvalidResponse(format!(
+            "inventoryOnhandBalances of {dc}: expanded lots or serials were cut short (child hasMore) on {truncated} \
+             balances; reading them from the child resources is not implemented, so use a REST-Framework-Version \
+             that returns children as plain arrays"
+        )));
     }
-    rows
+    Ok(rows)
 }
 
 fn bad(what: &str, e: impl std::fmt::Display) -> FusionError {
