@@ -28,11 +28,21 @@ pub fn deps_with(env: &TestEnv, settings: SyncSettings) -> Deps {
 
 /// Delivers one SQS record to the handler with a `budget` until the Lambda deadline.
 pub async fn deliver(deps: &Deps, message_id: &str, body: String, budget: Duration) -> SqsBatchResponse {
-    let event = sqs_event(&[(message_id, body)]).unwrap();
     let request_id = format!("req-{message_id}-{}", uuid_like());
+    deliver_batch(deps, &request_id, &[(message_id, body)], budget).await
+}
+
+/// Delivers a batch of SQS records as invocation `request_id`.
+pub async fn deliver_batch(
+    deps: &Deps,
+    request_id: &str,
+    records: &[(&str, String)],
+    budget: Duration,
+) -> SqsBatchResponse {
+    let event = sqs_event(records).unwrap();
     handle(
         deps,
-        lambda_runtime::LambdaEvent::new(event, context(&request_id, budget)),
+        lambda_runtime::LambdaEvent::new(event, context(request_id, budget)),
     )
     .await
     .unwrap()
