@@ -165,7 +165,7 @@ impl TestEnv {
     pub fn ports(&self) -> anyhow::Result<AppPorts> {
         let fusion = HttpFusionClient::new(self.fusion_config()).map_err(|e| anyhow!("{e}"))?;
         let wms_config = WmsConfig::new(
-            &self.wms.base_url(),
+            self.wms.base_url(),
             WmsAuth::ApiKey(SecretString::from(self.wms.api_key().unwrap_or_default().to_string())),
         )
         .map_err(|e| anyhow!("{e}"))?;
