@@ -282,7 +282,10 @@ async fn a_transient_failure_leaves_sync_failed_retryable_and_a_later_run_syncs(
         wms_status(&ports, "T1"),
         Some(WmsTxnStatus::SyncFailed { .. })
     ));
-    assert!(ports.tasks.open(&ports.dc).is_empty(), "a retry needs no review task yet");
+    assert!(
+        ports.tasks.open(&ports.dc).is_empty(),
+        "a retry needs no review task yet"
+    );
     let alerts = ports.alerts.alerts();
     assert_eq!(alerts.len(), 1, "sync_failed plus an alert (architecture.md)");
     assert!(alerts[0].body.contains("T1 (will retry)"), "{}", alerts[0].body);
@@ -307,7 +310,11 @@ async fn transient_failures_up_to_the_attempt_cap_go_to_manual_review_with_a_tas
     let r1 = run(&ports, "r1").await;
     let r2 = run(&ports, "r2").await;
     assert_eq!((r1.failed_retryable, r2.failed_retryable), (1, 1));
-    assert_eq!(ports.alerts.count(), 2, "each failed run alerts (architecture.md: sync_failed plus an alert)");
+    assert_eq!(
+        ports.alerts.count(),
+        2,
+        "each failed run alerts (architecture.md: sync_failed plus an alert)"
+    );
     let r3 = run(&ports, "r3").await;
 
     assert_eq!((r3.failed, r3.failed_retryable, r3.escalated), (1, 0, 1), "{r3:?}");
