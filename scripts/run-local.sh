@@ -88,11 +88,11 @@ if [[ "$WATCH" == 1 ]]; then
         echo "--watch needs cargo-lambda: python3 -m venv .venv-deploy && .venv-deploy/bin/pip install -r tools/requirements-deploy.txt" >&2
         exit 1
     fi
-    DRIVER+=(--watch-port "$(free_port)")
+    DRIVER+=(--watch-port "$(free_port)" --function-log "${INVSYNC_METRICS_LOG:-${TMPDIR:-/tmp}/invsync-local-metrics.log}")
 fi
 # The functions' EMF metric lines (JSON on stdout, which CloudWatch would turn into metrics) are
 # kept in a file rather than mixed into the progress and the report.
 METRICS_LOG="${INVSYNC_METRICS_LOG:-${TMPDIR:-/tmp}/invsync-local-metrics.log}"
-: >"$METRICS_LOG"
+[[ "$WATCH" == 1 ]] || : >"$METRICS_LOG"
 echo "==> running; the functions' EMF metric lines go to $METRICS_LOG" >&2
 "${DRIVER[@]}" "${EXTRA[@]}" | awk -v out="$METRICS_LOG" '/^\{"/ {print > out; next} {print; fflush()}'

@@ -120,17 +120,30 @@ impl Functions {
 
     /// Starts `cargo lambda watch` on `port` with the function environment and waits until it
     /// answers. The binaries compile on their first invocation.
-    pub async fn watch(root: &Path, port: u16, env: &BTreeMap<String, String>) -> anyhow::Result<Self> {
+    ///
+    /// `--timeout 900` gives invocations Lambda's deadline (the sync stops early near it), and
+    /// `--ignore-changes` keeps a one-shot run from restarting the functions mid-invocation
+    /// when sources change. The functions' stdout (EMF metric lines) goes to `stdout_log`.
+    pub async fn watch(
+        root: &Path,
+        port: u16,
+        env: &BTreeMap<String, String>,
+        stdout_log: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let env_file = std::env::temp_dir().join(format!("invsync-local-{port}.env"));
         let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         std::fs::write(&env_file, text).context("write the env file for cargo lambda watch")?;
         let child = Command::new("cargo")
             .current_dir(root)
-            .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port"])
+            .args(["lambda", "watch", "--quiet", "--ignore-changes", "--timeout", "900"])
+            .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
             .arg(port.to_string())
             .arg("--env-file")
             .arg(&env_file)
-            .stdout(Stdio::null())
+            .stdout(match stdout_log {
+                Some(path) => Stdio::from(std::fs::File::create(path).context("create the function log")?),
+                None => Stdio::null(),
+            })
             .kill_on_drop(true)
             .spawn()
             .context("start `cargo lambda watch` (is cargo-lambda installed? see docs/operations.md)")?;

@@ -68,6 +68,9 @@ struct Args {
     /// Invoke the real binaries through `cargo lambda watch` on this port instead of in process.
     #[arg(long)]
     watch_port: Option<u16>,
+    /// With `--watch-port`: file that receives the functions' stdout (their EMF metric lines).
+    #[arg(long)]
+    function_log: Option<PathBuf>,
     /// Repository root (infra/template.yaml and the workspace).
     #[arg(long, default_value = ".")]
     root: PathBuf,
@@ -138,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(port) => {
             progress(started, &format!("starting cargo lambda watch on 127.0.0.1:{port}"));
-            Functions::watch(&args.root, port, &env).await?
+            Functions::watch(&args.root, port, &env, args.function_log.as_deref()).await?
         }
     };
     let outcome = drive(&args, &sdk, &resources, &env, &functions, &dcs, &inbox, started).await;
