@@ -172,6 +172,13 @@ impl LedgerEntry {
         self.attempts > 1
     }
 
+    /// Whether the row is `in_flight` with a lapsed lease and no attempts left: its claims kept
+    /// dying before a verdict, so it goes to a person instead of being claimed again. Only then
+    /// may an `in_flight` row be escalated.
+    pub fn is_abandoned(&self, now: DateTime<Utc>, max_attempts: u32) -> bool {
+        self.state == SyncState::InFlight && self.lease_until.is_none_or(|l| l <= now) && self.attempts >= max_attempts
+    }
+
     /// Whether `Claim` at `now` with `max_attempts` would be accepted.
     pub fn claimable(&self, now: DateTime<Utc>, max_attempts: u32) -> bool {
         self.apply(LedgerEvent::Claim {
@@ -216,11 +223,17 @@ impl LedgerEntry {
                 next.attempts += 1;
                 next.lease_until = Some(*lease_until);
             }
-            (SyncState::InFlight, LedgerEvent::Claim { now, lease_until, .. })
-                if self.lease_until.is_none_or(|l| l <= *now) =>
-            {
+            (
+                SyncState::InFlight,
+                LedgerEvent::Claim {
+                    now,
+                    lease_until,
+                    max_attempts,
+                },
+            ) if self.lease_until.is_none_or(|l| l <= *now) && self.attempts < *max_attempts => {
                 // A crashed claim: the attempt counter still grows so a transaction that
-                // crashes its invocation every time ends in manual review, not a loop.
+                // crashes its invocation every time reaches the cap and goes to manual review
+                // (see `is_abandoned`), not a loop.
                 next.attempts += 1;
                 next.lease_until = Some(*lease_until);
             }
@@ -235,7 +248,10 @@ impl LedgerEntry {
                 next.lease_until = None;
                 next.failure = Some(failure.clone());
             }
-            (SyncState::SyncFailed | SyncState::PendingSync, LedgerEvent::Escalate { reason }) => {
+            (
+                SyncState::SyncFailed | SyncState::PendingSync | SyncState::InFlight,
+                LedgerEvent::Escalate { reason },
+            ) => {
                 next.state = SyncState::ManualReview;
                 next.failure = Some(Failure {
                     retryable: false,
@@ -308,6 +324,12 @@ mod tests {
             (at(PendingSync, 0, None, None), fail(true), None),
             (at(InFlight, 1, None, Some(60)), claim(10), None),
             (at(InFlight, 1, None, Some(60)), claim(60), Some(InFlight)),
+            (at(InFlight, 3, None, Some(60)), claim(60), None),
+            (
+                at(InFlight, 3, None, Some(60)),
+                LedgerEvent::Escalate { reason: "r".into() },
+                Some(ManualReview),
+            ),
             (at(InFlight, 1, None, Some(60)), fail(true), Some(SyncFailed)),
             (at(InFlight, 1, None, Some(60)), confirm(), Some(Synced)),
             (at(SyncFailed, 1, Some(true), None), claim(0), Some(InFlight)),
@@ -348,6 +370,17 @@ mod tests {
         let e = e.apply(claim(61)).unwrap();
         assert!(e.must_look_up_before_post());
         assert_eq!(e.attempts, 2);
+    }
+
+    #[test]
+    fn a_claim_that_keeps_crashing_is_abandoned_at_the_cap() {
+        let mut e = LedgerEntry::pending().apply(claim(0)).unwrap();
+        e = e.apply(claim(61)).unwrap();
+        e = e.apply(claim(122)).unwrap();
+        assert_eq!(e.attempts, 3);
+        assert!(!e.is_abandoned(t(150), 3), "lease still live");
+        assert!(e.is_abandoned(t(183), 3));
+        assert!(e.apply(claim(183)).is_err());
     }
 
     #[test]

@@ -415,6 +415,14 @@ pub async fn sync_transaction<P: SyncPorts>(
         SyncState::ManualReview => return TxnOutcome::Skipped { transient: false },
         _ => {}
     }
+    if row.entry.is_abandoned(now, settings.max_attempts) {
+        return escalate(
+            ports,
+            &row,
+            "every claim died before a verdict (attempts exhausted); check Fusion for its Source* reference before re-posting",
+        )
+        .await;
+    }
     if row.entry.state == SyncState::SyncFailed
         && row.entry.failure.as_ref().is_some_and(|f| f.retryable)
         && row.entry.attempts >= settings.max_attempts

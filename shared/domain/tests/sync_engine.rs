@@ -635,3 +635,43 @@ async fn a_ledger_outage_on_record_leaves_the_transaction_pending_and_holds_its_
         vec!["A1".to_string(), "A2".to_string()]
     );
 }
+
+#[tokio::test]
+async fn a_transaction_whose_every_claim_dies_goes_to_manual_review_without_another_post() {
+    let ports = FakePorts::new();
+    ports.add_item(plain_item("ITM-P"));
+    let txn = build::plain_receipt("T1", "ITM-P", 4);
+    ports.add_txn(txn.clone());
+    let s = settings();
+
+    // Three invocations each claimed the row and died before any verdict.
+    let mut now = ports.clock.now();
+    let mut row = ports.ledger.record_seen(&txn, now).await.unwrap();
+    for _ in 0..s.max_attempts {
+        let claimed = row
+            .entry
+            .apply(LedgerEvent::Claim {
+                now,
+                lease_until: now + s.txn_lease,
+                max_attempts: s.max_attempts,
+            })
+            .unwrap();
+        ports.ledger.transition(&row, &claimed, now).await.unwrap();
+        row = ports.ledger.get(&txn.dc, "T1").await.unwrap().unwrap();
+        ports.clock.advance(s.txn_lease + Duration::seconds(1));
+        now = ports.clock.now();
+    }
+
+    let report = run(&ports, "r-after").await;
+
+    assert_eq!((report.escalated, report.lines_posted), (1, 0), "{report:?}");
+    assert_eq!(state(&ports, "T1"), Some(SyncState::ManualReview));
+    assert_eq!(ports.fusion.post_calls(), 0, "nothing re-posted blindly");
+    assert_eq!(ports.tasks.open(&txn.dc).len(), 1, "a person gets a task");
+    let again = run(&ports, "r-later").await;
+    assert_eq!(
+        (again.escalated, again.lines_posted, again.failed),
+        (0, 0, 0),
+        "{again:?}"
+    );
+}
