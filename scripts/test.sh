@@ -19,15 +19,16 @@ fi
 echo "==> cfn-lint infra/template.yaml" >&2
 "$VENV/bin/cfn-lint" infra/template.yaml
 
+test_log="$(mktemp "${TMPDIR:-/tmp}/invsync-test.XXXXXX")"
 full_suite=0
 if [[ $# -eq 0 ]]; then set -- --workspace; full_suite=1; fi
-cargo test --locked "$@" 2>&1 | tee "${TMPDIR:-/tmp}/invsync-test.log"
+cargo test --locked "$@" 2>&1 | tee "$test_log"
 status=${PIPESTATUS[0]}
 
 # The README's local command, small: everything synced and every drift band found per DC.
 if [[ "$full_suite" == 1 ]]; then
     echo "==> local run: scripts/run-local.sh --dcs 2 --items 200 --activity 50" >&2
-    local_log="${TMPDIR:-/tmp}/invsync-local-run.log"
+    local_log="$(mktemp "${TMPDIR:-/tmp}/invsync-local-run.XXXXXX")"
     if bash scripts/run-local.sh --dcs 2 --items 200 --activity 50 2>&1 | tee "$local_log" \
         && [[ "$(grep -c '50 generated, 50 synced, 0 failed' "$local_log")" == 2 ]] \
         && [[ "$(grep -c 'variances:  3 auto-correct, 2 review, 1 alert' "$local_log")" == 2 ]] \
@@ -39,9 +40,9 @@ if [[ "$full_suite" == 1 ]]; then
     fi
 fi
 
-passed=$(grep -Eo '[0-9]+ passed' "${TMPDIR:-/tmp}/invsync-test.log" | awk '{s+=$1} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' "${TMPDIR:-/tmp}/invsync-test.log" | awk '{s+=$1} END {print s+0}')
-ignored=$(grep -Eo '[0-9]+ ignored' "${TMPDIR:-/tmp}/invsync-test.log" | awk '{s+=$1} END {print s+0}')
+passed=$(grep -aEo '[0-9]+ passed' "$test_log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -aEo '[0-9]+ failed' "$test_log" | awk '{s+=$1} END {print s+0}')
+ignored=$(grep -aEo '[0-9]+ ignored' "$test_log" | awk '{s+=$1} END {print s+0}')
 echo
 echo "summary: $passed passed, $failed failed, $ignored skipped"
 exit "$status"
