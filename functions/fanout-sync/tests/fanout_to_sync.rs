@@ -2,6 +2,8 @@
 //! puts exactly one message per DC on the FIFO sync queue (MessageGroupId = DC), and those
 //! messages, fed to the sync handler as an SQS event, sync their DCs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use domain::DcCode;
 use fanout_sync::handler::{handle, Deps};

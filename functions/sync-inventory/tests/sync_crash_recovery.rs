@@ -2,6 +2,8 @@
 //! connection dropped after Fusion processed the post is resolved by Source* lookup, and a
 //! claim whose container died before the ledger write is recovered once its lease lapses.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use domain::ledger::SyncState;

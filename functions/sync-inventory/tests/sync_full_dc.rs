@@ -2,6 +2,8 @@
 //! transaction ends `synced`, every reservation is released, the outbox is empty, every line
 //! landed in Fusion once, and Fusion's on-hand equals the WMS's at every touched key.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use domain::ledger::SyncState;

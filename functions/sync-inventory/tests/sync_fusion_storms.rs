@@ -3,6 +3,8 @@
 //! `sync_failed` (retryable) with an alert, WMS reservations kept, and the next run after the
 //! storm syncs them, each line posted once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use domain::ledger::SyncState;

@@ -1,6 +1,8 @@
 //! Redelivery and concurrency never double-post: the same SQS message delivered twice, and two
 //! invocations of one DC at once, each leave every line posted to Fusion exactly once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use domain::ledger::SyncState;

@@ -3,6 +3,8 @@
 //! queue), and a run that reaches its deadline stops taking work, says so in its run report,
 //! leaves the rest pending with reservations kept, and the next message finishes them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use domain::ledger::SyncState;

@@ -2,6 +2,8 @@
 //! Fusion does not have) end `sync_failed` with Fusion's reason and a review task, are never
 //! retried, keep their WMS reservations, and do not stop the rest of the batch.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use adapters::aws::DynamoReviewTasks;

@@ -1,6 +1,6 @@
 //! Helpers shared by the sync-inventory integration tests: calling the real handler with real
 //! SQS event JSON, and reading the outcome back from the ledger and both simulators.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use domain::ledger::SyncState;
