@@ -3,6 +3,7 @@
 use adapters::aws::SqsSyncQueue;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::{schedule, DcCode};
+use lambda_kit::events;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -45,14 +46,7 @@ fn plan(
     request_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(Vec<DcCode>, String, &'static str), Error> {
-    if payload.get("detail-type").is_some() {
-        let time = payload
-            .get("time")
-            .and_then(Value::as_str)
-            .map(DateTime::parse_from_rfc3339)
-            .transpose()
-            .map_err(|e| format!("scheduled event has an unreadable time: {e}"))?
-            .map_or(now, |t| t.with_timezone(&Utc));
+    if let Some(time) = events::scheduled_time(payload, now)? {
         return Ok((
             configured.to_vec(),
             schedule::slot(time, TimeDelta::hours(1))?,
@@ -61,15 +55,7 @@ fn plan(
     }
     let manual: Manual =
         serde_json::from_value(payload.clone()).map_err(|e| format!("manual invocation is malformed: {e}"))?;
-    let dcs = match manual.dcs {
-        None => configured.to_vec(),
-        Some(dcs) => {
-            if let Some(unknown) = dcs.iter().find(|d| !configured.contains(d)) {
-                return Err(format!("DC {unknown} is not in DC_LIST").into());
-            }
-            dcs
-        }
-    };
+    let dcs = events::select_dcs(configured, manual.dcs)?;
     let slot = format!("manual-{}", manual.slot.unwrap_or_else(|| request_id.to_string()));
     Ok((dcs, slot, "manual"))
 }

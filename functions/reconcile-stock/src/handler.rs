@@ -4,6 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::reconciliation::{reconcile_dc, ReconcileReport, ReconcileSettings};
 use domain::{schedule, DcCode, Retryable};
 use futures::stream::{self, StreamExt};
+use lambda_kit::events;
 use lambda_kit::reports::reconcile_metrics;
 use lambda_kit::wiring::AppPorts;
 use lambda_runtime::{Error, LambdaEvent};
@@ -91,14 +92,7 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Err
 /// schedule shares it, so nothing is adjusted or alerted twice); a manual one may name
 /// configured DCs and ask for a dry run.
 fn plan(configured: &[DcCode], payload: &Value, request_id: &str, now: DateTime<Utc>) -> Result<Plan, Error> {
-    if payload.get("detail-type").is_some() {
-        let time = payload
-            .get("time")
-            .and_then(Value::as_str)
-            .map(DateTime::parse_from_rfc3339)
-            .transpose()
-            .map_err(|e| format!("scheduled event has an unreadable time: {e}"))?
-            .map_or(now, |t| t.with_timezone(&Utc));
+    if let Some(time) = events::scheduled_time(payload, now)? {
         return Ok(Plan {
             dcs: configured.to_vec(),
             run_id: format!("reconcile:{}", schedule::slot(time, TimeDelta::minutes(15))?),
@@ -107,15 +101,7 @@ fn plan(configured: &[DcCode], payload: &Value, request_id: &str, now: DateTime<
     }
     let manual: Manual =
         serde_json::from_value(payload.clone()).map_err(|e| format!("manual invocation is malformed: {e}"))?;
-    let dcs = match manual.dcs {
-        None => configured.to_vec(),
-        Some(dcs) => {
-            if let Some(unknown) = dcs.iter().find(|d| !configured.contains(d)) {
-                return Err(format!("DC {unknown} is not in DC_LIST").into());
-            }
-            dcs
-        }
-    };
+    let dcs = events::select_dcs(configured, manual.dcs)?;
     let slot = manual.slot.unwrap_or_else(|| request_id.to_string());
     let suffix = if manual.dry_run { ":dry" } else { "" };
     Ok(Plan {

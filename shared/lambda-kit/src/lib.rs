@@ -3,6 +3,7 @@
 //! ([`config`]), and the wiring of adapters into the domain ports ([`wiring`]). Function `main`s call these once at cold start; handlers stay thin.
 
 pub mod config;
+pub mod events;
 pub mod logging;
 pub mod metrics;
 pub mod reports;
