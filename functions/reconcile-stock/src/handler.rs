@@ -46,8 +46,7 @@ struct Plan {
 /// for a retryable reason, so the scheduler's retry can help.
 pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let plan = plan(&deps.dcs, &event.payload, &event.context.request_id, Utc::now())?;
-    let deadline = DateTime::from_timestamp_millis(i64::try_from(event.context.deadline).unwrap_or(i64::MAX))
-        .unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(15));
+    let deadline = lambda_kit::events::invocation_deadline(event.context.deadline, Utc::now());
     let mut settings = deps.settings.clone();
     settings.dry_run = plan.dry_run;
     let results: Vec<(DcCode, Result<ReconcileReport, domain::reconciliation::ReconcileError>)> =

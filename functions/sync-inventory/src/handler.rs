@@ -30,9 +30,9 @@ enum Disposition {
 /// every later message of the batch (FIFO order must hold), are returned as batch item
 /// failures; a message that can never succeed is recorded, alerted and acknowledged.
 pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-    let deadline = DateTime::from_timestamp_millis(i64::try_from(event.context.deadline).unwrap_or(i64::MAX))
-        .unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(15));
+    let deadline = lambda_kit::events::invocation_deadline(event.context.deadline, Utc::now());
     let invocation = event.context.request_id.clone();
+    tracing::debug!(deadline = %deadline, budget_ms = (deadline - Utc::now()).num_milliseconds(), "invocation budget");
     let mut response = SqsBatchResponse::default();
     let mut retry_rest = false;
     for record in &event.payload.records {

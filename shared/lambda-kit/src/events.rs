@@ -68,3 +68,45 @@ mod tests {
             .contains("DC09"));
     }
 }
+
+/// Longest budget a Lambda invocation can have (the 15-minute function timeout limit).
+const MAX_BUDGET_MS: u64 = 15 * 60 * 1000;
+
+/// The invocation's deadline from the runtime's `Lambda-Runtime-Deadline-Ms` (epoch
+/// milliseconds). Why: `cargo lambda watch` (1.9) sends the function timeout in milliseconds
+/// instead of an epoch time; a value no larger than the 15-minute Lambda maximum is therefore
+/// read as a budget from `now`. Anything else that cannot be a deadline (zero, out of range)
+/// gets the 15-minute maximum, which the caller's safety margin still keeps well inside.
+pub fn invocation_deadline(deadline_ms: u64, now: DateTime<Utc>) -> DateTime<Utc> {
+    let budget = |ms: u64| now + chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(0));
+    if deadline_ms > 0 && deadline_ms <= MAX_BUDGET_MS {
+        return budget(deadline_ms);
+    }
+    i64::try_from(deadline_ms)
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .filter(|d| *d > now - chrono::Duration::days(1))
+        .unwrap_or_else(|| budget(MAX_BUDGET_MS))
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_are_read_as_epoch_millis_or_emulator_budgets() {
+        let now = DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let real = now + chrono::Duration::seconds(900);
+        assert_eq!(
+            invocation_deadline(u64::try_from(real.timestamp_millis()).unwrap(), now),
+            real
+        );
+        assert_eq!(invocation_deadline(600_000, now), now + chrono::Duration::seconds(600));
+        assert_eq!(invocation_deadline(0, now), now + chrono::Duration::minutes(15));
+        assert_eq!(invocation_deadline(u64::MAX, now), now + chrono::Duration::minutes(15));
+        let stale = u64::try_from((now - chrono::Duration::days(3)).timestamp_millis()).unwrap();
+        assert_eq!(invocation_deadline(stale, now), now + chrono::Duration::minutes(15));
+    }
+}
