@@ -396,7 +396,12 @@ async fn fusion_validation_refusal_is_permanent_with_its_detail() {
         FusionError::Rejected { status: 400, detail } => assert!(!detail.is_empty()),
         other => panic!("{other:?}"),
     }
-    assert_eq!(env.sim.request_count(POST_STAGED), 1, "not retried");
+    assert_eq!(env.sim.request_count("GZIP refused"), 1, "sent once, not retried");
+    assert_eq!(
+        env.sim.request_count(POST_STAGED),
+        0,
+        "refused before reaching the resource"
+    );
     assert_eq!(total_requests(&env.sim), 1, "no lookup after a permanent refusal");
 }
 
@@ -1037,4 +1042,43 @@ fn gzip_bodies_round_trip() {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut out).unwrap();
     assert_eq!(out, body);
+}
+
+#[tokio::test]
+async fn large_bodies_go_gzipped_when_the_setting_allows_and_land_once() {
+    let env = start().await;
+    let c = client_with(&env, |c| {
+        c.gzip_requests = true;
+        c.gzip_threshold_bytes = 64;
+    });
+    let (post, item) = plain_receipt(&env, "GZ-1");
+    let before = env.sim.onhand("DC01", &item, "STORES", None);
+    c.post(&post).await.unwrap();
+    assert_eq!(env.sim.onhand("DC01", &item, "STORES", None), before + dec!(5));
+    assert!(
+        env.sim.request_count("GZIP request bodies") >= 1,
+        "{:?}",
+        env.sim.stats()
+    );
+    assert_eq!(env.sim.request_count(POST_STAGED), 1);
+}
+
+#[tokio::test]
+async fn a_fusion_that_refuses_gzip_bodies_is_a_permanent_error_not_a_retry_loop() {
+    let env = start_with(300, |c| c.accept_gzip_requests = false).await;
+    let c = client_with(&env, |c| {
+        c.gzip_requests = true;
+        c.gzip_threshold_bytes = 64;
+    });
+    let (post, item) = plain_receipt(&env, "GZ-2");
+    let before = env.sim.onhand("DC01", &item, "STORES", None);
+    let err = c.post(&post).await.unwrap_err();
+    assert!(matches!(err, FusionError::Rejected { status: 415, .. }), "{err:?}");
+    assert_eq!(env.sim.onhand("DC01", &item, "STORES", None), before);
+    assert_eq!(env.sim.request_count("GZIP refused"), 1, "sent once, not retried");
+    assert_eq!(
+        env.sim.request_count(POST_STAGED),
+        0,
+        "refused before reaching the resource"
+    );
 }

@@ -42,6 +42,8 @@ pub struct SimConfig {
     /// If set, pending Background/Concurrent staged rows are processed on this interval
     /// (the Manage Inventory Transactions job); otherwise only via `POST /admin/process-staged`.
     pub process_interval: Option<Duration>,
+    /// Decode `Content-Encoding: gzip` request bodies (true) or refuse them with 415 (false).
+    pub accept_gzip_requests: bool,
 }
 
 impl Default for SimConfig {
@@ -66,6 +68,7 @@ impl Default for SimConfig {
             today: None,
             faults: Faults::default(),
             process_interval: None,
+            accept_gzip_requests: true,
         }
     }
 }

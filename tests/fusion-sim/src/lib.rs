@@ -92,6 +92,7 @@ impl FusionSim {
                 token_ttl: config.token_ttl,
             },
             base_url: format!("http://{addr}"),
+            accept_gzip_requests: config.accept_gzip_requests,
         });
         let (tx, rx) = oneshot::channel::<()>();
         let app = http::router(shared.clone());
