@@ -227,7 +227,7 @@ async fn fusion(
 ) -> Response {
     match decode_body(&shared, &headers, body) {
         Ok(body) => run_fusion(shared, method, ver, Some(rest), headers, query, body).await,
-        Err(refusal) => refusal,
+        Err(refusal) => *refusal,
     }
 }
 
@@ -241,7 +241,7 @@ async fn fusion_root(
 ) -> Response {
     match decode_body(&shared, &headers, body) {
         Ok(body) => run_fusion(shared, method, ver, None, headers, query, body).await,
-        Err(refusal) => refusal,
+        Err(refusal) => *refusal,
     }
 }
 
@@ -249,7 +249,7 @@ async fn fusion_root(
 /// `GZIP refused`). Unsure (fusion-rest.md
 /// says nothing): whether a real pod accepts `Content-Encoding: gzip` on requests; the
 /// simulator's `accept_gzip_requests` setting models both answers (415 when refused).
-fn decode_body(shared: &Shared, headers: &HeaderMap, body: Bytes) -> Result<Bytes, Response> {
+fn decode_body(shared: &Shared, headers: &HeaderMap, body: Bytes) -> Result<Bytes, Box<Response>> {
     let gzip = headers
         .get(axum::http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -259,17 +259,17 @@ fn decode_body(shared: &Shared, headers: &HeaderMap, body: Bytes) -> Result<Byte
     }
     if !shared.accept_gzip_requests {
         *lock(&shared.stats).entry("GZIP refused".into()).or_default() += 1;
-        return Err(error_response(
+        return Err(Box::new(error_response(
             &ApiError::new(415, "INV-1415", "Content-Encoding gzip is not supported on requests."),
             None,
-        ));
+        )));
     }
     let mut out = Vec::with_capacity(body.len() * 4);
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut out).map_err(|e| {
-        error_response(
+        Box::new(error_response(
             &ApiError::new(400, "INV-1400", format!("gzip body unreadable: {e}")),
             None,
-        )
+        ))
     })?;
     *lock(&shared.stats).entry("GZIP request bodies".into()).or_default() += 1;
     Ok(Bytes::from(out))
