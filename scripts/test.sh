@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the pinned Python tools (moto server, validators),
 # starts moto on loopback as the AWS endpoint (or uses AWS_ENDPOINT_URL if set), validates the
-# WMS OpenAPI contract, runs every Rust test in the workspace, and stops what it started.
+# WMS OpenAPI contract and the SAM template (cfn-lint, sam validate --lint), runs every Rust
+# test in the workspace, and stops what it started.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p domain`).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,6 +19,10 @@ fi
 
 echo "==> cfn-lint infra/template.yaml" >&2
 "$VENV/bin/cfn-lint" infra/template.yaml
+
+echo "==> sam validate --lint infra/template.yaml" >&2
+VENV="$ROOT/.venv-sam" ensure_venv "$ROOT/tools/requirements-validate.txt"
+SAM_CLI_TELEMETRY=0 "$ROOT/.venv-sam/bin/sam" validate --lint --template infra/template.yaml --region "$AWS_REGION"
 
 test_log="$(mktemp "${TMPDIR:-/tmp}/invsync-test.XXXXXX")"
 full_suite=0
