@@ -186,8 +186,18 @@ impl TestEnv {
     /// How many distinct staged posts landed in Fusion per `TransactionReference`
     /// (`"<WMS txn id>#<line>"`), counting completed transactions (both sides of a transfer share
     /// one TransactionInterfaceId) and rows still in the interface. Read through the
-    /// simulator's REST API, paged, independently of the code under test.
+    /// simulator's REST API, paged, independently of the code under test. Faults injected for
+    /// the test are suspended while it reads (a verification must not be throttled) and put back
+    /// after.
     pub async fn fusion_landed_by_reference(&self) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
+        let injected = self.fusion.faults();
+        self.fusion.set_faults(fusion_sim::Faults::default());
+        let landed = self.read_landed_by_reference().await;
+        self.fusion.set_faults(injected);
+        landed
+    }
+
+    async fn read_landed_by_reference(&self) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
         use std::collections::{BTreeMap, BTreeSet};
         let http = reqwest::Client::new();
         let mut posts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
