@@ -2,11 +2,17 @@
 //!
 //! ```text
 //! pending_sync --claim--> in_flight --confirm--> synced (terminal)
-//!                            |  ^ \--fail------> sync_failed --escalate--> manual_review (terminal)
-//!                            |  |                    |
-//!                            |  +------claim---------+  (retryable cause, attempts left)
-//!                            +--claim after the lease lapsed (crash recovery)
+//!      ^                   |  |  ^ \--fail------> sync_failed --escalate--> manual_review (terminal)
+//!      +----release--------+  |  |                    |  ^
+//!   (systemic: credentials)   |  +------claim---------+  |  (retryable cause, attempts left)
+//!                             |                          |
+//!                             +--accept--> accepted -----+ fail (Fusion's processing refused it)
+//!                                             \--confirm--> synced
 //! ```
+//!
+//! `accepted` means Fusion took the staged row but has not processed it yet (Background or
+//! Concurrent mode, or an Online post answered 408): only Fusion's completion makes a row
+//! `synced` (architecture.md, "synced means Fusion processed it").
 //!
 //! [`LedgerEntry::apply`] is the only way to move a row. Stores persist the result with a
 //! conditional write on [`LedgerEntry::version`], so two invocations can never both move the
@@ -24,7 +30,10 @@ pub enum SyncState {
     PendingSync,
     /// Claimed by an invocation that is posting it (lease until `lease_until`).
     InFlight,
-    /// Fusion accepted every line. Terminal.
+    /// Fusion took every line into its interface, but at least one line is not processed yet;
+    /// `fusion_refs` says which (`staged:<TransactionInterfaceId>`). Confirmed later.
+    Accepted,
+    /// Fusion processed every line. Terminal.
     Synced,
     /// The last attempt failed; see the failure cause.
     SyncFailed,
@@ -38,6 +47,7 @@ impl SyncState {
         match self {
             SyncState::PendingSync => "pending_sync",
             SyncState::InFlight => "in_flight",
+            SyncState::Accepted => "accepted",
             SyncState::Synced => "synced",
             SyncState::SyncFailed => "sync_failed",
             SyncState::ManualReview => "manual_review",
@@ -49,6 +59,7 @@ impl SyncState {
         Ok(match s {
             "pending_sync" => SyncState::PendingSync,
             "in_flight" => SyncState::InFlight,
+            "accepted" => SyncState::Accepted,
             "synced" => SyncState::Synced,
             "sync_failed" => SyncState::SyncFailed,
             "manual_review" => SyncState::ManualReview,
@@ -72,15 +83,38 @@ impl SyncState {
     pub fn is_unsettled(self) -> bool {
         matches!(
             self,
-            SyncState::PendingSync | SyncState::InFlight | SyncState::SyncFailed
+            SyncState::PendingSync | SyncState::InFlight | SyncState::Accepted | SyncState::SyncFailed
         )
     }
+
+    /// Every state, in lifecycle order.
+    pub const ALL: [SyncState; 6] = [
+        SyncState::PendingSync,
+        SyncState::InFlight,
+        SyncState::Accepted,
+        SyncState::Synced,
+        SyncState::SyncFailed,
+        SyncState::ManualReview,
+    ];
 }
 
 impl std::fmt::Display for SyncState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Prefix of a `fusion_refs` entry for a line Fusion holds in its interface, unprocessed.
+pub const STAGED_REF_PREFIX: &str = "staged:";
+
+/// The `fusion_refs` entry of a line staged as `interface_id` and not processed yet.
+pub fn staged_ref(interface_id: i64) -> String {
+    format!("{STAGED_REF_PREFIX}{interface_id}")
+}
+
+/// The `TransactionInterfaceId` of a `fusion_refs` entry that is still staged, if it is one.
+pub fn staged_interface_id(fusion_ref: &str) -> Option<i64> {
+    fusion_ref.strip_prefix(STAGED_REF_PREFIX)?.parse().ok()
 }
 
 /// Why an attempt failed.
@@ -104,11 +138,21 @@ pub enum LedgerEvent {
         /// Attempt cap (the brief: 3).
         max_attempts: u32,
     },
-    /// Fusion accepted every line.
+    /// Fusion processed every line.
     Confirm {
         /// Fusion references (transaction ids) of the lines.
         fusion_refs: Vec<String>,
     },
+    /// Fusion took every line into its interface; at least one awaits processing.
+    Accept {
+        /// One reference per line: a processed line's transaction id(s), or
+        /// [`staged_ref`] of a line still in the interface.
+        fusion_refs: Vec<String>,
+    },
+    /// A failure that is not about this transaction (Fusion or the WMS refused the
+    /// credentials or the role) ended the claim: the row goes back to `pending_sync` and the
+    /// claim does not count as an attempt, so fixing the cause is enough for it to sync.
+    Release,
     /// The attempt failed.
     Fail(Failure),
     /// A person takes over.
@@ -123,6 +167,8 @@ impl LedgerEvent {
         match self {
             LedgerEvent::Claim { .. } => "claim",
             LedgerEvent::Confirm { .. } => "confirm",
+            LedgerEvent::Accept { .. } => "accept",
+            LedgerEvent::Release => "release",
             LedgerEvent::Fail(_) => "fail",
             LedgerEvent::Escalate { .. } => "escalate",
         }
@@ -237,13 +283,24 @@ impl LedgerEntry {
                 next.attempts += 1;
                 next.lease_until = Some(*lease_until);
             }
-            (SyncState::InFlight, LedgerEvent::Confirm { fusion_refs }) => {
+            (SyncState::InFlight | SyncState::Accepted, LedgerEvent::Confirm { fusion_refs }) => {
                 next.state = SyncState::Synced;
                 next.lease_until = None;
                 next.failure = None;
                 next.fusion_refs = fusion_refs.clone();
             }
-            (SyncState::InFlight, LedgerEvent::Fail(failure)) => {
+            (SyncState::InFlight, LedgerEvent::Accept { fusion_refs }) => {
+                next.state = SyncState::Accepted;
+                next.lease_until = None;
+                next.failure = None;
+                next.fusion_refs = fusion_refs.clone();
+            }
+            (SyncState::InFlight, LedgerEvent::Release) => {
+                next.state = SyncState::PendingSync;
+                next.lease_until = None;
+                next.attempts = self.attempts.saturating_sub(1);
+            }
+            (SyncState::InFlight | SyncState::Accepted, LedgerEvent::Fail(failure)) => {
                 next.state = SyncState::SyncFailed;
                 next.lease_until = None;
                 next.failure = Some(failure.clone());
@@ -349,6 +406,21 @@ mod tests {
                 None,
             ),
             (at(ManualReview, 1, Some(false), None), claim(0), None),
+            (at(InFlight, 1, None, Some(60)), accept(), Some(Accepted)),
+            (at(PendingSync, 0, None, None), accept(), None),
+            (at(Accepted, 1, None, None), confirm(), Some(Synced)),
+            (at(Accepted, 1, None, None), fail(false), Some(SyncFailed)),
+            (at(Accepted, 1, None, None), claim(999), None),
+            (at(Accepted, 1, None, None), accept(), None),
+            (at(Accepted, 1, None, None), LedgerEvent::Release, None),
+            (
+                at(Accepted, 1, None, None),
+                LedgerEvent::Escalate { reason: "r".into() },
+                None,
+            ),
+            (at(InFlight, 1, None, Some(60)), LedgerEvent::Release, Some(PendingSync)),
+            (at(SyncFailed, 1, Some(true), None), LedgerEvent::Release, None),
+            (at(Synced, 1, None, None), accept(), None),
         ];
         for (entry, event, want) in cases {
             let label = format!("{:?} + {:?}", entry.state, event);
@@ -361,6 +433,36 @@ mod tests {
                 (got, want) => panic!("{label}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    fn accept() -> LedgerEvent {
+        LedgerEvent::Accept {
+            fusion_refs: vec![staged_ref(7)],
+        }
+    }
+
+    #[test]
+    fn an_accepted_row_is_unsettled_until_fusion_processes_it() {
+        let e = LedgerEntry::pending().apply(claim(0)).unwrap().apply(accept()).unwrap();
+        assert_eq!(e.state, SyncState::Accepted);
+        assert!(e.state.is_unsettled() && !e.state.is_terminal());
+        assert_eq!(e.lease_until, None);
+        assert_eq!(staged_interface_id(&e.fusion_refs[0]), Some(7));
+        assert_eq!(staged_interface_id("900100"), None);
+        let done = e.apply(confirm()).unwrap();
+        assert_eq!(done.state, SyncState::Synced);
+    }
+
+    #[test]
+    fn a_released_claim_does_not_count_as_an_attempt() {
+        let e = LedgerEntry::pending().apply(claim(0)).unwrap();
+        let e = e.apply(LedgerEvent::Release).unwrap();
+        assert_eq!((e.state, e.attempts, e.lease_until), (SyncState::PendingSync, 0, None));
+        let mut e = e;
+        for i in 0..10 {
+            e = e.apply(claim(i * 100)).unwrap().apply(LedgerEvent::Release).unwrap();
+        }
+        assert!(e.claimable(t(5000), 3), "systemic releases never exhaust the attempts");
     }
 
     #[test]
@@ -385,13 +487,7 @@ mod tests {
 
     #[test]
     fn state_names_round_trip() {
-        for s in [
-            SyncState::PendingSync,
-            SyncState::InFlight,
-            SyncState::Synced,
-            SyncState::SyncFailed,
-            SyncState::ManualReview,
-        ] {
+        for s in SyncState::ALL {
             assert_eq!(SyncState::parse(s.as_str()).ok(), Some(s));
         }
         assert!(SyncState::parse("done").is_err());
@@ -402,6 +498,8 @@ mod tests {
             (0i64..1000).prop_map(claim),
             any::<bool>().prop_map(fail),
             Just(confirm()),
+            Just(accept()),
+            Just(LedgerEvent::Release),
             Just(LedgerEvent::Escalate { reason: "r".into() }),
         ]
     }
@@ -429,6 +527,8 @@ mod tests {
         #[test]
         fn attempts_never_exceed_the_cap_from_fresh_claims(events in prop::collection::vec(any_event(), 0..60)) {
             let mut e = LedgerEntry::pending();
+            // A release undoes its claim's attempt (a systemic failure, not this row's), so
+            // the cap bounds the claims that were not released.
             let mut fresh_claims = 0u32;
             for ev in events {
                 let was = e.state;
@@ -436,11 +536,15 @@ mod tests {
                     if matches!(ev, LedgerEvent::Claim { .. }) && was != SyncState::InFlight {
                         fresh_claims += 1;
                     }
+                    if matches!(ev, LedgerEvent::Release) {
+                        fresh_claims -= 1;
+                    }
                     e = next;
                 }
             }
             prop_assert!(fresh_claims <= 3);
             prop_assert!(e.attempts >= fresh_claims);
+            prop_assert!(e.attempts <= 3);
         }
     }
 }

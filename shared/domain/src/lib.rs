@@ -7,11 +7,15 @@
 //! - [`txn`]: WMS transactions, their rules and their Fusion staged-transaction form
 //!   (serial chunking);
 //! - [`ledger`]: the sync ledger state machine behind the two-phase commit;
+//! - [`sync`], [`confirm`]: the hourly sync of a DC and the confirmation of what Fusion
+//!   accepted but had not processed yet;
 //! - [`reconcile`]: the three-way variance and its tiers;
 //! - [`error`]: the error taxonomy; every error says whether it is retryable.
 
+pub mod confirm;
 pub mod error;
 pub mod ids;
+pub mod interface;
 pub mod ledger;
 pub mod ports;
 pub mod quantity;

@@ -19,6 +19,7 @@
 
 use crate::error::{DomainError, Retryable};
 use crate::ids::{DcCode, ItemNumber, LotNumber, SerialNumber, Uom, WmsTxnId};
+use crate::interface::{account_staged, StagedEffect};
 use crate::ledger::SyncState;
 use crate::ports::{
     Alert, AlertSink, Clock, FusionError, FusionInventory, Hold, Incident, Incidents, LedgerRow, ReviewTask,
@@ -26,7 +27,7 @@ use crate::ports::{
     WmsError,
 };
 use crate::reconcile::{compare, BalanceKey, Comparison, Snapshot, Thresholds, Tier, Variance};
-use crate::sync::{sync_transaction, SyncPorts, SyncSettings, TxnOutcome};
+use crate::sync::{publish_failure_alert, sync_transaction, SyncPorts, SyncReport, SyncSettings, TxnOutcome};
 use crate::txn::{LotQuantity, NewTransaction, Tracking, TxnKind, WmsTransaction};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::stream::{self, StreamExt};
@@ -156,6 +157,18 @@ pub struct ReconcileReport {
     pub unsettled_skipped: u64,
     /// Transactions counted as in flight (present and unchanged in both in-flight reads).
     pub in_flight_txns: u64,
+    /// Rows in Fusion's interface netted as in flight (ours, not tracked by the ledger).
+    pub staged_rows_netted: u64,
+    /// Pending rows in Fusion's interface staged by others (their keys skipped).
+    pub staged_foreign_rows: u64,
+    /// `accepted` transactions Fusion had processed, confirmed (`synced`) by this run.
+    pub confirmed: u64,
+    /// `accepted` transactions whose processing failed in Fusion (`sync_failed`, alerted).
+    pub confirm_failed: u64,
+    /// `accepted` transactions still unprocessed in Fusion.
+    pub still_unprocessed: u64,
+    /// Of `still_unprocessed`, those past the review age (a task is open).
+    pub unprocessed_overdue: u64,
     /// Keys in the auto-correct tier.
     pub auto_correct: u64,
     /// Keys in the review tier.
@@ -170,6 +183,9 @@ pub struct ReconcileReport {
     pub adjustments_already_posted: u64,
     /// Adjustments that failed (the sync path opened a review task when a person is needed).
     pub adjustments_failed: u64,
+    /// Adjustments Fusion took into its interface and has not processed yet (`accepted`;
+    /// confirmed by a later sync or reconciliation).
+    pub adjustments_awaiting_fusion: u64,
     /// Adjustments left alone (claimed elsewhere, store hiccup, time budget).
     pub adjustments_skipped: u64,
     /// Auto-correct keys that could not be expressed as an adjustment (serials that do not
@@ -226,6 +242,12 @@ impl ReconcileReport {
             ("matched", n(self.matched)),
             ("unsettled_skipped", n(self.unsettled_skipped)),
             ("in_flight_txns", n(self.in_flight_txns)),
+            ("staged_rows_netted", n(self.staged_rows_netted)),
+            ("staged_foreign_rows", n(self.staged_foreign_rows)),
+            ("confirmed", n(self.confirmed)),
+            ("confirm_failed", n(self.confirm_failed)),
+            ("still_unprocessed", n(self.still_unprocessed)),
+            ("unprocessed_overdue", n(self.unprocessed_overdue)),
             ("auto_correct", n(self.auto_correct)),
             ("review", n(self.review)),
             ("alert", n(self.alert)),
@@ -233,6 +255,7 @@ impl ReconcileReport {
             ("adjustments_posted", n(self.adjustments_posted)),
             ("adjustments_already_posted", n(self.adjustments_already_posted)),
             ("adjustments_failed", n(self.adjustments_failed)),
+            ("adjustments_awaiting_fusion", n(self.adjustments_awaiting_fusion)),
             ("adjustments_skipped", n(self.adjustments_skipped)),
             ("adjustments_to_review", n(self.adjustments_to_review)),
             ("tasks_opened", n(self.tasks_opened)),
@@ -271,11 +294,28 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
     let page_size = settings.page_size.max(1);
     let concurrency = settings.sync.concurrency.max(1);
 
-    let before = read_in_flight(ports, dc, page_size, concurrency).await?;
+    let confirmed = if settings.dry_run {
+        None
+    } else {
+        Some(
+            crate::confirm::confirm_accepted(ports, &settings.sync, dc)
+                .await
+                .map_err(|e| match e {
+                    crate::sync::SyncError::Store(e) => ReconcileError::Store(e),
+                    crate::sync::SyncError::Wms(e) => ReconcileError::Wms(e),
+                })?,
+        )
+    };
+
+    let mut before = read_in_flight(ports, dc, page_size, concurrency).await?;
     let wms = read_wms(ports, dc, page_size).await?;
+    let staged_first = ports.fusion().staged(dc).await?;
     let fusion = read_fusion(ports, dc).await?;
-    let after = read_in_flight(ports, dc, page_size, concurrency).await?;
-    let settled = settle(&before.txns, &after.txns);
+    let staged_second = ports.fusion().staged(dc).await?;
+    let mut after = read_in_flight(ports, dc, page_size, concurrency).await?;
+    let staged = account_staged(dc, &mut before.txns, &mut after.txns, &staged_first, &staged_second);
+    let mut settled = settle(&before.txns, &after.txns);
+    settled.absorb(staged.clone());
 
     let comparison = compare(
         &wms.snapshot,
@@ -286,6 +326,17 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
     );
     let mut report = summarize(dc, run_id, settings.dry_run, &comparison, &settled);
     report.malformed_outbox = after.malformed;
+    report.staged_rows_netted = staged.rows_netted;
+    report.staged_foreign_rows = staged.foreign_rows;
+    if let Some(c) = confirmed {
+        report.confirmed = c.confirmed;
+        report.confirm_failed = c.failed;
+        report.still_unprocessed = c.still_unprocessed;
+        report.unprocessed_overdue = c.overdue;
+        if c.failed > 0 {
+            alert_confirm_failures(ports, &settings.sync, dc, run_id, c).await;
+        }
+    }
 
     if !settings.dry_run {
         let ctx = Ctx {
@@ -432,6 +483,37 @@ pub struct Settled {
     pub serials: BTreeMap<BalanceKey, BTreeSet<SerialNumber>>,
     /// Transactions counted in `in_flight`.
     pub txns: u64,
+}
+
+impl Settled {
+    /// Adds what Fusion's interface contributes (see [`crate::interface`]).
+    pub fn absorb(&mut self, staged: StagedEffect) {
+        for (key, q) in staged.in_flight {
+            *self.in_flight.entry(key).or_default() += q;
+        }
+        for (key, serials) in staged.serials {
+            self.serials.entry(key).or_default().extend(serials);
+        }
+        self.unsettled.extend(staged.unsettled);
+    }
+}
+
+/// One alert for `accepted` transactions whose processing failed in Fusion, as the sync
+/// sends for a refusal at POST.
+async fn alert_confirm_failures<P: ReconcilePorts>(
+    ports: &P,
+    settings: &SyncSettings,
+    dc: &DcCode,
+    run_id: &str,
+    c: crate::confirm::ConfirmReport,
+) {
+    let mut figures = SyncReport {
+        dc: dc.to_string(),
+        run_id: run_id.to_string(),
+        ..SyncReport::default()
+    };
+    c.fold_into(&mut figures, settings.alert_list_max);
+    publish_failure_alert(ports, settings, dc, &figures).await;
 }
 
 /// Combines the in-flight reads taken before and after the balance reads. Linear in the
@@ -653,7 +735,11 @@ async fn post_adjustments<P: ReconcilePorts>(
                 warn!(dc = %ctx.dc, run_id = ctx.run_id, txn_id = %failure.id, reason = %failure.reason, "adjustment failed");
                 report.adjustments_failed += 1;
             }
-            TxnOutcome::Skipped { .. } => report.adjustments_skipped += 1,
+            TxnOutcome::Accepted { .. } => report.adjustments_awaiting_fusion += 1,
+            TxnOutcome::Skipped { .. }
+            | TxnOutcome::WaitingOnFusion
+            | TxnOutcome::Systemic { .. }
+            | TxnOutcome::Halted => report.adjustments_skipped += 1,
             TxnOutcome::Deferred => {
                 report.adjustments_skipped += 1;
                 report.stopped_early = true;
@@ -884,7 +970,11 @@ async fn retry_group<P: ReconcilePorts>(ctx: &Ctx<'_, P>, group: Vec<&LedgerRow>
         match sync_transaction(ctx.ports, &ctx.settings.sync, row.txn.clone(), notify_wms).await {
             TxnOutcome::Synced { .. } | TxnOutcome::AlreadySynced { .. } => recovered += 1,
             TxnOutcome::Failed { failure, escalated, .. } if failure.retryable && !escalated => break,
-            TxnOutcome::Skipped { transient: true } => break,
+            TxnOutcome::Skipped { transient: true }
+            | TxnOutcome::Accepted { .. }
+            | TxnOutcome::WaitingOnFusion
+            | TxnOutcome::Systemic { .. }
+            | TxnOutcome::Halted => break,
             _ => {}
         }
     }

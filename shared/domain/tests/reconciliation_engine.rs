@@ -157,6 +157,10 @@ impl FusionInventory for Ports {
         self.fake.fusion.find(dc, source).await
     }
 
+    async fn staged(&self, dc: &DcCode) -> Result<Vec<domain::ports::StagedLine>, FusionError> {
+        self.fake.fusion.staged(dc).await
+    }
+
     async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {
         let settling = self.settle_during_onhand.lock().ok().and_then(|mut s| s.take());
         if let Some(txn) = settling {

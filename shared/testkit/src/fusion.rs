@@ -7,7 +7,9 @@
 use crate::{lock, ManualClock};
 use chrono::{Duration, NaiveDate};
 use domain::ids::{DcCode, ItemNumber, LotNumber, SerialNumber, SubinventoryCode, WmsTxnId};
-use domain::ports::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt};
+use domain::ports::{
+    FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine, StagedStatus,
+};
 use domain::txn::{FusionTxnType, ItemInfo, SourceRef, StagedPost};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,6 +109,7 @@ struct State {
     lot_faults: Faults,
     find_faults: Faults,
     onhand_faults: Faults,
+    staged_faults: Faults,
     mode: PostMode,
     transfer_sides: usize,
     post_calls: u64,
@@ -130,6 +133,7 @@ impl Default for State {
             lot_faults: Faults::default(),
             find_faults: Faults::default(),
             onhand_faults: Faults::default(),
+            staged_faults: Faults::default(),
             mode: PostMode::Processed,
             transfer_sides: 2,
             post_calls: 0,
@@ -191,6 +195,40 @@ impl State {
             )));
         }
         Ok(())
+    }
+
+    /// Runs the transaction manager over staged rows: `verdict` gives a processing error
+    /// for a row, or `None` to process it (on-hand changes, `find` answers `Completed`).
+    fn process(&mut self, verdict: &dyn Fn(&StagedPost) -> Option<String>) -> (usize, usize) {
+        let (mut processed, mut failed) = (0, 0);
+        for i in 0..self.accepted.len() {
+            if self.accepted[i].mode != PostMode::Staged {
+                continue;
+            }
+            let post = self.accepted[i].post.clone();
+            match verdict(&post) {
+                Some(error) => {
+                    self.accepted[i].mode = PostMode::StagedWithError(error);
+                    failed += 1;
+                }
+                None => {
+                    let sides = if post.transfer_subinventory.is_some() {
+                        self.transfer_sides
+                    } else {
+                        1
+                    };
+                    for _ in 0..sides {
+                        let id = self.next_txn_id.to_string();
+                        self.accepted[i].transaction_ids.push(id);
+                        self.next_txn_id += 1;
+                    }
+                    self.accepted[i].mode = PostMode::Processed;
+                    self.apply_onhand(&post);
+                    processed += 1;
+                }
+            }
+        }
+        (processed, failed)
     }
 
     fn accept(&mut self, post: &StagedPost) -> PostReceipt {
@@ -346,6 +384,23 @@ impl FakeFusion {
             .lots
             .get(&(dc.clone(), item.clone(), lot.clone()))
             .cloned()
+    }
+
+    /// Processes every staged (unprocessed) row, as Fusion's Manage Inventory Transactions
+    /// job does: rows for which `verdict` gives an error fail with it (ProcessFlag 3), the
+    /// rest change on-hand. Returns (processed, failed).
+    pub fn process_staged(&self, verdict: impl Fn(&StagedPost) -> Option<String>) -> (usize, usize) {
+        lock(&self.state).process(&verdict)
+    }
+
+    /// Drops every scripted post failure still queued (the cause was fixed).
+    pub fn clear_post_failures(&self) {
+        lock(&self.state).rules.clear();
+    }
+
+    /// Fails the next `n` reads of the interface (`staged`).
+    pub fn fail_next_staged_reads(&self, n: usize, error: FusionError) {
+        lock(&self.state).staged_faults.push(n, error);
     }
 
     /// How the posts that follow are handled (default [`PostMode::Processed`]).
@@ -572,6 +627,40 @@ impl FusionInventory for FakeFusion {
                 error: Some(e.clone()),
             },
         })
+    }
+
+    async fn staged(&self, dc: &DcCode) -> Result<Vec<StagedLine>, FusionError> {
+        let mut s = lock(&self.state);
+        if let Some(e) = s.staged_faults.take() {
+            return Err(e);
+        }
+        Ok(s.accepted
+            .iter()
+            .filter(|a| &a.post.dc == dc)
+            .filter_map(|a| {
+                let status = match &a.mode {
+                    PostMode::Processed => return None,
+                    PostMode::Staged => StagedStatus::Pending,
+                    PostMode::StagedWithError(e) => StagedStatus::Failed { error: e.clone() },
+                };
+                let p = &a.post;
+                Some(StagedLine {
+                    interface_id: a.interface_id,
+                    source: Some(p.source.clone()),
+                    item: p.item.clone(),
+                    subinventory: p.subinventory.clone(),
+                    transfer_subinventory: p.transfer_subinventory.clone(),
+                    quantity: if p.transfer_subinventory.is_some() {
+                        p.quantity.abs()
+                    } else {
+                        p.quantity
+                    },
+                    lots: p.lots.iter().map(|l| (l.lot.clone(), l.quantity)).collect(),
+                    serials: p.serials.clone(),
+                    status,
+                })
+            })
+            .collect())
     }
 
     async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {

@@ -113,6 +113,17 @@ impl SyncLedger for InMemoryLedger {
         Ok(())
     }
 
+    async fn in_state(&self, dc: &DcCode, state: SyncState) -> Result<Vec<LedgerRow>, StoreError> {
+        let mut rows: Vec<LedgerRow> = lock(&self.state)
+            .rows
+            .values()
+            .filter(|r| &r.txn.dc == dc && r.entry.state == state)
+            .cloned()
+            .collect();
+        rows.sort_by_key(|r| r.updated_at);
+        Ok(rows)
+    }
+
     async fn unsettled(&self, dc: &DcCode) -> Result<Vec<LedgerRow>, StoreError> {
         Ok(lock(&self.state)
             .rows

@@ -57,6 +57,15 @@ pub enum FusionError {
     InvalidInput(#[from] DomainError),
 }
 
+impl FusionError {
+    /// Whether the failure is about Fusion or our access to it rather than about one
+    /// transaction: the credentials (401) or the integration user's roles (403). Such a
+    /// failure stops the DC's run instead of failing transactions one by one.
+    pub fn is_systemic(&self) -> bool {
+        matches!(self, FusionError::Unauthorized | FusionError::Forbidden)
+    }
+}
+
 impl Retryable for FusionError {
     fn is_retryable(&self) -> bool {
         matches!(
@@ -100,6 +109,44 @@ pub enum Landed {
         /// Fusion's error text when processing failed (ProcessFlag 3).
         error: Option<String>,
     },
+}
+
+/// Where a row in Fusion's interface (`inventoryStagedTransactions`) stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StagedStatus {
+    /// Waiting for Fusion's transaction manager (ProcessFlag 1, or no flag).
+    Pending,
+    /// Processing failed (ProcessFlag 3): Fusion's own text, lot- and serial-level errors
+    /// included. The row stays in the interface until someone fixes or deletes it.
+    Failed {
+        /// `ErrorCode`/`ErrorExplanation` and the children's errors, as Fusion wrote them.
+        error: String,
+    },
+}
+
+/// One row of an organization's interface: not yet part of Fusion on-hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedLine {
+    /// `TransactionInterfaceId`.
+    pub interface_id: i64,
+    /// The Source* reference when invsync posted the row (its `SourceCode` is ours and the
+    /// reference parses); `None` for rows other systems or people staged.
+    pub source: Option<SourceRef>,
+    /// Item.
+    pub item: ItemNumber,
+    /// Subinventory (source of a transfer).
+    pub subinventory: SubinventoryCode,
+    /// Destination of a subinventory transfer.
+    pub transfer_subinventory: Option<SubinventoryCode>,
+    /// Signed quantity as it will change the subinventory (issues negative; a transfer's
+    /// quantity is what leaves `subinventory`, positive).
+    pub quantity: Decimal,
+    /// Lots and their unsigned quantities.
+    pub lots: Vec<(LotNumber, Decimal)>,
+    /// Serial numbers.
+    pub serials: Vec<SerialNumber>,
+    /// Processing state.
+    pub status: StagedStatus,
 }
 
 /// A Fusion lot of an item.
@@ -162,6 +209,11 @@ pub trait FusionInventory: Send + Sync {
 
     /// Looks a line up by its Source* reference in staged and completed transactions.
     fn find(&self, dc: &DcCode, source: &SourceRef) -> impl Future<Output = Result<Landed, FusionError>> + Send;
+
+    /// Every row of the organization's interface that is not processed yet (pending or
+    /// failed), lots and serials included. A short or unreadable answer is an error, never a
+    /// partial list: callers treat the list as complete.
+    fn staged(&self, dc: &DcCode) -> impl Future<Output = Result<Vec<StagedLine>, FusionError>> + Send;
 
     /// Every on-hand row of an organization, lots and serials included.
     fn onhand(&self, dc: &DcCode) -> impl Future<Output = Result<Vec<OnhandRow>, FusionError>> + Send;

@@ -9,7 +9,7 @@ pub mod ops;
 pub mod store;
 pub mod wms;
 
-pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt};
+pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine, StagedStatus};
 pub use ops::{
     Alert, AlertError, AlertSink, Incident, Incidents, ReviewTask, ReviewTasks, RunReport, RunReports, Severity,
     TaskChange, TaskKind,

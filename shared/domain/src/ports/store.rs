@@ -2,7 +2,7 @@
 
 use crate::error::Retryable;
 use crate::ids::{DcCode, ItemNumber, LotNumber};
-use crate::ledger::LedgerEntry;
+use crate::ledger::{LedgerEntry, SyncState};
 use crate::txn::WmsTransaction;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::future::Future;
@@ -61,7 +61,15 @@ pub trait SyncLedger: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Rows of a DC not yet settled in Fusion (`pending_sync`, `in_flight`, `sync_failed`).
+    /// Rows of a DC in one state, oldest change first.
+    fn in_state(
+        &self,
+        dc: &DcCode,
+        state: SyncState,
+    ) -> impl Future<Output = Result<Vec<LedgerRow>, StoreError>> + Send;
+
+    /// Rows of a DC not yet settled in Fusion (`pending_sync`, `in_flight`, `accepted`,
+    /// `sync_failed`).
     fn unsettled(&self, dc: &DcCode) -> impl Future<Output = Result<Vec<LedgerRow>, StoreError>> + Send;
 }
 

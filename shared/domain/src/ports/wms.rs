@@ -39,6 +39,14 @@ pub enum WmsError {
     InvalidResponse(String),
 }
 
+impl WmsError {
+    /// Whether the WMS refused our credentials or access (401/403): not about one
+    /// transaction, so it stops the DC's run.
+    pub fn is_systemic(&self) -> bool {
+        matches!(self, WmsError::Unauthorized(_))
+    }
+}
+
 impl Retryable for WmsError {
     fn is_retryable(&self) -> bool {
         matches!(self, WmsError::Unavailable(_) | WmsError::InvalidResponse(_))
