@@ -55,6 +55,9 @@ async fn process(deps: &Deps, record: &SqsMessage, invocation: &str, deadline: D
             return Disposition::Done;
         }
     };
+    if let Err(e) = deps.ports.reload_fusion_secret_if_rejected().await {
+        warn!(dc = %request.dc, error = %e, "the Fusion secret could not be read again; the held rejection stays");
+    }
     let short: String = invocation.chars().take(8).collect();
     let run_id = format!("{}:{short}", request.run_id());
     let started = deps.ports.clock().now();
@@ -70,7 +73,14 @@ async fn process(deps: &Deps, record: &SqsMessage, invocation: &str, deadline: D
             {
                 warn!(dc = %request.dc, run_id, error = %e, "run report not saved");
             }
-            info!(dc = %request.dc, run_id, synced = report.synced, failed = report.failed, stopped_early = report.stopped_early, "sync message done");
+            if let Some(cause) = &report.systemic {
+                // Why: a systemic failure (credentials, role) is not the message's fault; it is
+                // retried (and dead-lettered after the queue's maxReceiveCount) while the
+                // transactions stay pending. The critical alert was sent by the run.
+                warn!(dc = %request.dc, run_id, cause = %cause, "sync run stopped for a systemic failure; message returned for retry");
+                return Disposition::Retry;
+            }
+            info!(dc = %request.dc, run_id, synced = report.synced, accepted = report.accepted, failed = report.failed, stopped_early = report.stopped_early, "sync message done");
             Disposition::Done
         }
         Err(e) if e.is_retryable() => {

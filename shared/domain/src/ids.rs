@@ -10,8 +10,10 @@ use std::fmt;
 /// Which characters an identifier may contain.
 #[derive(Clone, Copy)]
 enum Charset {
-    /// `A-Z 0-9 _ -` (organization and UOM codes are upper case in Fusion).
-    UpperCode,
+    /// Letters of either case, digits and `_ - . / # % & +`: Fusion codes (organization, unit
+    /// of measure) are stored as entered and compared case-sensitively (fact sheet §5: `Ea`
+    /// is a common UOM code), so invsync neither refuses nor normalises their case.
+    Code,
     /// `A-Z a-z 0-9 _ - . : / #`: lot, serial, transaction and subinventory identifiers.
     Token,
     /// Any printable character, no leading or trailing whitespace (Fusion item numbers).
@@ -21,7 +23,7 @@ enum Charset {
 impl Charset {
     fn allows(self, c: char) -> bool {
         match self {
-            Charset::UpperCode => c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-',
+            Charset::Code => c.is_ascii_alphanumeric() || "_-./#%&+".contains(c),
             Charset::Token => c.is_ascii_alphanumeric() || "_-.:/#".contains(c),
             Charset::Printable => !c.is_control(),
         }
@@ -29,7 +31,7 @@ impl Charset {
 
     fn describe(self) -> &'static str {
         match self {
-            Charset::UpperCode => "only A-Z, 0-9, '_' and '-'",
+            Charset::Code => "only letters, digits and _ - . / # % & +",
             Charset::Token => "only letters, digits and _ - . : / #",
             Charset::Printable => "no control characters",
         }
@@ -124,8 +126,8 @@ macro_rules! id_type {
 
 id_type!(
     /// A distribution center code, equal to the Fusion inventory organization code
-    /// (Fusion allows up to 18 characters, upper case), e.g. `DC01`.
-    DcCode, "DC code", 18, Charset::UpperCode
+    /// (Fusion allows up to 18 characters; compared exactly, case included), e.g. `DC01`.
+    DcCode, "DC code", 18, Charset::Code
 );
 id_type!(
     /// An item number shared by the WMS and the Fusion item master (Fusion: up to 300
@@ -150,8 +152,9 @@ id_type!(
     WmsTxnId, "WMS transaction id", 64, Charset::Token
 );
 id_type!(
-    /// A unit of measure code (Fusion UOM codes are up to 3 characters), e.g. `EA`, `KG`.
-    Uom, "unit of measure", 3, Charset::UpperCode
+    /// A unit of measure code as Fusion stores it: up to 3 characters (UOM_CODE
+    /// VARCHAR2(3)), case-sensitive and compared exactly, e.g. `EA`, `Ea`, `kg`.
+    Uom, "unit of measure", 3, Charset::Code
 );
 
 #[cfg(test)]
@@ -164,7 +167,8 @@ mod tests {
         let cases: &[(&str, Result<(), &str>)] = &[
             ("DC01", Ok(())),
             ("", Err("invalid DC code \"\": must not be empty")),
-            ("dc01", Err("contains 'd'")),
+            ("dc01", Ok(())),
+            ("DC;01", Err("contains ';'")),
             ("DC 01", Err("contains ' '")),
             (
                 "DC0123456789012345678",
@@ -198,7 +202,11 @@ mod tests {
         assert!(WmsTxnId::parse("DC01;DROP").is_err());
         assert!(Uom::parse("EA").is_ok());
         assert!(Uom::parse("EACH").is_err());
-        assert!(Uom::parse("ea").is_err());
+        assert!(Uom::parse("E A").is_err());
+        let mixed = Uom::parse("Ea").unwrap();
+        assert_eq!(mixed.as_str(), "Ea", "stored as entered");
+        assert_ne!(mixed, Uom::parse("EA").unwrap(), "compared exactly");
+        assert!(Uom::parse("ea").is_ok() && Uom::parse("m/s").is_ok());
     }
 
     #[test]
@@ -212,7 +220,7 @@ mod tests {
     fn serde_goes_through_parse() {
         let ok: Result<DcCode, _> = serde_json::from_str("\"DC07\"");
         assert_eq!(ok.map(|d| d.to_string()).ok().as_deref(), Some("DC07"));
-        let bad: Result<DcCode, _> = serde_json::from_str("\"dc07\"");
+        let bad: Result<DcCode, _> = serde_json::from_str("\"DC 07\"");
         assert!(bad.is_err());
     }
 

@@ -9,7 +9,9 @@ use domain::DcCode;
 use std::collections::BTreeMap;
 
 /// [`SyncSettings`] from `SYNC_MAX_ATTEMPTS` (3), `SERIAL_LIMIT` (50), `SYNC_CONCURRENCY` (8),
-/// `SYNC_PAGE_SIZE` (200), `SYNC_TXN_LEASE_SECS` (300) and `SYNC_SAFETY_MARGIN_SECS` (60).
+/// `SYNC_PAGE_SIZE` (200), `SYNC_TXN_LEASE_SECS` (300), `SYNC_SAFETY_MARGIN_SECS` (60) and
+/// `SYNC_UNPROCESSED_REVIEW_MINUTES` (120: a transaction Fusion has not processed after this
+/// long gets a review task).
 pub fn sync_settings_from_env() -> Result<SyncSettings, ConfigError> {
     let d = SyncSettings::default();
     Ok(SyncSettings {
@@ -23,6 +25,10 @@ pub fn sync_settings_from_env() -> Result<SyncSettings, ConfigError> {
             d.safety_margin.num_seconds(),
         )?),
         alert_list_max: d.alert_list_max,
+        unprocessed_review_after: Duration::minutes(config::parsed_or(
+            "SYNC_UNPROCESSED_REVIEW_MINUTES",
+            d.unprocessed_review_after.num_minutes(),
+        )?),
     })
 }
 
@@ -31,6 +37,12 @@ pub fn sync_run_report(dc: &DcCode, report: &SyncReport, started_at: DateTime<Ut
     let figures: BTreeMap<String, i64> = [
         ("seen", report.seen),
         ("synced", report.synced),
+        ("accepted", report.accepted),
+        ("waiting_on_fusion", report.waiting_on_fusion),
+        ("confirmed", report.confirmed),
+        ("still_unprocessed", report.still_unprocessed),
+        ("unprocessed_overdue", report.unprocessed_overdue),
+        ("halted", report.halted),
         ("already_synced", report.already_synced),
         ("failed", report.failed),
         ("failed_retryable", report.failed_retryable),
@@ -57,6 +69,18 @@ pub fn sync_run_report(dc: &DcCode, report: &SyncReport, started_at: DateTime<Ut
             report.deferred
         ));
     }
+    if report.waiting_on_fusion > 0 {
+        notes.push(format!(
+            "{} transaction(s) waited: an earlier transaction of the same item is not yet processed by Fusion",
+            report.waiting_on_fusion
+        ));
+    }
+    if let Some(cause) = &report.systemic {
+        notes.push(format!(
+            "stopped at once for a systemic failure ({cause}); {} transaction(s) stay pending and the message is retried",
+            report.halted
+        ));
+    }
     if report.lease_busy {
         notes.push("another invocation held the DC lease; nothing done".into());
     }
@@ -76,6 +100,12 @@ pub fn sync_metrics(report: &SyncReport) -> MetricSet {
     let posted = report.lines_posted.max(1);
     MetricSet::new(&[("dc", &report.dc), ("function", "sync-inventory")])
         .count("TransactionsSynced", report.synced)
+        .count("TransactionsAccepted", report.accepted)
+        .count("TransactionsConfirmed", report.confirmed)
+        .count("TransactionsUnprocessed", report.still_unprocessed)
+        .count("TransactionsUnprocessedOverdue", report.unprocessed_overdue)
+        .count("TransactionsWaitingOnFusion", report.waiting_on_fusion)
+        .count("SystemicFailures", u64::from(report.systemic.is_some()))
         .count("TransactionsFailed", report.failed + report.malformed)
         .count("TransactionsRetryable", report.failed_retryable)
         .count("TransactionsEscalated", report.escalated)

@@ -130,6 +130,9 @@ pub struct AppPorts {
     pub clock: SystemClock,
     /// DynamoDB write requests made by these stores.
     pub writes: WriteCounter,
+    /// Where the Fusion secret comes from (set by [`AppPorts::from_env`] when
+    /// `FUSION_SECRET_ARN` is set), so a rejected secret can be re-read without a cold start.
+    fusion_secret: Option<(SdkConfig, String)>,
 }
 
 impl AppPorts {
@@ -149,7 +152,25 @@ impl AppPorts {
             alerts: SnsAlertSink::new(aws_sdk_sns::Client::new(sdk), &res.alert_topic_arn),
             clock: SystemClock,
             writes,
+            fusion_secret: None,
         }
+    }
+
+    /// When Fusion rejected the credentials, re-reads the Fusion secret from Secrets Manager
+    /// and hands it to the client, so a secret fixed after the alert works at the next message
+    /// of a warm container. Does nothing otherwise (no Secrets Manager call per message).
+    pub async fn reload_fusion_secret_if_rejected(&self) -> Result<bool, WiringError> {
+        let Some((sdk, arn)) = &self.fusion_secret else {
+            return Ok(false);
+        };
+        if !self.fusion.credentials_rejected() {
+            return Ok(false);
+        }
+        let secret = fetch_secret(sdk, arn).await?;
+        let config = FusionConfig::from_env_with_secret(secret).map_err(|e| WiringError::Client(e.to_string()))?;
+        self.fusion.replace_credentials(config.credentials).await;
+        tracing::info!("Fusion rejected the credentials earlier; the secret was read again");
+        Ok(true)
     }
 
     /// Cold-start wiring from the environment: the SDK (endpoint from `AWS_ENDPOINT_URL` when
@@ -161,8 +182,9 @@ impl AppPorts {
     pub async fn from_env() -> Result<Self, WiringError> {
         let sdk = adapters::aws::config::load().await;
         let res = Resources::from_env()?;
-        let fusion_config = match std::env::var("FUSION_SECRET_ARN").ok().filter(|s| !s.trim().is_empty()) {
-            Some(arn) => FusionConfig::from_env_with_secret(fetch_secret(&sdk, &arn).await?),
+        let secret_arn = std::env::var("FUSION_SECRET_ARN").ok().filter(|s| !s.trim().is_empty());
+        let fusion_config = match &secret_arn {
+            Some(arn) => FusionConfig::from_env_with_secret(fetch_secret(&sdk, arn).await?),
             None => FusionConfig::from_env(),
         }
         .map_err(|e| WiringError::Client(e.to_string()))?;
@@ -182,7 +204,9 @@ impl AppPorts {
             None => HttpWmsClient::from_env(),
         }
         .map_err(|e| WiringError::Client(e.to_string()))?;
-        Ok(Self::new(&sdk, &res, fusion, wms))
+        let mut ports = Self::new(&sdk, &res, fusion, wms);
+        ports.fusion_secret = secret_arn.map(|arn| (sdk, arn));
+        Ok(ports)
     }
 }
 

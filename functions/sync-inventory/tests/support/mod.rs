@@ -271,6 +271,14 @@ impl domain::ports::SyncLedger for CrashingLedger {
         self.inner.transition(row, next, now).await
     }
 
+    async fn in_state(
+        &self,
+        dc: &DcCode,
+        state: SyncState,
+    ) -> Result<Vec<domain::ports::LedgerRow>, domain::ports::StoreError> {
+        self.inner.in_state(dc, state).await
+    }
+
     async fn unsettled(&self, dc: &DcCode) -> Result<Vec<domain::ports::LedgerRow>, domain::ports::StoreError> {
         self.inner.unsettled(dc).await
     }

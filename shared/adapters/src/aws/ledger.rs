@@ -264,9 +264,13 @@ impl SyncLedger for DynamoSyncLedger {
             .map_err(|e| store_error(&format!("UpdateItem {} {}/{}", self.table, row.txn.dc, row.txn.id), e))
     }
 
+    async fn in_state(&self, dc: &DcCode, state: SyncState) -> Result<Vec<LedgerRow>, StoreError> {
+        self.rows_by_state(dc, state).await
+    }
+
     async fn unsettled(&self, dc: &DcCode) -> Result<Vec<LedgerRow>, StoreError> {
         let mut rows = Vec::new();
-        for state in [SyncState::PendingSync, SyncState::InFlight, SyncState::SyncFailed] {
+        for state in SyncState::ALL.into_iter().filter(|s| s.is_unsettled()) {
             rows.extend(self.rows_by_state(dc, state).await?);
         }
         Ok(rows)

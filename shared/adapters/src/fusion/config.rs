@@ -16,6 +16,10 @@ pub const REST_PATH: &str = "/fscmRestApi/resources/11.13.18.05";
 /// returns 500 rows, and a client that assumed its own page size would skip rows.
 pub const MAX_PAGE_SIZE: usize = 500;
 
+/// Most decimal places a configured UOM precision may allow (Fusion quantities carry at most
+/// this many in practice; rust_decimal holds 28).
+pub const MAX_UOM_PRECISION: u32 = 10;
+
 /// How the client authenticates. `Debug` never shows a password or secret.
 #[derive(Clone)]
 pub enum Credentials {
@@ -172,6 +176,14 @@ pub struct FusionConfig {
     /// Why: Oracle gives no REST size limit but answers 504 after about 5 minutes and advises
     /// small requests; 200 matches its FBDI default per worker.
     pub balance_lines_per_request: usize,
+    /// Decimal places allowed for a UOM whose precision Fusion cannot tell (the
+    /// `unitsOfMeasure` lookup is missing or refused on the pod, or does not list the code):
+    /// the lookup only refines validation, Fusion itself still checks the post. Default 5.
+    pub uom_default_precision: u32,
+    /// After Fusion rejects the credentials (401 after a token refresh), how long the client
+    /// sends nothing (default 10 minutes), so an hourly run costs at most one or two failed
+    /// logins and the integration user is not locked out.
+    pub auth_rejection_hold: Duration,
 }
 
 impl FusionConfig {
@@ -198,6 +210,8 @@ impl FusionConfig {
             serial_limit: 50,
             lookup_key: LookupKey::SourceIds,
             balance_lines_per_request: 200,
+            auth_rejection_hold: Duration::from_secs(600),
+            uom_default_precision: 5,
         }
     }
 
@@ -305,6 +319,9 @@ impl FusionConfig {
         }
         if let Some(v) = num("FUSION_GZIP_THRESHOLD_BYTES")? {
             c.gzip_threshold_bytes = usize_of(v);
+        }
+        if let Some(v) = num("FUSION_UOM_DEFAULT_PRECISION")? {
+            c.uom_default_precision = u32::try_from(v).unwrap_or(u32::MAX).min(MAX_UOM_PRECISION);
         }
         if let Some(v) = num("FUSION_SERIAL_LIMIT")? {
             c.serial_limit = usize_of(v).max(1);

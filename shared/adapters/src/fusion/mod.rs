@@ -13,11 +13,14 @@
 //! - collection reads stop on `count < limit`, not on `hasMore`, and page at most 500 rows.
 //!
 //! Layout: [`config`] (settings, env), `transport` (HTTP, auth, retries), `wire` (JSON shapes,
-//! exact decimals), `onhand` (paging), `post` (validation, post, find), `bulk` (balance
-//! transactions, batch).
+//! exact decimals), `onhand` (paging), `children` (paged child collections), `interface`
+//! (unprocessed staged rows), `post` (validation, post, find), `bulk` (balance transactions,
+//! batch).
 
 mod bulk;
+mod children;
 pub mod config;
+mod interface;
 mod onhand;
 mod post;
 mod transport;
@@ -29,7 +32,7 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use domain::ids::{DcCode, ItemNumber, LotNumber, Uom};
-use domain::ports::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt};
+use domain::ports::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine};
 use domain::txn::{ItemInfo, SourceRef, StagedPost};
 use serde::Serialize;
 
@@ -55,6 +58,7 @@ struct Inner {
     t: Transport,
     items: Mutex<HashMap<(DcCode, ItemNumber), (ItemInfo, Instant)>>,
     uoms: Mutex<HashMap<Uom, (u32, Instant)>>,
+    uom_warned: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for HttpFusionClient {
@@ -80,6 +84,7 @@ impl HttpFusionClient {
                 t: Transport::new(config, http),
                 items: Mutex::new(HashMap::new()),
                 uoms: Mutex::new(HashMap::new()),
+                uom_warned: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -97,6 +102,17 @@ impl HttpFusionClient {
     /// The REST base URL requests go to.
     pub fn api_base(&self) -> &str {
         self.inner.t.api_base()
+    }
+
+    /// Whether Fusion rejected the current credentials (401 after a token refresh) and the
+    /// client is holding off; see [`FusionConfig::auth_rejection_hold`].
+    pub fn credentials_rejected(&self) -> bool {
+        self.inner.t.credentials_rejected()
+    }
+
+    /// Switches to `creds` (a re-read secret); the next request proves them.
+    pub async fn replace_credentials(&self, creds: Credentials) {
+        self.inner.t.replace_credentials(creds).await;
     }
 
     /// Forgets cached item master and UOM facts.
@@ -119,7 +135,7 @@ impl HttpFusionClient {
 
     /// Item master facts, from the per-client cache while younger than
     /// [`FusionConfig::item_cache_ttl`], else from `itemsV2` and `unitsOfMeasure`.
-    /// Unknown item or UOM: [`FusionError::NotFound`].
+    /// Unknown item: [`FusionError::NotFound`].
     pub async fn item_info(&self, dc: &DcCode, item: &ItemNumber) -> Result<ItemInfo, FusionError> {
         let ttl = self.config().item_cache_ttl;
         let key = (dc.clone(), item.clone());
@@ -177,6 +193,11 @@ impl HttpFusionClient {
         Ok(info)
     }
 
+    /// Decimal places `uom` allows. Why optional: the integration user's role may not grant
+    /// `unitsOfMeasure` (fact sheet §5), and the lookup only refines validation, so when it is
+    /// missing, refused or silent about the code the configured
+    /// [`FusionConfig::uom_default_precision`] applies, with one warning per process.
+    /// Credentials refused, throttling or an outage are still errors.
     async fn uom_scale(&self, uom: &Uom) -> Result<u32, FusionError> {
         let ttl = self.config().item_cache_ttl;
         if let Some((scale, at)) = self.inner.uoms.lock().unwrap_or_else(PoisonError::into_inner).get(uom) {
@@ -184,6 +205,34 @@ impl HttpFusionClient {
                 return Ok(*scale);
             }
         }
+        let scale = match self.lookup_uom_scale(uom).await {
+            Ok(Some(scale)) => scale,
+            Ok(None) => self.uom_fallback(uom, "unitsOfMeasure does not list it"),
+            Err(e @ (FusionError::NotFound(_) | FusionError::Forbidden | FusionError::Rejected { .. })) => {
+                self.uom_fallback(uom, &e.to_string())
+            }
+            Err(e) => return Err(e),
+        };
+        self.inner
+            .uoms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(uom.clone(), (scale, Instant::now()));
+        Ok(scale)
+    }
+
+    fn uom_fallback(&self, uom: &Uom, why: &str) -> u32 {
+        let precision = self.config().uom_default_precision;
+        if !self.inner.uom_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                uom = %uom, precision, reason = why,
+                "unit-of-measure precision unavailable from Fusion; using FUSION_UOM_DEFAULT_PRECISION (warned once)"
+            );
+        }
+        precision
+    }
+
+    async fn lookup_uom_scale(&self, uom: &Uom) -> Result<Option<u32>, FusionError> {
         let body = self
             .get_json(
                 "unitsOfMeasure",
@@ -194,20 +243,13 @@ impl HttpFusionClient {
             )
             .await?;
         let page: Collection<UomWire> = parse(&body, "unitsOfMeasure")?;
-        let row = page
-            .items
-            .into_iter()
-            .find(|r| r.uom_code == uom.as_str())
-            .ok_or_else(|| FusionError::NotFound(format!("unit of measure {uom}")))?;
-        let scale = int_of(row.decimal_precision.as_ref())
+        let Some(row) = page.items.into_iter().find(|r| r.uom_code == uom.as_str()) else {
+            return Ok(None);
+        };
+        int_of(row.decimal_precision.as_ref())
             .and_then(|p| u32::try_from(p).ok())
-            .ok_or_else(|| FusionError::InvalidResponse(format!("unit of measure {uom} has no DecimalPrecision")))?;
-        self.inner
-            .uoms
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(uom.clone(), (scale, Instant::now()));
-        Ok(scale)
+            .map(Some)
+            .ok_or_else(|| FusionError::InvalidResponse(format!("unit of measure {uom} has no DecimalPrecision")))
     }
 
     /// The lot `lot` of `item` in `dc`, if Fusion has it.
@@ -314,6 +356,10 @@ impl FusionInventory for HttpFusionClient {
 
     async fn find(&self, dc: &DcCode, source: &SourceRef) -> Result<Landed, FusionError> {
         HttpFusionClient::find(self, dc, source).await
+    }
+
+    async fn staged(&self, dc: &DcCode) -> Result<Vec<StagedLine>, FusionError> {
+        HttpFusionClient::staged(self, dc).await
     }
 
     async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {

@@ -6,15 +6,17 @@
 //! concurrently; the last page is always checked and reading goes on sequentially if it was
 //! full.
 //!
-//! Framework v3+ returns expanded children as nested collections with their own `hasMore`; a
-//! balance whose lots or serials were cut short fails the whole read rather than returning
-//! partial stock.
+//! Framework v3+ returns expanded children as nested collections of 25 rows with their own
+//! `hasMore` (fact sheet §1); the rest of such a child is read from the child resource (its
+//! `self` link, or the balance's link + `/child/<name>`), page by page. A child that cannot be
+//! read in full fails the whole read: partial lots or serials would show as false variances.
 
 use domain::ids::{DcCode, ItemNumber, LotNumber, SerialNumber, SubinventoryCode, Uom};
 use domain::ports::{FusionError, OnhandRow};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::wire::{date_of, parse, q, Collection, OnhandWire};
+use super::children::child_link;
+use super::wire::{date_of, parse, q, self_href, Collection, OnhandWire};
 use super::HttpFusionClient;
 
 /// One page of on-hand balances.
@@ -32,8 +34,9 @@ pub struct OnhandPage {
     pub limit: usize,
     /// Offset of the page.
     pub offset: usize,
-    /// Balances whose expanded lots or serials were cut short by Fusion (child `hasMore`).
-    pub truncated_children: usize,
+    /// Balances whose expanded lots or serials Fusion paged (child `hasMore`) and that were
+    /// completed from the child resources.
+    pub paged_children: usize,
 }
 
 impl HttpFusionClient {
@@ -49,12 +52,11 @@ impl HttpFusionClient {
     pub async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {
         let size = self.config().effective_page_size();
         let first = self.fetch_onhand_page(dc, 0, size, true).await?;
-        let mut truncated = first.truncated_children;
-        let mut rows = first.rows;
+                let mut rows = first.rows;
         let mut limit = first.limit;
         let more_reported = first.has_more == Some(true) || first.total_results.is_some_and(|t| t > first.count as u64);
         if first.count == 0 || (first.count < limit && !more_reported) {
-            return finish(dc, rows, truncated);
+            return Ok(rows);
         }
         if first.count < limit {
             // Fusion applied a smaller page than asked without saying so (the 499 quirk).
@@ -70,18 +72,16 @@ impl HttpFusionClient {
                 .await?;
             let mut last_full = true;
             for p in pages {
-                truncated += p.truncated_children;
                 last_full = p.count >= limit;
                 next = p.offset + p.count;
                 rows.extend(p.rows);
             }
             if !last_full {
-                return finish(dc, rows, truncated);
+                return Ok(rows);
             }
         }
         loop {
             let p = self.fetch_onhand_page(dc, next, limit, false).await?;
-            truncated += p.truncated_children;
             let count = p.count;
             rows.extend(p.rows);
             if count == 0 || count < limit {
@@ -89,7 +89,7 @@ impl HttpFusionClient {
             }
             next += count;
         }
-        finish(dc, rows, truncated)
+        Ok(rows)
     }
 
     async fn fetch_onhand_page(
@@ -102,7 +102,7 @@ impl HttpFusionClient {
         let mut query = vec![
             ("q".to_string(), q(&[("OrganizationCode", dc.as_str())])),
             ("expand".to_string(), "lots,serials".to_string()),
-            ("onlyData".to_string(), "true".to_string()),
+            // No onlyData: a paged child is completed through the balance's `self` link.
             ("limit".to_string(), limit.to_string()),
             ("offset".to_string(), offset.to_string()),
         ];
@@ -114,10 +114,21 @@ impl HttpFusionClient {
         let count = page.count.unwrap_or(page.items.len()).max(page.items.len());
         let applied = page.limit.filter(|l| *l > 0).map_or(limit, |l| l.min(limit));
         let mut rows = Vec::with_capacity(page.items.len());
-        let mut truncated_children = 0;
-        for w in page.items {
-            if w.lots.truncated || w.serials.truncated {
-                truncated_children += 1;
+        let mut paged_children = 0;
+        for mut w in page.items {
+            if w.lots.may_have_more() || w.serials.may_have_more() {
+                paged_children += 1;
+                let parent = self_href(&w.links).map(str::to_string);
+                if w.lots.may_have_more() {
+                    let href = child_link(w.lots.href.take(), parent.as_deref(), "lots")?;
+                    let rest = self.rest_of_child(&href, w.lots.items.len()).await?;
+                    w.lots.items.extend(rest);
+                }
+                if w.serials.may_have_more() {
+                    let href = child_link(w.serials.href.take(), parent.as_deref(), "serials")?;
+                    let rest = self.rest_of_child(&href, w.serials.items.len()).await?;
+                    w.serials.items.extend(rest);
+                }
             }
             flatten(dc, w, &mut rows)?;
         }
@@ -128,22 +139,9 @@ impl HttpFusionClient {
             total_results: page.total_results,
             limit: applied,
             offset,
-            truncated_children,
+            paged_children,
         })
     }
-}
-
-/// Refuses a read whose expanded children Fusion cut short: partial lots or serials would show
-/// as false variances.
-fn finish(dc: &DcCode, rows: Vec<OnhandRow>, truncated: usize) -> Result<Vec<OnhandRow>, FusionError> {
-    if truncated > 0 {
-        return Err(FusionError::InvalidResponse(format!(
-            "inventoryOnhandBalances of {dc}: expanded lots or serials were cut short (child hasMore) on {truncated} \
-             balances; reading them from the child resources is not implemented, so use a REST-Framework-Version \
-             that returns children as plain arrays"
-        )));
-    }
-    Ok(rows)
 }
 
 fn bad(what: &str, e: impl std::fmt::Display) -> FusionError {

@@ -122,6 +122,23 @@ pub(crate) struct Transport {
     permits: Arc<Semaphore>,
     token: Mutex<Option<CachedToken>>,
     generation: std::sync::atomic::AtomicU64,
+    auth: std::sync::Mutex<AuthState>,
+    /// The credentials in use: the configured ones until [`Self::replace_credentials`].
+    creds: std::sync::RwLock<Credentials>,
+    /// One request at a time while the credentials are unproven, so wrong credentials cost
+    /// one login (two with an OAuth2 token refresh), not one per request in flight.
+    login_gate: Semaphore,
+}
+
+/// What the process knows about its Fusion credentials.
+#[derive(Debug, Clone)]
+enum AuthState {
+    /// No answer yet, or the last rejection is older than the hold.
+    Unproven,
+    /// Fusion answered a request made with them.
+    Proven,
+    /// Fusion answered 401 (after a token refresh); no request is sent until `until`.
+    Rejected { until: Instant },
 }
 
 impl std::fmt::Debug for Transport {
@@ -137,6 +154,7 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     pub fn new(cfg: FusionConfig, http: reqwest::Client) -> Self {
         let api_base = cfg.api_base();
+        let creds = cfg.credentials.clone();
         let permits = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
         Self {
             cfg,
@@ -145,7 +163,79 @@ impl Transport {
             permits,
             token: Mutex::new(None),
             generation: std::sync::atomic::AtomicU64::new(0),
+            auth: std::sync::Mutex::new(AuthState::Unproven),
+            creds: std::sync::RwLock::new(creds),
+            login_gate: Semaphore::new(1),
         }
+    }
+
+    /// Whether Fusion's rejection of the current credentials is in force.
+    pub fn credentials_rejected(&self) -> bool {
+        matches!(
+            *self.auth.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            AuthState::Rejected { until } if Instant::now() < until
+        )
+    }
+
+    /// Uses `creds` from now on (a secret re-read after Fusion rejected the old one): the
+    /// rejection and any cached token are dropped, and the next request proves them again.
+    pub async fn replace_credentials(&self, creds: Credentials) {
+        *self.creds.write().unwrap_or_else(std::sync::PoisonError::into_inner) = creds;
+        *self.token.lock().await = None;
+        *self.auth.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = AuthState::Unproven;
+    }
+
+    fn credentials(&self) -> Credentials {
+        self.creds.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The rejection still in force, if any (then no request is sent).
+    fn rejected(&self) -> Option<CallError> {
+        let mut state = self.auth.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *state {
+            AuthState::Rejected { until } if Instant::now() < until => Some(CallError::new(
+                FusionError::Unauthorized,
+                Outcome::Refused,
+            )),
+            AuthState::Rejected { .. } => {
+                *state = AuthState::Unproven;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn proven(&self) -> bool {
+        matches!(
+            *self.auth.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            AuthState::Proven
+        )
+    }
+
+    /// Learns from an answer: any answer Fusion gives past authentication proves the
+    /// credentials; a 401 after the refresh rejects them for [`FusionConfig::auth_rejection_hold`].
+    fn note_auth(&self, result: &Result<Resp, CallError>) {
+        let next = match result {
+            Ok(_) => AuthState::Proven,
+            Err(e) if e.error == FusionError::Unauthorized => {
+                tracing::error!(
+                    hold_secs = self.cfg.auth_rejection_hold.as_secs(),
+                    "Fusion rejected the credentials; no request is sent until the hold ends or the secret is reloaded"
+                );
+                AuthState::Rejected {
+                    until: Instant::now() + self.cfg.auth_rejection_hold,
+                }
+            }
+            Err(e) if matches!(
+                e.error,
+                FusionError::Rejected { .. } | FusionError::NotFound(_) | FusionError::Forbidden
+            ) =>
+            {
+                AuthState::Proven
+            }
+            Err(_) => return,
+        };
+        *self.auth.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
     }
 
     /// Builds the one reqwest client a process should use.
@@ -195,8 +285,29 @@ impl Transport {
         }
     }
 
-    /// One try, plus one immediate re-send with a fresh OAuth2 token after a 401.
+    /// One try, plus one immediate re-send with a fresh OAuth2 token after a 401. While
+    /// Fusion's rejection of the credentials holds, fails at once without a request.
     pub async fn attempt(&self, req: &Req) -> Result<Resp, CallError> {
+        if let Some(e) = self.rejected() {
+            return Err(e);
+        }
+        let _gate = if self.proven() {
+            None
+        } else {
+            let permit = self.login_gate.acquire().await.map_err(|_| {
+                CallError::new(FusionError::Connection("client is shut down".into()), Outcome::Refused)
+            })?;
+            if let Some(e) = self.rejected() {
+                return Err(e);
+            }
+            Some(permit)
+        };
+        let result = self.attempt_with_refresh(req).await;
+        self.note_auth(&result);
+        result
+    }
+
+    async fn attempt_with_refresh(&self, req: &Req) -> Result<Resp, CallError> {
         match self.attempt_once(req).await {
             Err((e, Some(generation))) if e.error == FusionError::Unauthorized => {
                 tracing::info!("Fusion answered 401; refreshing the OAuth2 token once");
@@ -259,7 +370,7 @@ impl Transport {
     }
 
     async fn auth_header(&self) -> Result<(HeaderValue, Option<u64>), CallError> {
-        let (value, generation) = match &self.cfg.credentials {
+        let (value, generation) = match &self.credentials() {
             Credentials::Basic { user, password } => (
                 format!(
                     "Basic {}",
@@ -303,12 +414,13 @@ impl Transport {
                 return Ok((t.value.clone(), t.generation));
             }
         }
+        let creds = self.credentials();
         let Credentials::OAuth2 {
             token_url,
             client_id,
             client_secret,
             scope,
-        } = &self.cfg.credentials
+        } = &creds
         else {
             return Err(CallError::new(
                 FusionError::Connection("no OAuth2 credentials configured".into()),

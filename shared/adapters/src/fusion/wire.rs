@@ -70,6 +70,14 @@ pub(crate) struct Child<T> {
     pub items: Vec<T>,
     /// The nested collection said more rows exist than were expanded.
     pub truncated: bool,
+    /// It came as a collection object (v3+), not a bare array.
+    pub paged: bool,
+    /// Whether the collection carried `hasMore` at all.
+    pub has_more_given: bool,
+    /// The collection's `limit`, if given.
+    pub limit: Option<usize>,
+    /// The child resource's own URL (`links` rel `self`), if given.
+    pub href: Option<String>,
 }
 
 impl<T> Default for Child<T> {
@@ -77,8 +85,37 @@ impl<T> Default for Child<T> {
         Self {
             items: Vec::new(),
             truncated: false,
+            paged: false,
+            has_more_given: false,
+            limit: None,
+            href: None,
         }
     }
+}
+
+/// The framework's page size for expanded children (fact sheet §4: default `limit` 25).
+const CHILD_PAGE: usize = 25;
+
+impl<T> Child<T> {
+    /// Whether rows may be missing: `hasMore` said so, or (when `hasMore` is missing, a quirk
+    /// third parties report) the page is full. Bare arrays (framework v1/v2) are complete.
+    pub fn may_have_more(&self) -> bool {
+        self.paged && (self.truncated || (!self.has_more_given && self.items.len() >= self.limit.unwrap_or(CHILD_PAGE)))
+    }
+}
+
+/// A `links` entry.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Link {
+    #[serde(default)]
+    pub rel: String,
+    #[serde(default)]
+    pub href: String,
+}
+
+/// The `self` link among `links`.
+pub(crate) fn self_href(links: &[Link]) -> Option<&str> {
+    links.iter().find(|l| l.rel == "self").map(|l| l.href.as_str())
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Child<T> {
@@ -99,15 +136,27 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Child<T> {
                 }
                 Ok(Child {
                     items,
-                    truncated: false,
+                    ..Child::default()
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Child::default();
+                let mut out = Child {
+                    paged: true,
+                    ..Child::default()
+                };
                 while let Some(k) = map.next_key::<String>()? {
                     match k.as_str() {
                         "items" => out.items = map.next_value()?,
-                        "hasMore" => out.truncated = map.next_value::<Option<bool>>()?.unwrap_or(false),
+                        "hasMore" => {
+                            let v = map.next_value::<Option<bool>>()?;
+                            out.has_more_given = v.is_some();
+                            out.truncated = v.unwrap_or(false);
+                        }
+                        "limit" => out.limit = map.next_value::<Option<usize>>()?,
+                        "links" => {
+                            let links = map.next_value::<Vec<Link>>()?;
+                            out.href = self_href(&links).map(str::to_string);
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -137,6 +186,8 @@ pub(crate) struct OnhandWire {
     pub lots: Child<OnhandLotWire>,
     #[serde(rename = "serials", default)]
     pub serials: Child<SerialWire>,
+    #[serde(default)]
+    pub links: Vec<Link>,
 }
 
 /// A `lots` child of an on-hand row.
