@@ -107,7 +107,7 @@ mod tests {
         for body in [
             "",
             "{",
-            "{\"dc\":\"dc01\",\"slot\":\"x\",\"trigger\":\"schedule\"}",
+            "{\"dc\":\"DC 01\",\"slot\":\"x\",\"trigger\":\"schedule\"}",
             "{\"dc\":\"DC01\"}",
             "[]",
         ] {
