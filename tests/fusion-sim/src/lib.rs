@@ -8,12 +8,15 @@
 //! request counters. Seeded from `sim-seed`, like the WMS simulator, so both start consistent.
 //!
 //! Layout: [`rest`] (envelope, `q`, errors, decimals), [`state`] (per-org indexes),
-//! [`txn`] (transaction validation and application), [`sim`] (resource operations),
-//! [`faults`], [`http`] (axum routes, auth, admin API), and [`FusionSim`] / [`RunningSim`] here.
+//! [`txn`] (transaction validation and application), [`sim`] (resource operations, one
+//! submodule per resource family), [`faults`], [`http`] (axum routes, auth), `admin` (the
+//! `/admin` control API), and [`FusionSim`] / [`RunningSim`] here.
 
+mod admin;
 pub mod config;
 pub mod faults;
 pub mod http;
+
 pub mod rest;
 pub mod sim;
 pub mod state;
@@ -262,7 +265,7 @@ impl RunningSim {
     ) -> anyhow::Result<Decimal> {
         let v =
             serde_json::json!({"org": org, "item": item, "subinventory": sub, "lot": lot, "delta": delta.to_string()});
-        let out = http::adjust_direct(&mut lock(&self.shared.sim), &v).map_err(|e| anyhow::anyhow!(e.detail))?;
+        let out = admin::adjust_direct(&mut lock(&self.shared.sim), &v).map_err(|e| anyhow::anyhow!(e.detail))?;
         Ok(rest::parse_decimal(&out["quantity"]).unwrap_or_default())
     }
 
