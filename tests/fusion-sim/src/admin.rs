@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::faults::Faults;
 use crate::http::{error_response, lock, parse_query, Shared};
 use crate::rest::{parse_decimal, text_of, ApiError};
-use crate::sim::SimState;
+use crate::sim::{Pick, SimState};
 use crate::state::sub_index;
 
 pub(crate) async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
@@ -40,8 +40,34 @@ pub(crate) async fn reset_stats(State(shared): State<Arc<Shared>>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-pub(crate) async fn process_staged(State(shared): State<Arc<Shared>>) -> Response {
-    axum::Json(lock(&shared.sim).process_staged()).into_response()
+/// `POST /admin/process-staged`: runs the transaction manager. An optional JSON body
+/// `{"max_rows": N}` processes only the N oldest pending rows; no body processes them all.
+pub(crate) async fn process_staged(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let pick = if body.iter().all(u8::is_ascii_whitespace) {
+        Pick::All
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(v) => match v.get("max_rows") {
+                None | Some(Value::Null) => Pick::All,
+                Some(n) => match n.as_u64().and_then(|n| usize::try_from(n).ok()) {
+                    Some(n) => Pick::Oldest(n),
+                    None => {
+                        return error_response(
+                            &ApiError::bad("SIM-400", "max_rows must be a non-negative integer."),
+                            None,
+                        )
+                    }
+                },
+            },
+            Err(e) => {
+                return error_response(
+                    &ApiError::bad("SIM-400", format!("Send {{\"max_rows\": N}} or no body: {e}")),
+                    None,
+                )
+            }
+        }
+    };
+    axum::Json(crate::processor::run(&shared, pick)).into_response()
 }
 
 pub(crate) async fn today(State(shared): State<Arc<Shared>>, method: Method, body: Bytes) -> Response {

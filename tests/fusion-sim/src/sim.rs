@@ -1,7 +1,13 @@
 //! The simulator's state machine: every Fusion resource operation as a synchronous function
 //! over [`SimState`], independent of HTTP so batch parts and tests call it directly.
+//!
+//! Submodules, one per resource family: `onhand`, `staged`, `completed`, `process` (the
+//! transaction manager), `balance`, `lookups` (items, units, lots, organizations), `batch`.
+//! Expanded children follow the request's REST framework version ([`ApiRequest::framework_version`]):
+//! plain arrays before v3, paged collections from v3 ([`SimState::child_value`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -11,8 +17,9 @@ use sim_seed::{Control, SUBINVENTORIES};
 use crate::config::ProcessReport;
 use crate::rest::{
     envelope, num, page_of, parse_decimal, self_link, text_of, ApiError, ApiResult, HasMoreLies, ListParams,
+    PAGED_CHILDREN_FROM,
 };
-use crate::state::{self, sub_index, Master, OrgState, UOMS};
+use crate::state::{self, sub_index, Master, OrgState};
 use crate::txn::{self, Kind, Plan, Rules, TxnRequest};
 
 mod balance;
@@ -20,7 +27,10 @@ mod batch;
 mod completed;
 mod lookups;
 mod onhand;
+mod process;
 mod staged;
+
+pub use process::Pick;
 
 /// A staged (interface) row.
 #[derive(Debug, Clone)]
@@ -35,6 +45,11 @@ pub struct StagedRow {
     pub error_code: Option<String>,
     /// ErrorExplanation after a failed run.
     pub error_explanation: Option<String>,
+    /// ErrorCode shown on every `lots` child row after a failed run that concerned the lots
+    /// (fact sheet §3, §6: lot errors surface per child).
+    pub lot_error_code: Option<String>,
+    /// When a pending Concurrent (mode 2) row is processed automatically.
+    pub due: Option<Instant>,
 }
 
 /// A completed material transaction.
@@ -77,6 +92,8 @@ pub struct Settings {
     pub max_limit: usize,
     /// Transaction rules (today, serial limit, negative on-hand).
     pub rules: Rules,
+    /// How long after staging a Concurrent (mode 2) row is processed.
+    pub concurrent_delay: Duration,
 }
 
 /// The whole simulated Fusion inventory.
@@ -98,6 +115,9 @@ pub struct SimState {
     pub next_balance_id: i64,
     /// Settings.
     pub settings: Settings,
+    /// Due times of Concurrent rows, `(due, TransactionInterfaceId)`. Entries may be stale (row
+    /// gone, already processed, or rescheduled); the processor skips those.
+    pub concurrent_due: BTreeSet<(Instant, i64)>,
 }
 
 /// A resource request, after HTTP concerns are handled.
@@ -117,6 +137,45 @@ pub struct ApiRequest {
     pub lies: HasMoreLies,
     /// Stage an Online staged POST without processing (the 408 fault).
     pub stage_only: bool,
+    /// The request's `REST-Framework-Version` (the simulator's default when the header is
+    /// absent). From 3, expanded children are paged collections (fact sheet §1).
+    pub framework_version: u32,
+}
+
+/// Which children an item rendering includes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expand {
+    /// Include the `lots` child.
+    pub lots: bool,
+    /// Include the `serials` child.
+    pub serials: bool,
+    /// `onlyData=true`: no `links`, also inside paged children.
+    pub only_data: bool,
+}
+
+impl Expand {
+    /// Every child, with links (single-item GETs and POST responses).
+    pub const ALL: Expand = Expand {
+        lots: true,
+        serials: true,
+        only_data: false,
+    };
+
+    /// No children and no links (for filtering on attributes).
+    pub const NONE: Expand = Expand {
+        lots: false,
+        serials: false,
+        only_data: true,
+    };
+
+    /// The children `expand` names in `p`.
+    pub fn of(p: &ListParams) -> Self {
+        Self {
+            lots: p.expands("lots"),
+            serials: p.expands("serials"),
+            only_data: p.only_data,
+        }
+    }
 }
 
 /// A successful resource response.
@@ -186,6 +245,7 @@ impl SimState {
             next_txn_id: 900_100_000_001,
             next_balance_id: 500_001,
             settings,
+            concurrent_due: BTreeSet::new(),
         }
     }
 
@@ -207,8 +267,9 @@ impl SimState {
             (["inventoryStagedTransactions"], "GET") => self.list_staged(r),
             (["inventoryStagedTransactions", id], "GET") => {
                 let row = self.staged_row(id)?;
-                Ok(ApiResponse::ok(self.staged_json(row, &r.base, true)))
+                Ok(ApiResponse::ok(self.staged_json(row, r, Expand::ALL)))
             }
+            (["inventoryStagedTransactions", id, "child", child], "GET") => self.staged_child(r, id, child),
             (["inventoryStagedTransactions", id], "DELETE") => {
                 let key = self.staged_row(id)?.id;
                 self.staged.remove(&key);
@@ -222,16 +283,10 @@ impl SimState {
             (["inventoryStagedTransactions", ..], _) => Err(method_not_allowed(m, "inventoryStagedTransactions")),
             (["inventoryCompletedTransactions"], "GET") => self.list_completed(r),
             (["inventoryCompletedTransactions", id], "GET") => {
-                let id: i64 = id
-                    .parse()
-                    .map_err(|_| ApiError::not_found(format!("No transaction {id}.")))?;
-                let row = self
-                    .completed
-                    .iter()
-                    .find(|c| c.id == id)
-                    .ok_or_else(|| ApiError::not_found(format!("No transaction {id}.")))?;
-                Ok(ApiResponse::ok(self.completed_json(row, &r.base, true, true, true)))
+                let row = self.completed_row(id)?;
+                Ok(ApiResponse::ok(self.completed_json(row, r, Expand::ALL)))
             }
+            (["inventoryCompletedTransactions", id, "child", child], "GET") => self.completed_child(r, id, child),
             (["inventoryCompletedTransactions", ..], _) => Err(method_not_allowed(m, "inventoryCompletedTransactions")),
             (["inventoryBalanceTransactions"], "POST") => self.post_balance(r),
             (["inventoryBalanceTransactions", ..], _) => Err(ApiError::new(
@@ -242,6 +297,7 @@ impl SimState {
             (["itemsV2"], "GET") => self.list_items(r),
             (["itemsV2", ..], _) => Err(method_not_allowed(m, "itemsV2")),
             (["unitsOfMeasure"], "GET") => self.list_uoms(r),
+            (["unitsOfMeasure", code], "GET") => self.get_uom(code),
             (["inventoryItemLots"], "GET") => self.list_lots(r),
             (["inventoryItemLots"], "POST") => self.post_lot(r),
             (["inventoryItemLots", ..], _) => Err(method_not_allowed(m, "inventoryItemLots")),
@@ -256,13 +312,31 @@ impl SimState {
     fn params(&self, r: &ApiRequest) -> ApiResult<ListParams> {
         ListParams::parse(&r.query, self.settings.default_limit, self.settings.max_limit)
     }
-}
 
-fn strip(mut v: Value, p: &ListParams) -> Value {
-    if p.only_data {
-        if let Some(m) = v.as_object_mut() {
-            m.remove("links");
+    /// An expanded child as the request's framework version shows it: before v3 a plain array
+    /// of every row; from v3 a collection of the first `default_limit` rows with `count`,
+    /// `hasMore`, `limit`, `offset` and a self link to the child resource `href`, which pages
+    /// the rest (fact sheet §1: "v3 returns expanded children as collections with hasMore").
+    /// Unsure (fact sheet §1): whether the nested page size is the collection default (25) or
+    /// the parent's `limit`; the simulator uses the default, and `hasMore` is always truthful.
+    pub fn child_value(&self, rows: Vec<Value>, r: &ApiRequest, only_data: bool, href: String) -> Value {
+        if r.framework_version < PAGED_CHILDREN_FROM {
+            return Value::Array(rows);
         }
+        let p = ListParams {
+            limit: self.settings.default_limit,
+            only_data,
+            ..ListParams::default()
+        };
+        let (page, total) = page_of(rows, &p);
+        envelope(page, total, &p, &href, HasMoreLies::None)
     }
-    v
+
+    /// A child resource (`GET …/{id}/child/{name}`): all `rows` paged with the request's
+    /// `limit` / `offset`, whatever the framework version.
+    fn child_collection(&self, r: &ApiRequest, rows: Vec<Value>, href: &str) -> ApiResult<ApiResponse> {
+        let p = self.params(r)?;
+        let (page, total) = page_of(rows, &p);
+        Ok(ApiResponse::ok(envelope(page, total, &p, href, r.lies)))
+    }
 }

@@ -101,6 +101,7 @@ impl SimState {
             .and_then(parse_decimal)
             .ok_or_else(|| ApiError::bad("INV-1032", "Quantity is required and must be a number."))?;
         if let Some(u) = text_of(l.get("UOMCode")) {
+            // Exact, case-sensitive (fact sheet §5).
             if u != it.uom {
                 return Err(ApiError::bad(
                     "INV-1009",

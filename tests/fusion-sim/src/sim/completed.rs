@@ -4,7 +4,32 @@
 use super::*;
 
 impl SimState {
-    pub(super) fn completed_json(&self, c: &CompletedRow, base: &str, lots: bool, serials: bool, links: bool) -> Value {
+    pub(super) fn completed_row(&self, id: &str) -> ApiResult<&CompletedRow> {
+        id.parse::<i64>()
+            .ok()
+            .and_then(|id| self.completed.iter().find(|c| c.id == id))
+            .ok_or_else(|| ApiError::not_found(format!("No transaction {id}.")))
+    }
+
+    fn completed_lots(c: &CompletedRow) -> Vec<Value> {
+        c.lots
+            .iter()
+            .map(|(l, q, e)| {
+                json!({"LotNumber": l, "TransactionQuantity": num(*q), "LotExpirationDate": e.format("%Y-%m-%d").to_string()})
+            })
+            .collect()
+    }
+
+    fn completed_serials(c: &CompletedRow) -> Vec<Value> {
+        c.serials
+            .iter()
+            .map(|s| json!({"SerialNumber": s, "FmSerialNumber": s, "ToSerialNumber": s}))
+            .collect()
+    }
+
+    /// One completed transaction; children as the request's framework version shows them.
+    pub(super) fn completed_json(&self, c: &CompletedRow, r: &ApiRequest, x: Expand) -> Value {
+        let href = format!("{}/inventoryCompletedTransactions/{}", r.base, c.id);
         let mut m = Map::new();
         m.insert("TransactionId".into(), json!(c.id));
         m.insert("TransactionTypeName".into(), json!(c.type_name));
@@ -21,38 +46,38 @@ impl SimState {
         for (k, v) in &c.source {
             m.insert(k.clone(), v.clone());
         }
-        if lots {
-            m.insert(
-                "lots".into(),
-                Value::Array(
-                    c.lots
-                        .iter()
-                        .map(|(l, q, e)| json!({"LotNumber": l, "TransactionQuantity": num(*q), "LotExpirationDate": e.format("%Y-%m-%d").to_string()}))
-                        .collect(),
-                ),
-            );
+        if x.lots {
+            let v = self.child_value(Self::completed_lots(c), r, x.only_data, format!("{href}/child/lots"));
+            m.insert("lots".into(), v);
         }
-        if serials {
-            m.insert(
-                "serials".into(),
-                Value::Array(
-                    c.serials
-                        .iter()
-                        .map(|s| json!({"SerialNumber": s, "FmSerialNumber": s, "ToSerialNumber": s}))
-                        .collect(),
-                ),
+        if x.serials {
+            let v = self.child_value(
+                Self::completed_serials(c),
+                r,
+                x.only_data,
+                format!("{href}/child/serials"),
             );
+            m.insert("serials".into(), v);
         }
-        if links {
-            m.insert(
-                "links".into(),
-                self_link(
-                    format!("{base}/inventoryCompletedTransactions/{}", c.id),
-                    "inventoryCompletedTransactions",
-                ),
-            );
+        if !x.only_data {
+            m.insert("links".into(), self_link(href, "inventoryCompletedTransactions"));
         }
         Value::Object(m)
+    }
+
+    /// `GET inventoryCompletedTransactions/{id}/child/{lots|serials}`.
+    pub(super) fn completed_child(&self, r: &ApiRequest, id: &str, child: &str) -> ApiResult<ApiResponse> {
+        let c = self.completed_row(id)?;
+        let rows = match child {
+            "lots" => Self::completed_lots(c),
+            "serials" => Self::completed_serials(c),
+            _ => return Err(ApiError::not_found(format!("No child {child}."))),
+        };
+        self.child_collection(
+            r,
+            rows,
+            &format!("{}/inventoryCompletedTransactions/{id}/child/{child}", r.base),
+        )
     }
 
     pub(super) fn list_completed(&self, r: &ApiRequest) -> ApiResult<ApiResponse> {
@@ -71,10 +96,10 @@ impl SimState {
         let mut total = 0usize;
         let mut page = Vec::new();
         for c in &self.completed {
-            let v = self.completed_json(c, &r.base, p.expands("lots"), p.expands("serials"), !p.only_data);
+            let v = self.completed_json(c, r, Expand::NONE);
             if f.keys().all(|k| matches(&f, k, &v[k.as_str()])) {
                 if total >= p.offset && page.len() < p.limit {
-                    page.push(v);
+                    page.push(self.completed_json(c, r, Expand::of(&p)));
                 }
                 total += 1;
             }

@@ -58,11 +58,13 @@ impl SimState {
     pub(super) fn list_uoms(&self, r: &ApiRequest) -> ApiResult<ApiResponse> {
         let p = self.params(r)?;
         let f = p.filters(&["UOMCode", "UnitOfMeasure"])?;
-        // Unsure (fusion-rest.md: not listed): the real UOM resource name and its precision
-        // attribute are not confirmed; this is the simulator's stand-in.
-        let rows = UOMS
+        // Unsure (fusion-rest.md §5): the precision attribute's name isn't confirmed; the codes
+        // are the catalog's, spelled as its UomStyle has them, matched exactly (case-sensitive).
+        let rows = self
+            .master
+            .units
             .iter()
-            .map(|(c, n, d)| json!({"UOMCode": c, "UnitOfMeasure": n, "DecimalPrecision": d}))
+            .map(|u| json!({"UOMCode": u.code, "UnitOfMeasure": u.name, "DecimalPrecision": u.scale}))
             .filter(|v| f.keys().all(|k| matches(&f, k, &v[k.as_str()])))
             .collect();
         let (page, total) = page_of(rows, &p);
@@ -73,6 +75,16 @@ impl SimState {
             &format!("{}/unitsOfMeasure", r.base),
             r.lies,
         )))
+    }
+
+    /// `GET unitsOfMeasure/{UOMCode}`: one unit, its code matched exactly.
+    pub(super) fn get_uom(&self, code: &str) -> ApiResult<ApiResponse> {
+        self.master
+            .units
+            .iter()
+            .find(|u| u.code == code)
+            .map(|u| ApiResponse::ok(json!({"UOMCode": u.code, "UnitOfMeasure": u.name, "DecimalPrecision": u.scale})))
+            .ok_or_else(|| ApiError::not_found(format!("The unit of measure {code} doesn't exist.")))
     }
 
     pub(super) fn list_lots(&self, r: &ApiRequest) -> ApiResult<ApiResponse> {

@@ -3,9 +3,12 @@
 use super::*;
 
 impl SimState {
-    pub(super) fn onhand_json(&self, org: usize, item: usize, sub: usize, p: &ListParams, base: &str) -> Value {
+    /// One balance row; expanded `lots` / `serials` as the request's framework version shows
+    /// them ([`SimState::child_value`]).
+    pub(super) fn onhand_json(&self, org: usize, item: usize, sub: usize, p: &ListParams, r: &ApiRequest) -> Value {
         let o = &self.orgs[org];
         let it = &self.master.items[item];
+        let href = format!("{}/inventoryOnhandBalances/{}", r.base, uniq_id(o.id, it.id, sub));
         let bal = o.bal(item, sub);
         let mut m = Map::new();
         m.insert("OrganizationId".into(), json!(o.id));
@@ -18,50 +21,48 @@ impl SimState {
         // third-party code only.
         m.insert("PrimaryQuantity".into(), num(bal.map_or(Decimal::ZERO, |b| b.qty)));
         if p.expands("lots") {
-            m.insert("lots".into(), self.onhand_lots(org, item, sub));
+            let rows = self.onhand_lots(org, item, sub);
+            m.insert(
+                "lots".into(),
+                self.child_value(rows, r, p.only_data, format!("{href}/child/lots")),
+            );
         }
         if p.expands("serials") {
-            m.insert("serials".into(), self.onhand_serials(org, item, sub));
+            let rows = self.onhand_serials(org, item, sub);
+            m.insert(
+                "serials".into(),
+                self.child_value(rows, r, p.only_data, format!("{href}/child/serials")),
+            );
         }
         if !p.only_data {
-            m.insert(
-                "links".into(),
-                self_link(
-                    format!("{base}/inventoryOnhandBalances/{}", uniq_id(o.id, it.id, sub)),
-                    "inventoryOnhandBalances",
-                ),
-            );
+            m.insert("links".into(), self_link(href, "inventoryOnhandBalances"));
         }
         Value::Object(m)
     }
 
-    pub(super) fn onhand_lots(&self, org: usize, item: usize, sub: usize) -> Value {
+    fn onhand_lots(&self, org: usize, item: usize, sub: usize) -> Vec<Value> {
         let o = &self.orgs[org];
         let lots = o.bal(item, sub).map(|b| &b.lots);
-        Value::Array(
-            lots.into_iter()
-                .flatten()
-                .map(|(lot, q)| {
-                    let exp = o.lots.get(&(item as u32, lot.clone()));
-                    json!({
-                        "LotNumber": lot,
-                        "ExpirationDate": exp.map(|d| d.format("%Y-%m-%d").to_string()),
-                        "PrimaryQuantity": num(*q),
-                    })
+        lots.into_iter()
+            .flatten()
+            .map(|(lot, q)| {
+                let exp = o.lots.get(&(item as u32, lot.clone()));
+                json!({
+                    "LotNumber": lot,
+                    "ExpirationDate": exp.map(|d| d.format("%Y-%m-%d").to_string()),
+                    "PrimaryQuantity": num(*q),
                 })
-                .collect(),
-        )
+            })
+            .collect()
     }
 
-    pub(super) fn onhand_serials(&self, org: usize, item: usize, sub: usize) -> Value {
+    fn onhand_serials(&self, org: usize, item: usize, sub: usize) -> Vec<Value> {
         let serials = self.orgs[org].bal(item, sub).map(|b| &b.serials);
-        Value::Array(
-            serials
-                .into_iter()
-                .flatten()
-                .map(|s| json!({"SerialNumber": s}))
-                .collect(),
-        )
+        serials
+            .into_iter()
+            .flatten()
+            .map(|s| json!({"SerialNumber": s}))
+            .collect()
     }
 
     pub(super) fn list_onhand(&self, r: &ApiRequest) -> ApiResult<ApiResponse> {
@@ -111,7 +112,7 @@ impl SimState {
                         continue;
                     }
                     if total >= p.offset && rows.len() < p.limit {
-                        rows.push(self.onhand_json(o, item, s, &p, &r.base));
+                        rows.push(self.onhand_json(o, item, s, &p, r));
                     }
                     total += 1;
                 }
@@ -122,7 +123,7 @@ impl SimState {
             let want = p.limit - rows.len();
             if start < n && want > 0 {
                 for rr in org.page(sub, start, want) {
-                    rows.push(self.onhand_json(o, rr.item, rr.sub, &p, &r.base));
+                    rows.push(self.onhand_json(o, rr.item, rr.sub, &p, r));
                 }
             }
             total += n;
@@ -138,24 +139,18 @@ impl SimState {
         if sub >= state::SUBS || self.orgs[org].bal(item, sub).is_none() {
             return Err(nf());
         }
-        let p = self.params(r)?;
         match child {
-            None => Ok(ApiResponse::ok(self.onhand_json(org, item, sub, &p, &r.base))),
+            None => {
+                let p = self.params(r)?;
+                Ok(ApiResponse::ok(self.onhand_json(org, item, sub, &p, r)))
+            }
             Some(c) => {
                 let rows = match c {
                     "lots" => self.onhand_lots(org, item, sub),
                     "serials" => self.onhand_serials(org, item, sub),
                     _ => return Err(ApiError::not_found(format!("No child {c}."))),
                 };
-                let rows = rows.as_array().cloned().unwrap_or_default();
-                let (page, total) = page_of(rows, &p);
-                Ok(ApiResponse::ok(envelope(
-                    page,
-                    total,
-                    &p,
-                    &format!("{}/inventoryOnhandBalances/{id}/child/{c}", r.base),
-                    r.lies,
-                )))
+                self.child_collection(r, rows, &format!("{}/inventoryOnhandBalances/{id}/child/{c}", r.base))
             }
         }
     }

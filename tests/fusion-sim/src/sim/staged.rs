@@ -1,5 +1,6 @@
-//! `inventoryStagedTransactions`: posting (Online processes at once), reading, patching, and the
-//! transaction manager that processes pending interface rows.
+//! `inventoryStagedTransactions`: posting (Online processes at once, Concurrent is scheduled,
+//! Background waits for the transaction manager in `process`), reading (with the `lots` and
+//! `serials` children), patching and deleting.
 
 use super::*;
 
@@ -11,7 +12,35 @@ impl SimState {
             .ok_or_else(|| ApiError::not_found(format!("The staged transaction {id} doesn't exist.")))
     }
 
-    pub(super) fn staged_json(&self, row: &StagedRow, base: &str, children: bool) -> Value {
+    /// The `lots` child rows of a staged row. `ErrorCode` is set after a processing failure that
+    /// concerned the lots (fact sheet §3: the lots child carries an ErrorCode).
+    fn staged_lots(row: &StagedRow) -> Vec<Value> {
+        row.req
+            .lots
+            .iter()
+            .map(|l| {
+                json!({
+                    "LotNumber": l.lot,
+                    "TransactionQuantity": num(l.qty),
+                    "LotExpirationDate": l.expiration.map(|d| d.format("%Y-%m-%d").to_string()),
+                    "ErrorCode": row.lot_error_code,
+                })
+            })
+            .collect()
+    }
+
+    /// The `serials` child rows of a staged row (one row per serial: from = to).
+    fn staged_serials(row: &StagedRow) -> Vec<Value> {
+        row.req
+            .serials
+            .iter()
+            .map(|s| json!({"FmSerialNumber": s, "ToSerialNumber": s}))
+            .collect()
+    }
+
+    /// One staged row as the REST resource shows it.
+    pub(super) fn staged_json(&self, row: &StagedRow, r: &ApiRequest, x: Expand) -> Value {
+        let href = format!("{}/inventoryStagedTransactions/{}", r.base, row.id);
         let mut m = Map::new();
         m.insert("TransactionInterfaceId".into(), json!(row.id));
         row.req.attrs(&mut m);
@@ -26,42 +55,66 @@ impl SimState {
         m.insert("ProcessFlag".into(), json!(row.process_flag));
         m.insert("ErrorCode".into(), json!(row.error_code));
         m.insert("ErrorExplanation".into(), json!(row.error_explanation));
-        if children {
-            m.insert(
-                "lots".into(),
-                Value::Array(
-                    row.req
-                        .lots
-                        .iter()
-                        .map(|l| {
-                            json!({
-                                "LotNumber": l.lot,
-                                "TransactionQuantity": num(l.qty),
-                                "LotExpirationDate": l.expiration.map(|d| d.format("%Y-%m-%d").to_string()),
-                            })
-                        })
-                        .collect(),
-                ),
-            );
-            m.insert(
-                "serials".into(),
-                Value::Array(
-                    row.req
-                        .serials
-                        .iter()
-                        .map(|s| json!({"FmSerialNumber": s, "ToSerialNumber": s}))
-                        .collect(),
-                ),
-            );
+        if x.lots {
+            let v = self.child_value(Self::staged_lots(row), r, x.only_data, format!("{href}/child/lots"));
+            m.insert("lots".into(), v);
         }
-        m.insert(
-            "links".into(),
-            self_link(
-                format!("{base}/inventoryStagedTransactions/{}", row.id),
-                "inventoryStagedTransactions",
-            ),
-        );
+        if x.serials {
+            let v = self.child_value(
+                Self::staged_serials(row),
+                r,
+                x.only_data,
+                format!("{href}/child/serials"),
+            );
+            m.insert("serials".into(), v);
+        }
+        if !x.only_data {
+            m.insert("links".into(), self_link(href, "inventoryStagedTransactions"));
+        }
         Value::Object(m)
+    }
+
+    /// `GET inventoryStagedTransactions/{id}/child/{lots|serials}`.
+    pub(super) fn staged_child(&self, r: &ApiRequest, id: &str, child: &str) -> ApiResult<ApiResponse> {
+        let row = self.staged_row(id)?;
+        let rows = match child {
+            "lots" => Self::staged_lots(row),
+            "serials" => Self::staged_serials(row),
+            _ => return Err(ApiError::not_found(format!("No child {child}."))),
+        };
+        self.child_collection(
+            r,
+            rows,
+            &format!("{}/inventoryStagedTransactions/{id}/child/{child}", r.base),
+        )
+    }
+
+    /// A new pending row; Concurrent rows are scheduled `concurrent_delay` ahead.
+    fn pending_row(&mut self, id: i64, req: TxnRequest) -> StagedRow {
+        let mut row = StagedRow {
+            id,
+            req,
+            process_flag: 1,
+            error_code: None,
+            error_explanation: None,
+            lot_error_code: None,
+            due: None,
+        };
+        self.schedule_if_concurrent(&mut row);
+        row
+    }
+
+    /// Schedules a pending Concurrent (mode 2) row: Fusion starts the Create Inventory
+    /// Transaction job at once for it (fact sheet §3); the simulator runs it after
+    /// `concurrent_delay`.
+    pub(super) fn schedule_if_concurrent(&mut self, row: &mut StagedRow) {
+        if row.req.mode == 2 && row.process_flag == 1 {
+            let at = Instant::now() + self.settings.concurrent_delay;
+            row.due = Some(at);
+            self.concurrent_due.insert((at, row.id));
+        } else {
+            row.due = None;
+        }
     }
 
     pub(super) fn post_staged(&mut self, r: &ApiRequest) -> ApiResult<ApiResponse> {
@@ -82,8 +135,10 @@ impl SimState {
                 process_flag: 7,
                 error_code: None,
                 error_explanation: None,
+                lot_error_code: None,
+                due: None,
             };
-            let mut body = self.staged_json(&row, &r.base, true);
+            let mut body = self.staged_json(&row, r, Expand::ALL);
             if let Some(m) = body.as_object_mut() {
                 // Unsure (fusion-rest.md §3): the response of a processed Online row is not
                 // documented; the simulator answers ProcessFlag null, as the row has left the
@@ -97,14 +152,8 @@ impl SimState {
             });
         }
         self.next_interface_id += 1;
-        let row = StagedRow {
-            id,
-            req,
-            process_flag: 1,
-            error_code: None,
-            error_explanation: None,
-        };
-        let body = self.staged_json(&row, &r.base, true);
+        let row = self.pending_row(id, req);
+        let body = self.staged_json(&row, r, Expand::ALL);
         self.staged.insert(id, row);
         if r.stage_only {
             return Err(ApiError::new(
@@ -125,8 +174,12 @@ impl SimState {
         let patch = r.body.as_ref().and_then(Value::as_object).cloned().unwrap_or_default();
         let mut merged = Map::new();
         if let Some(row) = self.staged.get(&key) {
-            let v = self.staged_json(row, &r.base, true);
-            if let Value::Object(m) = v {
+            // Merge onto the row with plain-array children, whatever the caller's version.
+            let plain = ApiRequest {
+                framework_version: 1,
+                ..r.clone()
+            };
+            if let Value::Object(m) = self.staged_json(row, &plain, Expand::ALL) {
                 merged = m;
             }
         }
@@ -134,16 +187,24 @@ impl SimState {
             merged.insert(k.clone(), v.clone());
         }
         let req = TxnRequest::parse(&Value::Object(merged), self.settings.rules.max_serials)?;
-        if let Some(row) = self.staged.get_mut(&key) {
+        if let Some(mut row) = self.staged.remove(&key) {
+            let was_due = row.due.is_some();
+            let mode_changed = row.req.mode != req.mode;
             row.req = req;
-            if patch.contains_key("ProcessFlag") || row.process_flag == 3 {
+            let resubmitted = patch.contains_key("ProcessFlag") || row.process_flag == 3;
+            if resubmitted {
                 row.process_flag = 1;
                 row.error_code = None;
                 row.error_explanation = None;
+                row.lot_error_code = None;
             }
+            if resubmitted || mode_changed || !was_due {
+                self.schedule_if_concurrent(&mut row);
+            }
+            self.staged.insert(key, row);
         }
         let row = self.staged_row(id)?;
-        Ok(ApiResponse::ok(self.staged_json(row, &r.base, true)))
+        Ok(ApiResponse::ok(self.staged_json(row, r, Expand::ALL)))
     }
 
     pub(super) fn list_staged(&self, r: &ApiRequest) -> ApiResult<ApiResponse> {
@@ -158,14 +219,21 @@ impl SimState {
             "ItemNumber",
             "TransactionInterfaceId",
         ])?;
-        let rows: Vec<Value> = self
+        let hits: Vec<&StagedRow> = self
             .staged
             .values()
-            .map(|row| self.staged_json(row, &r.base, p.expands("lots") || p.expands("serials")))
-            .filter(|v| f.keys().all(|k| matches(&f, k, &v[k.as_str()])))
+            .filter(|row| {
+                let v = self.staged_json(row, r, Expand::NONE);
+                f.keys().all(|k| matches(&f, k, &v[k.as_str()]))
+            })
             .collect();
-        let (page, total) = page_of(rows, &p);
-        let page = page.into_iter().map(|v| strip(v, &p)).collect();
+        let total = hits.len();
+        let page = hits
+            .into_iter()
+            .skip(p.offset)
+            .take(p.limit)
+            .map(|row| self.staged_json(row, r, Expand::of(&p)))
+            .collect();
         Ok(ApiResponse::ok(envelope(
             page,
             total,
@@ -173,37 +241,5 @@ impl SimState {
             &format!("{}/inventoryStagedTransactions", r.base),
             r.lies,
         )))
-    }
-
-    /// Runs the transaction manager over pending (ProcessFlag 1) rows in id order.
-    pub fn process_staged(&mut self) -> ProcessReport {
-        let mut report = ProcessReport::default();
-        let pending: Vec<i64> = self
-            .staged
-            .values()
-            .filter(|r| r.process_flag == 1)
-            .map(|r| r.id)
-            .collect();
-        for id in pending {
-            let Some(row) = self.staged.get(&id).cloned() else {
-                continue;
-            };
-            match txn::validate(&self.master, &self.orgs, &row.req, self.settings.rules) {
-                Ok(plan) => {
-                    self.complete(&plan, &row.req, Some(id));
-                    self.staged.remove(&id);
-                    report.processed += 1;
-                }
-                Err(e) => {
-                    if let Some(r) = self.staged.get_mut(&id) {
-                        r.process_flag = 3;
-                        r.error_code = Some(e.code);
-                        r.error_explanation = Some(e.detail);
-                    }
-                    report.failed += 1;
-                }
-            }
-        }
-        report
     }
 }
