@@ -39,11 +39,20 @@ pub struct SimConfig {
     pub today: Option<NaiveDate>,
     /// Initial faults.
     pub faults: Faults,
-    /// If set, pending Background/Concurrent staged rows are processed on this interval
-    /// (the Manage Inventory Transactions job); otherwise only via `POST /admin/process-staged`.
+    /// If set, every pending staged row is processed on this interval (the Manage Inventory
+    /// Transactions job); otherwise Background rows wait for `POST /admin/process-staged`.
+    /// Concurrent rows are processed [`Self::concurrent_delay`] after their POST either way.
     pub process_interval: Option<Duration>,
     /// Decode `Content-Encoding: gzip` request bodies (true) or refuse them with 415 (false).
     pub accept_gzip_requests: bool,
+    /// REST framework version of requests without a `REST-Framework-Version` header (Oracle's
+    /// generic pages: 1; fact sheet §1). Below 3 expanded children are plain arrays, from 3 paged
+    /// collections; below 4 error bodies are plain text, from 4 JSON.
+    pub default_framework_version: u32,
+    /// How long after its POST a Concurrent (TransactionMode 2) staged row is processed by the
+    /// simulator's background task (Fusion starts the Create Inventory Transaction job at once;
+    /// fact sheet §3).
+    pub concurrent_delay: Duration,
 }
 
 impl Default for SimConfig {
@@ -69,6 +78,8 @@ impl Default for SimConfig {
             faults: Faults::default(),
             process_interval: None,
             accept_gzip_requests: true,
+            default_framework_version: 1,
+            concurrent_delay: Duration::from_millis(300),
         }
     }
 }

@@ -1,6 +1,11 @@
 //! Fault injection: rates drawn from a seeded RNG plus exact scripted faults for the next N
 //! calls of an endpoint. Settable at start ([`crate::SimConfig::faults`]) and at runtime
 //! (`PUT /admin/faults`).
+//!
+//! Besides request faults, [`Faults`] covers the pod's shape: resources that are missing or
+//! forbidden (`missing_resources`, `forbidden_resources`), and failures of the transaction
+//! manager when it processes staged rows (`process_fail_rate`, `fail_processing_refs`; drawn
+//! from an RNG of their own, so they repeat whatever the request traffic).
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::rest::HasMoreLies;
+use crate::rest::{ApiError, HasMoreLies};
 
 /// Fault settings. Every rate is a share of requests in `0.0..=1.0`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +46,33 @@ pub struct Faults {
     pub rng_seed: u64,
     /// Scripted faults, consumed in order of the list for the next matching calls.
     pub fail_next: Vec<ScriptedFault>,
+    /// Share of staged rows the transaction manager fails when it processes them (Background
+    /// and Concurrent processing, and Online rows left staged by a 408): ProcessFlag 3 with
+    /// [`PROCESS_FAIL_CODE`] and [`PROCESS_FAIL_EXPLANATION`]. Drawn per row, in
+    /// TransactionInterfaceId order, from an RNG seeded by `rng_seed`.
+    pub process_fail_rate: f64,
+    /// Staged rows whose `TransactionReference` or `SourceHeaderId` equals one of these fail
+    /// at processing with [`PROCESS_FAIL_SCRIPTED_CODE`] (every time, while listed).
+    pub fail_processing_refs: Vec<String>,
+    /// Resource names (first path segment, e.g. `"unitsOfMeasure"`) answered 404 "The
+    /// requested resource … doesn't exist." for every method, as on a pod where the resource
+    /// isn't enabled.
+    pub missing_resources: Vec<String>,
+    /// Resource names answered 403 for every method, as when the user's roles don't grant them
+    /// (fact sheet §1: 403 = authenticated but lacking the privilege).
+    pub forbidden_resources: Vec<String>,
 }
+
+/// `ErrorCode` of a row failed by [`Faults::process_fail_rate`]. Unsure (fact sheet §3): real
+/// ERROR_CODE values aren't documented; the simulator's codes only need to be recognisable.
+pub const PROCESS_FAIL_CODE: &str = "INV-PROC-RANDOM";
+
+/// `ErrorCode` of a row failed by [`Faults::fail_processing_refs`].
+pub const PROCESS_FAIL_SCRIPTED_CODE: &str = "INV-PROC-SCRIPTED";
+
+/// `ErrorExplanation` of an injected processing failure.
+pub const PROCESS_FAIL_EXPLANATION: &str = "The transaction processor could not complete the transaction: \
+the item's material status does not allow this transaction.";
 
 impl Default for Faults {
     fn default() -> Self {
@@ -59,6 +90,10 @@ impl Default for Faults {
             hasmore_lies: HasMoreLies::None,
             rng_seed: 7,
             fail_next: Vec::new(),
+            process_fail_rate: 0.0,
+            fail_processing_refs: Vec::new(),
+            missing_resources: Vec::new(),
+            forbidden_resources: Vec::new(),
         }
     }
 }
@@ -108,11 +143,37 @@ pub enum Injected {
     DropAfterAccept,
 }
 
-/// The runtime fault state: settings, RNG and the per-second rate window.
+impl Faults {
+    /// The answer for a request to `resource` when it is listed missing (404) or forbidden
+    /// (403); `None` when it is served.
+    pub fn resource_refusal(&self, resource: &str) -> Option<ApiError> {
+        if self.missing_resources.iter().any(|r| r == resource) {
+            // Unsure (fact sheet §1, §5): the exact text a pod answers for a resource that isn't
+            // enabled isn't documented; the simulator uses its usual 404 wording.
+            return Some(ApiError::not_found(format!(
+                "The requested resource {resource} doesn't exist."
+            )));
+        }
+        if self.forbidden_resources.iter().any(|r| r == resource) {
+            return Some(ApiError::new(
+                403,
+                "AUTH-403",
+                format!("The user doesn't have the privileges for the resource {resource}."),
+            ));
+        }
+        None
+    }
+}
+
+/// Mixed into `rng_seed` for the processing-failure RNG, so it differs from the request RNG.
+const PROCESS_RNG_SALT: u64 = 0x0050_524F_4345_5353;
+
+/// The runtime fault state: settings, RNGs and the per-second rate window.
 #[derive(Debug)]
 pub struct FaultEngine {
     faults: Faults,
     rng: ChaCha8Rng,
+    process_rng: ChaCha8Rng,
     window_start: Instant,
     window_count: u32,
 }
@@ -121,9 +182,11 @@ impl FaultEngine {
     /// A new engine using `faults`.
     pub fn new(faults: Faults) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(faults.rng_seed);
+        let process_rng = ChaCha8Rng::seed_from_u64(faults.rng_seed ^ PROCESS_RNG_SALT);
         Self {
             faults,
             rng,
+            process_rng,
             window_start: Instant::now(),
             window_count: 0,
         }
@@ -141,6 +204,26 @@ impl FaultEngine {
 
     fn roll(&mut self, rate: f64) -> bool {
         rate > 0.0 && self.rng.random::<f64>() < rate
+    }
+
+    /// Whether the transaction manager fails a staged row whose `TransactionReference` and
+    /// `SourceHeaderId` (as text) are `refs`: `Some((ErrorCode, ErrorExplanation))` if so.
+    /// Scripted references win; otherwise one draw of `process_fail_rate`.
+    pub fn processing_failure(&mut self, refs: &[Option<String>]) -> Option<(String, String)> {
+        let scripted = refs
+            .iter()
+            .flatten()
+            .any(|r| self.faults.fail_processing_refs.iter().any(|f| f == r));
+        let code = if scripted {
+            PROCESS_FAIL_SCRIPTED_CODE
+        } else {
+            let rate = self.faults.process_fail_rate;
+            if !(rate > 0.0 && self.process_rng.random::<f64>() < rate) {
+                return None;
+            }
+            PROCESS_FAIL_CODE
+        };
+        Some((code.to_string(), PROCESS_FAIL_EXPLANATION.to_string()))
     }
 
     /// Decides the fault for one request to `endpoint` (`"METHOD resource"`), `resource` being

@@ -1,24 +1,23 @@
-//! HTTP layer: axum routes for the Fusion REST API (auth, faults, counters), the OAuth2 token
-//! endpoint and the `/admin` control API.
+//! HTTP layer: shared state, auth, counters, the OAuth2 token endpoint and the router (Fusion
+//! REST API in [`crate::api`], `/admin` control API in `admin`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
-use chrono::NaiveDate;
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::faults::{FaultEngine, Faults, Injected};
-use crate::rest::{parse_decimal, text_of, ApiError};
-use crate::sim::{ApiRequest, SimState};
-use crate::state::sub_index;
+use crate::faults::FaultEngine;
+use crate::rest::ApiError;
+use crate::sim::SimState;
+use crate::{admin, api};
 
 /// API version path segment.
 pub const VERSION: &str = "11.13.18.05";
@@ -57,6 +56,10 @@ pub struct Shared {
     pub base_url: String,
     /// Whether `Content-Encoding: gzip` request bodies are decoded (else refused with 415).
     pub accept_gzip_requests: bool,
+    /// Framework version of requests without a `REST-Framework-Version` header.
+    pub default_framework_version: u32,
+    /// Wakes the Concurrent-row processor after a request that may have scheduled a row.
+    pub concurrent_wake: tokio::sync::Notify,
 }
 
 /// Locks a mutex, recovering from poisoning (a panicked handler must not wedge the sim).
@@ -134,7 +137,9 @@ fn basic_creds(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-fn error_response(e: &ApiError, retry_after: Option<u64>) -> Response {
+/// An error as a JSON Fusion error body (the admin API always; the Fusion API from framework
+/// version 4, see [`crate::api::api_error`]).
+pub(crate) fn error_response(e: &ApiError, retry_after: Option<u64>) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, axum::Json(e.body())).into_response();
     if let Some(secs) = retry_after {
@@ -151,18 +156,7 @@ fn error_response(e: &ApiError, retry_after: Option<u64>) -> Response {
     resp
 }
 
-/// A response whose body fails at once, so hyper aborts the connection without answering.
-fn reset_response() -> Response {
-    let stream = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "fault: connection reset",
-        ))
-    });
-    Response::new(Body::from_stream(stream))
-}
-
-fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
     let unauthorized = |d: &str| ApiError::new(401, "AUTH-401", d);
     let Some(h) = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()) else {
         return Err(unauthorized("Authentication is required."));
@@ -192,241 +186,8 @@ fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
     Err(unauthorized("The user name or password is not valid."))
 }
 
-fn count(shared: &Shared, endpoint: &str) {
+pub(crate) fn count(shared: &Shared, endpoint: &str) {
     *lock(&shared.stats).entry(endpoint.to_string()).or_default() += 1;
-}
-
-fn is_online(body: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("TransactionMode").cloned())
-        .is_some_and(|m| text_of(Some(&m)).is_some_and(|s| s.trim() == "1" || s.trim().eq_ignore_ascii_case("online")))
-}
-
-fn content_type_ok(headers: &HeaderMap, batch: bool) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|h| h.to_str().ok()) else {
-        return true;
-    };
-    let ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if batch {
-        return ct == "application/vnd.oracle.adf.batch+json" || ct == "application/json";
-    }
-    matches!(
-        ct.as_str(),
-        "application/json" | "application/vnd.oracle.adf.resourceitem+json" | "application/vnd.oracle.adf.action+json"
-    )
-}
-
-async fn fusion(
-    State(shared): State<Arc<Shared>>,
-    Path((ver, rest)): Path<(String, String)>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Response {
-    match decode_body(&shared, &headers, body) {
-        Ok(body) => run_fusion(shared, method, ver, Some(rest), headers, query, body).await,
-        Err(refusal) => *refusal,
-    }
-}
-
-async fn fusion_root(
-    State(shared): State<Arc<Shared>>,
-    Path(ver): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Response {
-    match decode_body(&shared, &headers, body) {
-        Ok(body) => run_fusion(shared, method, ver, None, headers, query, body).await,
-        Err(refusal) => *refusal,
-    }
-}
-
-/// Decodes a gzip request body (counted under `GZIP request bodies`; refusals under
-/// `GZIP refused`). Unsure (fusion-rest.md
-/// says nothing): whether a real pod accepts `Content-Encoding: gzip` on requests; the
-/// simulator's `accept_gzip_requests` setting models both answers (415 when refused).
-fn decode_body(shared: &Shared, headers: &HeaderMap, body: Bytes) -> Result<Bytes, Box<Response>> {
-    let gzip = headers
-        .get(axum::http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-    if !gzip {
-        return Ok(body);
-    }
-    if !shared.accept_gzip_requests {
-        *lock(&shared.stats).entry("GZIP refused".into()).or_default() += 1;
-        return Err(Box::new(error_response(
-            &ApiError::new(415, "INV-1415", "Content-Encoding gzip is not supported on requests."),
-            None,
-        )));
-    }
-    let mut out = Vec::with_capacity(body.len() * 4);
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut out).map_err(|e| {
-        Box::new(error_response(
-            &ApiError::new(400, "INV-1400", format!("gzip body unreadable: {e}")),
-            None,
-        ))
-    })?;
-    *lock(&shared.stats).entry("GZIP request bodies".into()).or_default() += 1;
-    Ok(Bytes::from(out))
-}
-
-async fn run_fusion(
-    shared: Arc<Shared>,
-    method: Method,
-    ver: String,
-    rest: Option<String>,
-    headers: HeaderMap,
-    query: Option<String>,
-    body: Bytes,
-) -> Response {
-    let segments: Vec<String> = rest
-        .as_deref()
-        .unwrap_or("")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    let resource = segments.first().cloned().unwrap_or_else(|| "batch".into());
-    let endpoint = format!("{} {resource}", method.as_str());
-    count(&shared, &endpoint);
-    if ver != VERSION && ver != "latest" {
-        return error_response(
-            &ApiError::not_found(format!("The API version {ver} doesn't exist.")),
-            None,
-        );
-    }
-    let (latency, retry_after, lies) = {
-        let f = lock(&shared.faults);
-        let f = f.faults();
-        (f.latency_ms, f.retry_after_secs, f.hasmore_lies)
-    };
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    if let Err(e) = check_auth(&shared, &headers) {
-        return error_response(&e, None);
-    }
-    let staged_post = method == Method::POST && resource == "inventoryStagedTransactions" && segments.len() == 1;
-    let online = staged_post && is_online(&body);
-    let injected = lock(&shared.faults).decide(&endpoint, &resource, staged_post, online);
-    let (mut stage_only, mut drop_after) = (false, false);
-    match injected {
-        Injected::None => {}
-        Injected::Status(code) => {
-            let e = ApiError::new(code, &format!("SIM-{code}"), format!("Injected fault: HTTP {code}."));
-            let ra = matches!(code, 429 | 503).then_some(retry_after);
-            return error_response(&e, ra);
-        }
-        Injected::Reset => return reset_response(),
-        Injected::Hang(d) => tokio::time::sleep(d).await,
-        Injected::Stage408 => stage_only = true,
-        Injected::DropAfterAccept => drop_after = true,
-    }
-    let is_batch = rest.is_none();
-    if !body.is_empty() && !content_type_ok(&headers, is_batch) {
-        return error_response(
-            &ApiError::new(415, "REST-415", "The media type of the request body isn't supported."),
-            None,
-        );
-    }
-    let json_body = if body.is_empty() {
-        None
-    } else {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                return error_response(
-                    &ApiError::bad("REST-400", format!("The request body isn't valid JSON: {e}.")),
-                    None,
-                )
-            }
-        }
-    };
-    let base = format!("{}/fscmRestApi/resources/{ver}", shared.base_url);
-    let response = if is_batch {
-        if method != Method::POST {
-            error_response(
-                &ApiError::new(405, "REST-405", "Only POST is supported for batch requests."),
-                None,
-            )
-        } else {
-            batch(&shared, json_body, &base, lies)
-        }
-    } else {
-        let req = ApiRequest {
-            method: method.as_str().to_string(),
-            segments,
-            query: parse_query(query.as_deref().unwrap_or("")),
-            body: json_body,
-            base,
-            lies,
-            stage_only,
-        };
-        let res = lock(&shared.sim).handle(&req);
-        match res {
-            Ok(r) => {
-                let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
-                let mut resp = match r.body {
-                    Some(b) => (status, axum::Json(b)).into_response(),
-                    None => status.into_response(),
-                };
-                if let Some(loc) = r.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-                    resp.headers_mut().insert(header::LOCATION, loc);
-                }
-                resp
-            }
-            Err(e) => error_response(&e, None),
-        }
-    };
-    if drop_after {
-        return reset_response();
-    }
-    response
-}
-
-fn batch(shared: &Shared, body: Option<Value>, base: &str, lies: crate::rest::HasMoreLies) -> Response {
-    let parts = body
-        .as_ref()
-        .and_then(|b| b.get("parts"))
-        .and_then(Value::as_array)
-        .cloned();
-    let Some(parts) = parts else {
-        return error_response(&ApiError::bad("REST-400", "A batch request needs a parts array."), None);
-    };
-    for p in &parts {
-        let path = text_of(p.get("path")).unwrap_or_default();
-        let res = path
-            .trim_start_matches('/')
-            .split(['/', '?'])
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let m = match text_of(p.get("operation"))
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "get" => "GET",
-            "create" => "POST",
-            "update" => "PATCH",
-            "replace" => "PUT",
-            "delete" => "DELETE",
-            _ => "?",
-        };
-        count(shared, &format!("BATCH {m} {res}"));
-    }
-    let out = lock(&shared.sim).batch(&parts, base, lies);
-    // Unsure (fusion-rest.md §4): the HTTP status of a failed batch isn't stated; the simulator
-    // answers 400 with only the failing parts, 200 with every part on success.
-    match out {
-        Ok(results) => (StatusCode::OK, axum::Json(json!({"parts": results}))).into_response(),
-        Err(failures) => (StatusCode::BAD_REQUEST, axum::Json(json!({"parts": failures}))).into_response(),
-    }
 }
 
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -469,166 +230,28 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     .into_response()
 }
 
-async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
-    axum::Json(lock(&shared.faults).faults().clone()).into_response()
-}
-
-async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<Faults>(&body) {
-        Ok(f) => {
-            lock(&shared.faults).set(f.clone());
-            axum::Json(f).into_response()
-        }
-        Err(e) => error_response(&ApiError::bad("SIM-400", format!("Invalid faults: {e}")), None),
-    }
-}
-
-async fn get_stats(State(shared): State<Arc<Shared>>) -> Response {
-    axum::Json(lock(&shared.stats).clone()).into_response()
-}
-
-async fn reset_stats(State(shared): State<Arc<Shared>>) -> Response {
-    lock(&shared.stats).clear();
-    StatusCode::NO_CONTENT.into_response()
-}
-
-async fn process_staged(State(shared): State<Arc<Shared>>) -> Response {
-    axum::Json(lock(&shared.sim).process_staged()).into_response()
-}
-
-async fn today(State(shared): State<Arc<Shared>>, method: Method, body: Bytes) -> Response {
-    if method != Method::GET {
-        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let s = text_of(v.get("today")).unwrap_or_default();
-        match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
-            Ok(d) => lock(&shared.sim).settings.rules.today = d,
-            Err(_) => return error_response(&ApiError::bad("SIM-400", "Send {\"today\":\"YYYY-MM-DD\"}."), None),
-        }
-    }
-    let d = lock(&shared.sim).settings.rules.today;
-    axum::Json(json!({"today": d.format("%Y-%m-%d").to_string()})).into_response()
-}
-
-async fn admin_onhand(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> Response {
-    let q: HashMap<String, String> = parse_query(q.as_deref().unwrap_or("")).into_iter().collect();
-    let sim = lock(&shared.sim);
-    let (Some(org), Some(item)) = (
-        q.get("org").and_then(|o| sim.org_index(o)),
-        q.get("item")
-            .and_then(|i| sim.master.by_number.get(i))
-            .map(|i| *i as usize),
-    ) else {
-        return error_response(
-            &ApiError::bad("SIM-400", "Known org and item query parameters are required."),
-            None,
-        );
-    };
-    let rows: Vec<Value> = (0..crate::state::SUBS)
-        .filter(|s| q.get("sub").is_none_or(|w| sub_index(w) == Some(*s)))
-        .filter_map(|s| sim.orgs[org].bal(item, s).map(|b| (s, b)))
-        .map(|(s, b)| {
-            json!({
-                "subinventory": sim_seed::SUBINVENTORIES[s],
-                "quantity": crate::rest::num(b.qty),
-                "lots": b.lots.iter().map(|(l, q)| (l.clone(), crate::rest::num(*q))).collect::<serde_json::Map<_, _>>(),
-                "serials": b.serials,
-            })
-        })
-        .collect();
-    axum::Json(json!({"org": q.get("org"), "item": q.get("item"), "balances": rows})).into_response()
-}
-
-/// Body of `POST /admin/adjust`: silent on-hand change (no transaction recorded), for drift.
-fn adjust(sim: &mut SimState, v: &Value) -> Result<Value, ApiError> {
-    let org_code = text_of(v.get("org")).unwrap_or_default();
-    let item_number = text_of(v.get("item")).unwrap_or_default();
-    let (org, item) = crate::txn::resolve_item(&sim.master, &sim.orgs, &org_code, &item_number)?;
-    let sub_code = text_of(v.get("subinventory")).unwrap_or_default();
-    let sub =
-        sub_index(&sub_code).ok_or_else(|| ApiError::bad("INV-1004", format!("Unknown subinventory {sub_code}.")))?;
-    let delta = v.get("delta").and_then(parse_decimal).unwrap_or_default();
-    let lot = text_of(v.get("lot"));
-    let strs = |k: &str| -> Vec<String> {
-        v.get(k)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|s| text_of(Some(s)))
-            .collect()
-    };
-    let (add, remove) = (strs("add_serials"), strs("remove_serials"));
-    let o = &mut sim.orgs[org];
-    if let Some(l) = &lot {
-        let exp = text_of(v.get("expiration"))
-            .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
-            .unwrap_or(sim.settings.rules.today + chrono::Duration::days(365));
-        o.lots.entry((item as u32, l.clone())).or_insert(exp);
-    }
-    let qty = o.with_bal(item, sub, |b| {
-        b.qty += delta;
-        if let Some(l) = &lot {
-            *b.lots.entry(l.clone()).or_default() += delta;
-        }
-        for s in &remove {
-            if b.serials.remove(s) {
-                b.qty -= rust_decimal::Decimal::ONE;
-            }
-        }
-        for s in &add {
-            if b.serials.insert(s.clone()) {
-                b.qty += rust_decimal::Decimal::ONE;
-            }
-        }
-        b.qty
-    });
-    Ok(json!({"org": org_code, "item": item_number, "subinventory": sub_code, "quantity": crate::rest::num(qty)}))
-}
-
-async fn admin_adjust(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let res = adjust(&mut lock(&shared.sim), &v);
-    match res {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => error_response(&e, None),
-    }
-}
-
-async fn admin_unassign(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut sim = lock(&shared.sim);
-    let org = text_of(v.get("org")).and_then(|o| sim.org_index(&o));
-    let item = text_of(v.get("item")).and_then(|i| sim.master.by_number.get(&i).copied());
-    match (org, item) {
-        (Some(o), Some(i)) => {
-            sim.orgs[o].unassigned.insert(i);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        _ => error_response(&ApiError::bad("SIM-400", "Known org and item are required."), None),
-    }
-}
-
-pub(crate) fn adjust_direct(sim: &mut SimState, v: &Value) -> Result<Value, ApiError> {
-    adjust(sim, v)
-}
-
-async fn not_found() -> Response {
-    error_response(&ApiError::not_found("The requested resource doesn't exist."), None)
+async fn not_found(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let fv = crate::api::framework_version(&headers, shared.default_framework_version).unwrap_or(1);
+    crate::api::api_error(&ApiError::not_found("The requested resource doesn't exist."), None, fv)
 }
 
 /// The full router.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/fscmRestApi/resources/{ver}", any(fusion_root))
-        .route("/fscmRestApi/resources/{ver}/{*rest}", any(fusion))
+        .route("/fscmRestApi/resources/{ver}", any(api::fusion_root))
+        .route("/fscmRestApi/resources/{ver}/{*rest}", any(api::fusion))
         .route("/oauth2/v1/token", post(token))
-        .route("/admin/faults", get(get_faults).put(put_faults).post(put_faults))
-        .route("/admin/stats", get(get_stats))
-        .route("/admin/stats/reset", post(reset_stats))
-        .route("/admin/process-staged", post(process_staged))
-        .route("/admin/today", get(today).put(today).post(today))
-        .route("/admin/onhand", get(admin_onhand))
-        .route("/admin/adjust", post(admin_adjust))
-        .route("/admin/unassign-item", post(admin_unassign))
+        .route(
+            "/admin/faults",
+            get(admin::get_faults).put(admin::put_faults).post(admin::put_faults),
+        )
+        .route("/admin/stats", get(admin::get_stats))
+        .route("/admin/stats/reset", post(admin::reset_stats))
+        .route("/admin/process-staged", post(admin::process_staged))
+        .route("/admin/today", get(admin::today).put(admin::today).post(admin::today))
+        .route("/admin/onhand", get(admin::admin_onhand))
+        .route("/admin/adjust", post(admin::admin_adjust))
+        .route("/admin/unassign-item", post(admin::admin_unassign))
         .fallback(not_found)
         .with_state(shared)
 }

@@ -7,13 +7,46 @@
 //! `shared/reference/fusion-rest.md` including its failure modes, with fault injection and
 //! request counters. Seeded from `sim-seed`, like the WMS simulator, so both start consistent.
 //!
+//! Switchable modes, set at start in [`SimConfig`] ([`Faults`] also at runtime through
+//! `PUT /admin/faults`); the defaults keep the simulator's earlier behaviour except where noted:
+//!
+//! - REST framework version (fact sheet §1, §4): the `REST-Framework-Version` header, else
+//!   [`SimConfig::default_framework_version`] (default 1). Before v3 expanded `lots` and
+//!   `serials` are plain arrays; from v3 they are paged collections (first 25, `hasMore`, a
+//!   self link to `…/{id}/child/{lots|serials}`, which pages the rest). Before v4 errors are
+//!   the detail text as `text/plain`; from v4 JSON (`title`, `status`, `o:errorDetails`).
+//!   Without the header errors are therefore plain text now (they used to be JSON).
+//! - TransactionMode: Online processes in the POST; Concurrent rows are processed
+//!   [`SimConfig::concurrent_delay`] (default 300 ms) after it; Background rows wait for
+//!   [`SimConfig::process_interval`] (default none) or `POST /admin/process-staged` (optional
+//!   body `{"max_rows": N}`: only the N oldest pending rows).
+//! - Processing failures (fact sheet §3, §6): [`Faults::process_fail_rate`] (default 0) and
+//!   [`Faults::fail_processing_refs`] (default none) fail rows at processing (ProcessFlag 3,
+//!   `ErrorCode`, `ErrorExplanation`, the lot children's `ErrorCode`), as real validation
+//!   failures at processing do.
+//! - Units of measure (fact sheet §5): `sim_seed::SeedConfig::uom_style` (default `Upper`: EA,
+//!   CS, KG, LB; `Mixed`: Ea, cs, Kg, Lb), compared exactly (case-sensitive).
+//! - Optional resources: [`Faults::missing_resources`] (404) and
+//!   [`Faults::forbidden_resources`] (403) (default none), for every method and batch part.
+//! - Request faults: latency, rate limit (429), 500/503, hangs, resets, Online 408,
+//!   accept-then-drop, `hasMore` lies, scripted next-N faults ([`Faults`]); gzip request
+//!   bodies ([`SimConfig::accept_gzip_requests`]); negative on-hand
+//!   ([`SimConfig::allow_negative_onhand`]).
+//!
 //! Layout: [`rest`] (envelope, `q`, errors, decimals), [`state`] (per-org indexes),
-//! [`txn`] (transaction validation and application), [`sim`] (resource operations),
-//! [`faults`], [`http`] (axum routes, auth, admin API), and [`FusionSim`] / [`RunningSim`] here.
+//! [`txn`] (transaction validation and application), [`sim`] (resource operations, one
+//! submodule per resource family), [`faults`], [`api`] (the Fusion request path: framework
+//! version, auth, faults, dispatch), [`http`] (shared state, auth, router), `admin` (the
+//! `/admin` control API), `processor` (transaction-manager runs: on demand, on interval,
+//! Concurrent), and [`FusionSim`] / [`RunningSim`] here.
 
+mod admin;
+pub mod api;
 pub mod config;
 pub mod faults;
 pub mod http;
+mod processor;
+
 pub mod rest;
 pub mod sim;
 pub mod state;
@@ -52,6 +85,7 @@ pub struct RunningSim {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     processor: Option<JoinHandle<()>>,
+    concurrent: Option<JoinHandle<()>>,
 }
 
 impl FusionSim {
@@ -68,6 +102,7 @@ impl FusionSim {
             default_limit: config.default_limit,
             max_limit: config.max_limit,
             rules,
+            concurrent_delay: config.concurrent_delay,
         };
         let started = Instant::now();
         let state = tokio::task::spawn_blocking(move || {
@@ -93,6 +128,8 @@ impl FusionSim {
             },
             base_url: format!("http://{addr}"),
             accept_gzip_requests: config.accept_gzip_requests,
+            default_framework_version: config.default_framework_version,
+            concurrent_wake: tokio::sync::Notify::new(),
         });
         let (tx, rx) = oneshot::channel::<()>();
         let app = http::router(shared.clone());
@@ -104,17 +141,10 @@ impl FusionSim {
                 tracing::error!(error = %e, "fusion-sim server stopped");
             }
         });
-        let processor = config.process_interval.map(|every| {
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    lock(&shared.sim).process_staged();
-                }
-            })
-        });
+        let processor = config
+            .process_interval
+            .map(|every| processor::spawn_interval(shared.clone(), every));
+        let concurrent = Some(processor::spawn_concurrent(shared.clone()));
         Ok(RunningSim {
             shared,
             addr,
@@ -122,6 +152,7 @@ impl FusionSim {
             stop: Some(tx),
             server: Some(server),
             processor,
+            concurrent,
         })
     }
 }
@@ -225,9 +256,15 @@ impl RunningSim {
         lock(&self.shared.faults).set(faults);
     }
 
-    /// Runs the transaction manager over pending staged rows.
+    /// Runs the transaction manager over pending staged rows (injected processing failures
+    /// apply).
     pub fn process_staged(&self) -> ProcessReport {
-        lock(&self.shared.sim).process_staged()
+        processor::run(&self.shared, sim::Pick::All)
+    }
+
+    /// Runs the transaction manager over the `max_rows` oldest pending staged rows only.
+    pub fn process_oldest(&self, max_rows: usize) -> ProcessReport {
+        processor::run(&self.shared, sim::Pick::Oldest(max_rows))
     }
 
     /// Staged (interface) rows as the REST resource renders them.
@@ -262,7 +299,7 @@ impl RunningSim {
     ) -> anyhow::Result<Decimal> {
         let v =
             serde_json::json!({"org": org, "item": item, "subinventory": sub, "lot": lot, "delta": delta.to_string()});
-        let out = http::adjust_direct(&mut lock(&self.shared.sim), &v).map_err(|e| anyhow::anyhow!(e.detail))?;
+        let out = admin::adjust_direct(&mut lock(&self.shared.sim), &v).map_err(|e| anyhow::anyhow!(e.detail))?;
         Ok(rest::parse_decimal(&out["quantity"]).unwrap_or_default())
     }
 
@@ -283,6 +320,7 @@ impl RunningSim {
             base: self.api_base(),
             lies: HasMoreLies::None,
             stage_only: false,
+            framework_version: self.shared.default_framework_version,
         };
         lock(&self.shared.sim).handle(&req).ok().and_then(|r| r.body)
     }
@@ -292,7 +330,7 @@ impl RunningSim {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        if let Some(p) = self.processor.take() {
+        for p in [self.processor.take(), self.concurrent.take()].into_iter().flatten() {
             p.abort();
         }
         if let Some(s) = self.server.take() {
@@ -309,7 +347,7 @@ impl Drop for RunningSim {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        if let Some(p) = self.processor.take() {
+        for p in [self.processor.take(), self.concurrent.take()].into_iter().flatten() {
             p.abort();
         }
         if let Some(s) = self.server.take() {

@@ -53,6 +53,15 @@ struct Args {
     /// Process Background/Concurrent staged rows every N milliseconds (0 = only via admin).
     #[arg(long, default_value_t = 0)]
     process_interval_ms: u64,
+    /// Spelling of UOM codes: `upper` (EA, CS, KG, LB) or `mixed` (Ea, cs, Kg, Lb).
+    #[arg(long, default_value = "upper")]
+    uom_style: sim_seed::UomStyle,
+    /// REST framework version of requests without a REST-Framework-Version header.
+    #[arg(long, default_value_t = 1)]
+    default_framework_version: u32,
+    /// Milliseconds after its POST a Concurrent (mode 2) staged row is processed.
+    #[arg(long, default_value_t = 300)]
+    concurrent_delay_ms: u64,
     /// Initial faults as JSON (same shape as `PUT /admin/faults`).
     #[arg(long)]
     faults: Option<String>,
@@ -69,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         seed: a.seed,
         dcs: a.dcs,
         items: a.items,
+        uom_style: a.uom_style,
         ..SeedConfig::default()
     };
     if let Some(t) = a.today {
@@ -93,6 +103,8 @@ async fn main() -> anyhow::Result<()> {
         allow_negative_onhand: a.allow_negative_onhand,
         faults,
         process_interval: (a.process_interval_ms > 0).then(|| Duration::from_millis(a.process_interval_ms)),
+        default_framework_version: a.default_framework_version,
+        concurrent_delay: Duration::from_millis(a.concurrent_delay_ms),
         ..SimConfig::default()
     };
     let sim = FusionSim::start(cfg).await?;

@@ -7,6 +7,14 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
+/// First REST framework version that returns expanded children as paged collections
+/// (fact sheet §1).
+pub const PAGED_CHILDREN_FROM: u32 = 3;
+
+/// First REST framework version whose error bodies are JSON (`title`, `status`,
+/// `o:errorDetails`); older versions answer plain text (fact sheet §1, §4).
+pub const JSON_ERRORS_FROM: u32 = 4;
+
 /// A Fusion-shaped error: rendered as
 /// `{"title","status","o:errorDetails":[{"detail","o:errorCode","o:errorPath"}]}`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sim_seed::{Catalog, Control, SUBINVENTORIES};
+use sim_seed::{Catalog, Control, Unit, SUBINVENTORIES};
 
 /// Number of subinventories every organization has.
 pub const SUBS: usize = SUBINVENTORIES.len();
@@ -15,19 +15,6 @@ pub const SUBS: usize = SUBINVENTORIES.len();
 pub fn sub_index(code: &str) -> Option<usize> {
     SUBINVENTORIES.iter().position(|s| *s == code)
 }
-
-/// Decimal places a UOM allows.
-pub fn uom_precision(uom: &str) -> Option<u32> {
-    UOMS.iter().find(|(c, _, _)| *c == uom).map(|(_, _, p)| *p)
-}
-
-/// Known units of measure: code, name, decimal precision.
-pub const UOMS: [(&str, &str, u32); 4] = [
-    ("EA", "Each", 0),
-    ("CS", "Case", 0),
-    ("KG", "Kilogram", 3),
-    ("LB", "Pound", 2),
-];
 
 /// One item of the item master.
 #[derive(Debug, Clone)]
@@ -51,6 +38,9 @@ pub struct Master {
     pub items: Vec<ItemDef>,
     /// ItemNumber -> index.
     pub by_number: HashMap<String, u32>,
+    /// Units of measure, spelled as the seed's `UomStyle` has them (compared exactly: Fusion
+    /// stores UOM codes as entered, fact sheet §5).
+    pub units: Vec<Unit>,
 }
 
 /// On-hand of one item in one subinventory.
@@ -323,7 +313,12 @@ pub fn seed(catalog: &Catalog) -> (Master, Vec<OrgState>) {
         }
     });
     let orgs: Vec<OrgState> = slots.into_iter().flatten().collect();
-    (Master { items, by_number }, orgs)
+    let master = Master {
+        items,
+        by_number,
+        units: catalog.units.clone(),
+    };
+    (master, orgs)
 }
 
 #[cfg(test)]

@@ -352,6 +352,8 @@ pub fn validate(master: &Master, orgs: &[OrgState], req: &TxnRequest, rules: Rul
     } else {
         None
     };
+    // Exact, case-sensitive: Fusion stores UOM codes as entered (fact sheet §5), so `EA` is
+    // not `Ea`.
     if req.uom != it.uom {
         return Err(ApiError::bad(
             "INV-1009",

@@ -158,10 +158,14 @@ async fn q_filters_by_org_item_and_subinventory_and_rejects_unknown_attributes()
 async fn expand_shows_lots_with_expiry_and_serials_and_self_links_resolve() {
     let env = start().await;
     let (item, sub, _) = env.item_with(Control::Lot, None);
+    // No REST-Framework-Version header: framework v1, expanded children as plain arrays.
     let v = env
-        .get_json(&format!(
-            "inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber={item};SubinventoryCode={sub}&expand=lots"
-        ))
+        .get_json_v(
+            &format!(
+                "inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber={item};SubinventoryCode={sub}&expand=lots"
+            ),
+            None,
+        )
         .await;
     let row = &v["items"][0];
     assert!(row.get("serials").is_none());
@@ -188,9 +192,12 @@ async fn expand_shows_lots_with_expiry_and_serials_and_self_links_resolve() {
 
     let (sitem, ssub, sq) = env.item_with(Control::Serial, None);
     let v = env
-        .get_json(&format!(
-            "inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber={sitem};SubinventoryCode={ssub}&expand=all"
-        ))
+        .get_json_v(
+            &format!(
+                "inventoryOnhandBalances?q=OrganizationCode=DC01;ItemNumber={sitem};SubinventoryCode={ssub}&expand=all"
+            ),
+            None,
+        )
         .await;
     let serials = v["items"][0]["serials"].as_array().unwrap();
     assert_eq!(Decimal::from(serials.len() as u64), sq);

@@ -72,10 +72,12 @@ async fn online_transfer_moves_lots_and_yields_two_linked_completed_rows() {
     assert_eq!(env.sim.onhand("DC01", &item, &sub, None), before - lq);
     assert_eq!(env.sim.onhand("DC01", &item, to, Some(&lot)), lq);
     assert_eq!(env.sim.onhand("DC01", &item, to, None), to_before + lq);
+    // Framework v2: expanded children as plain arrays.
     let v = env
-        .get_json(&format!(
-            "inventoryCompletedTransactions?q=ItemNumber={item};SourceLineId=1&expand=lots"
-        ))
+        .get_json_v(
+            &format!("inventoryCompletedTransactions?q=ItemNumber={item};SourceLineId=1&expand=lots"),
+            Some("2"),
+        )
         .await;
     let rows = v["items"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
@@ -301,7 +303,14 @@ async fn expired_lots_are_refused_once_today_moves_past_them_and_negative_onhand
 
 #[tokio::test]
 async fn background_rows_wait_until_processed_and_failures_keep_process_flag_3() {
-    let env = start().await;
+    // The Concurrent (mode 2) row below must wait for the explicit run too: push its automatic
+    // processing far out.
+    let env = start_with(SimConfig {
+        seed: common::small_seed(),
+        concurrent_delay: std::time::Duration::from_secs(3600),
+        ..SimConfig::default()
+    })
+    .await;
     let (p, psub, before) = env.item_with(Control::Plain, Some("EA"));
     let mut good = txn(&p, &psub, "Miscellaneous Receipt", json!(4), "EA");
     good["TransactionMode"] = json!("3");

@@ -7,6 +7,11 @@
 //!
 //! Item `i`'s attributes depend only on `(seed, i)` and DC `d`'s balances only on
 //! `(seed, d, i)`, so growing the DC or item count never changes existing rows.
+//!
+//! Units of measure come in two spellings ([`UomStyle`]): upper case (`EA`, `CS`, `KG`, `LB`)
+//! or mixed and lower case (`Ea`, `cs`, `Kg`, `Lb`), as Fusion stores a UOM code as entered and
+//! compares it case-sensitively (fact sheet `shared/reference/fusion-rest.md` §5). The style
+//! only changes the spelling; which item gets which unit is the same in both.
 
 use chrono::{Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
@@ -25,6 +30,77 @@ pub struct SeedConfig {
     pub items: usize,
     /// The date lots' expiration dates are relative to; lots generated here expire after it.
     pub today: NaiveDate,
+    /// How unit-of-measure codes are spelled (absent in older JSON configs: [`UomStyle::Upper`]).
+    #[serde(default)]
+    pub uom_style: UomStyle,
+}
+
+/// Spelling of unit-of-measure codes in the generated item master.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UomStyle {
+    /// `EA`, `CS`, `KG`, `LB` (the historical default).
+    #[default]
+    #[serde(alias = "upper")]
+    Upper,
+    /// `Ea`, `cs`, `Kg`, `Lb`: mixed and lower case, as many Fusion pods have them
+    /// (fact sheet §5: `Ea` for Each is common).
+    #[serde(alias = "mixed")]
+    Mixed,
+}
+
+/// A unit of measure of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// UOM code as stored (at most 3 characters, case as entered).
+    pub code: String,
+    /// Unit name, e.g. `Each`.
+    pub name: String,
+    /// Decimal places allowed.
+    pub scale: u32,
+}
+
+/// The units every catalog has: upper-case code, mixed-case code, name, decimal places.
+pub const UNITS: [(&str, &str, &str, u32); 4] = [
+    ("EA", "Ea", "Each", 0),
+    ("CS", "cs", "Case", 0),
+    ("KG", "Kg", "Kilogram", 3),
+    ("LB", "Lb", "Pound", 2),
+];
+
+impl std::str::FromStr for UomStyle {
+    type Err = String;
+
+    /// `upper` or `mixed`, in any case (for command-line flags).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "upper" => Ok(UomStyle::Upper),
+            "mixed" => Ok(UomStyle::Mixed),
+            other => Err(format!("unknown UOM style {other:?}: use upper or mixed")),
+        }
+    }
+}
+
+impl UomStyle {
+    /// The code of the unit whose upper-case code is `upper` in this style (`upper` itself
+    /// when it is not one of [`UNITS`]).
+    pub fn code(self, upper: &str) -> String {
+        match self {
+            UomStyle::Upper => upper.to_string(),
+            UomStyle::Mixed => UNITS.iter().find(|u| u.0 == upper).map_or(upper, |u| u.1).to_string(),
+        }
+    }
+
+    /// Every unit in this style, in [`UNITS`] order.
+    pub fn units(self) -> Vec<Unit> {
+        UNITS
+            .iter()
+            .map(|(up, _, name, scale)| Unit {
+                code: self.code(up),
+                name: (*name).to_string(),
+                scale: *scale,
+            })
+            .collect()
+    }
 }
 
 impl Default for SeedConfig {
@@ -34,6 +110,7 @@ impl Default for SeedConfig {
             dcs: 12,
             items: 50_000,
             today: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default(),
+            uom_style: UomStyle::Upper,
         }
     }
 }
@@ -61,7 +138,8 @@ pub struct Item {
     pub number: String,
     /// Lot / serial control.
     pub control: Control,
-    /// Primary unit of measure code (`EA`, `KG`, `LB`, `CS`).
+    /// Primary unit of measure code (`EA`, `KG`, `LB`, `CS`; `Ea`, `Kg`, `Lb`, `cs` in
+    /// [`UomStyle::Mixed`]).
     pub uom: String,
     /// Decimal places the UOM allows (0 for each-counted units).
     pub scale: u32,
@@ -111,6 +189,8 @@ pub struct Catalog {
     pub items: Vec<Item>,
     /// Balances, grouped by org then item.
     pub balances: Vec<Balance>,
+    /// Units of measure, spelled in the configured [`UomStyle`].
+    pub units: Vec<Unit>,
 }
 
 impl Catalog {
@@ -120,8 +200,13 @@ impl Catalog {
     }
 }
 
-/// Item `index` of the item master for `seed`.
+/// Item `index` of the item master for `seed`, with upper-case UOM codes.
 pub fn item(seed: u64, index: usize) -> Item {
+    item_styled(seed, index, UomStyle::Upper)
+}
+
+/// Item `index` of the item master for `seed`, its UOM code spelled in `style`.
+pub fn item_styled(seed: u64, index: usize, style: UomStyle) -> Item {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let roll: u32 = rng.random_range(0..100);
     // Roughly 70 % plain, 20 % lot-controlled, 10 % serial-controlled.
@@ -143,7 +228,7 @@ pub fn item(seed: u64, index: usize) -> Item {
         id: 100_000 + index as i64,
         number: format!("ITM-{index:06}"),
         control,
-        uom: uom.to_string(),
+        uom: style.code(uom),
         scale,
     }
 }
@@ -159,14 +244,21 @@ pub fn org(index: usize) -> Org {
 /// Generates the whole catalog.
 pub fn generate(cfg: &SeedConfig) -> Catalog {
     let orgs: Vec<Org> = (0..cfg.dcs).map(org).collect();
-    let items: Vec<Item> = (0..cfg.items).map(|i| item(cfg.seed, i)).collect();
+    let items: Vec<Item> = (0..cfg.items)
+        .map(|i| item_styled(cfg.seed, i, cfg.uom_style))
+        .collect();
     let mut balances = Vec::with_capacity(cfg.dcs * cfg.items * 3 / 2);
     for o in 0..cfg.dcs {
         for (i, it) in items.iter().enumerate() {
             balances_for(cfg, o, i, it, &mut balances);
         }
     }
-    Catalog { orgs, items, balances }
+    Catalog {
+        orgs,
+        items,
+        balances,
+        units: cfg.uom_style.units(),
+    }
 }
 
 fn balances_for(cfg: &SeedConfig, o: usize, i: usize, it: &Item, out: &mut Vec<Balance>) {
@@ -297,6 +389,48 @@ mod tests {
             );
             assert!(keys.insert(key.clone()), "duplicate key {key:?}");
         }
+    }
+
+    #[test]
+    fn mixed_uom_style_respells_codes_only_and_old_configs_default_to_upper() {
+        let upper = generate(&SeedConfig {
+            dcs: 1,
+            items: 400,
+            ..SeedConfig::default()
+        });
+        let mixed = generate(&SeedConfig {
+            dcs: 1,
+            items: 400,
+            uom_style: UomStyle::Mixed,
+            ..SeedConfig::default()
+        });
+        let mut seen = std::collections::BTreeSet::new();
+        for (a, b) in upper.items.iter().zip(&mixed.items) {
+            assert_eq!(
+                (a.number.as_str(), a.control, a.scale),
+                (b.number.as_str(), b.control, b.scale)
+            );
+            assert_eq!(a.uom.to_ascii_uppercase(), b.uom.to_ascii_uppercase());
+            seen.insert(b.uom.clone());
+        }
+        let want: std::collections::BTreeSet<String> = ["Ea", "cs", "Kg", "Lb"].map(String::from).into();
+        assert_eq!(seen, want);
+        assert_eq!(
+            mixed.units.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(),
+            ["Ea", "cs", "Kg", "Lb"]
+        );
+        assert_eq!(
+            upper.units.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(),
+            ["EA", "CS", "KG", "LB"]
+        );
+        assert_eq!(upper.balances.len(), mixed.balances.len());
+        // A config written before uom_style existed still parses, as Upper.
+        let old = r#"{"seed":42,"dcs":1,"items":10,"today":"2026-11-01"}"#;
+        let cfg: SeedConfig = match serde_json::from_str(old) {
+            Ok(c) => c,
+            Err(e) => panic!("old config no longer parses: {e}"),
+        };
+        assert_eq!(cfg.uom_style, UomStyle::Upper);
     }
 
     #[test]

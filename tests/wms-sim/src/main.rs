@@ -24,6 +24,10 @@ struct Args {
     /// Seed date lots expire after (YYYY-MM-DD).
     #[arg(long, env = "WMS_SIM_TODAY", default_value = "2026-11-01")]
     today: chrono::NaiveDate,
+    /// Spelling of UOM codes: `upper` (EA, CS, KG, LB) or `mixed` (Ea, cs, Kg, Lb); use the
+    /// same as the Fusion simulator.
+    #[arg(long, env = "WMS_SIM_UOM_STYLE", default_value = "upper")]
+    uom_style: sim_seed::UomStyle,
     /// Accepted X-Api-Key value.
     #[arg(long, env = "WMS_SIM_API_KEY", default_value = wms_sim::DEFAULT_API_KEY)]
     api_key: String,
@@ -51,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
             dcs: args.dcs,
             items: args.items,
             today: args.today,
+            uom_style: args.uom_style,
         },
         port: args.port,
         api_key: (!args.no_auth).then_some(args.api_key),

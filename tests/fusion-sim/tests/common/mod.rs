@@ -9,9 +9,17 @@ use sim_seed::{Catalog, Control, SeedConfig};
 pub const USER: &str = "integration.user";
 pub const PASS: &str = "Welcome1";
 
+/// The `REST-Framework-Version` the test client sends by default, as the invsync client does
+/// (JSON errors, paged expanded children). Tests of the older framework behaviour send another
+/// version or none ([`Env::plain`]).
+pub const RFV: &str = "4";
+
 pub struct Env {
     pub sim: RunningSim,
+    /// Sends `REST-Framework-Version: 4` on every request unless the request sets its own.
     pub http: Client,
+    /// Sends no `REST-Framework-Version` header (the simulator's default version applies).
+    pub plain: Client,
     pub base: String,
     pub catalog: Catalog,
 }
@@ -36,9 +44,12 @@ pub async fn start_with(cfg: SimConfig) -> Env {
     let catalog = sim_seed::generate(&cfg.seed);
     let sim = FusionSim::start(cfg).await.unwrap();
     let base = sim.api_base();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("REST-Framework-Version", reqwest::header::HeaderValue::from_static(RFV));
     Env {
         sim,
-        http: Client::new(),
+        http: Client::builder().default_headers(headers).build().unwrap(),
+        plain: Client::new(),
         base,
         catalog,
     }
@@ -52,6 +63,23 @@ impl Env {
             .send()
             .await
             .unwrap()
+    }
+
+    /// GET with an explicit framework version; `None` sends no header at all.
+    pub async fn get_v(&self, path: &str, version: Option<&str>) -> Response {
+        let url = format!("{}/{path}", self.base);
+        let rb = match version {
+            Some(v) => self.http.get(url).header("REST-Framework-Version", v),
+            None => self.plain.get(url),
+        };
+        rb.basic_auth(USER, Some(PASS)).send().await.unwrap()
+    }
+
+    /// [`Env::get_v`] expecting 200, as JSON.
+    pub async fn get_json_v(&self, path: &str, version: Option<&str>) -> Value {
+        let r = self.get_v(path, version).await;
+        assert_eq!(r.status(), 200, "GET {path} (framework {version:?})");
+        r.json().await.unwrap()
     }
 
     /// GET that reads the whole body, returning any transport error.
