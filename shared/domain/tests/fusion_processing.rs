@@ -13,7 +13,15 @@ use testkit::wms::WmsTxnStatus;
 use testkit::FakePorts;
 
 async fn run(ports: &FakePorts, run_id: &str) -> SyncReport {
-    match sync_dc(ports, &SyncSettings::default(), &ports.dc, run_id, ports.deadline_in(15)).await {
+    match sync_dc(
+        ports,
+        &SyncSettings::default(),
+        &ports.dc,
+        run_id,
+        ports.deadline_in(15),
+    )
+    .await
+    {
         Ok(report) => report,
         Err(e) => panic!("sync run {run_id} failed: {e}"),
     }
@@ -34,7 +42,11 @@ async fn a_staged_row_is_accepted_not_synced_and_the_wms_keeps_its_reservation()
 
     assert_eq!((report.synced, report.accepted, report.failed), (0, 1, 0), "{report:?}");
     assert_eq!(state(&ports, "T1"), Some(SyncState::Accepted));
-    assert_eq!(ports.wms.status(&ports.dc, "T1"), Some(WmsTxnStatus::PendingSync), "nothing reported to the WMS yet");
+    assert_eq!(
+        ports.wms.status(&ports.dc, "T1"),
+        Some(WmsTxnStatus::PendingSync),
+        "nothing reported to the WMS yet"
+    );
     assert_eq!(ports.wms.outbox_ids(&ports.dc), vec!["T1".to_string()]);
 
     ports.fusion.process_staged(|_| None);
@@ -86,9 +98,15 @@ async fn processing_failures_become_sync_failed_with_fusions_text_a_task_and_one
         let failure = row.entry.failure.unwrap();
         assert!(!failure.retryable);
         assert!(failure.reason.contains("material status"), "{}", failure.reason);
-        let task = ports.tasks.open_task(&ports.dc, &format!("txn:{id}")).expect("review task");
+        let task = ports
+            .tasks
+            .open_task(&ports.dc, &format!("txn:{id}"))
+            .expect("review task");
         assert!(task.detail.contains("material status"), "{}", task.detail);
-        assert!(matches!(ports.wms.status(&ports.dc, id), Some(WmsTxnStatus::SyncFailed { .. })));
+        assert!(matches!(
+            ports.wms.status(&ports.dc, id),
+            Some(WmsTxnStatus::SyncFailed { .. })
+        ));
     }
     let alerts = &ports.alerts.alerts()[alerts_before..];
     assert_eq!(alerts.len(), 1, "one alert for the run: {alerts:?}");
@@ -134,15 +152,25 @@ async fn a_row_fusion_leaves_unprocessed_past_the_review_age_gets_one_task_and_k
     run(&ports, "r1").await;
 
     ports.clock.advance(Duration::minutes(90));
-    let c = confirm_accepted(&ports, &SyncSettings::default(), &ports.dc).await.unwrap();
+    let c = confirm_accepted(&ports, &SyncSettings::default(), &ports.dc)
+        .await
+        .unwrap();
     assert_eq!((c.still_unprocessed, c.overdue), (1, 0));
     assert!(ports.tasks.open_task(&ports.dc, "txn:T1").is_none());
 
     ports.clock.advance(Duration::minutes(31));
     let report = run(&ports, "r2").await;
-    assert_eq!((report.still_unprocessed, report.unprocessed_overdue), (1, 1), "{report:?}");
+    assert_eq!(
+        (report.still_unprocessed, report.unprocessed_overdue),
+        (1, 1),
+        "{report:?}"
+    );
     let task = ports.tasks.open_task(&ports.dc, "txn:T1").expect("task");
-    assert!(task.summary.contains("Fusion has not processed this transaction"), "{}", task.summary);
+    assert!(
+        task.summary.contains("Fusion has not processed this transaction"),
+        "{}",
+        task.summary
+    );
     run(&ports, "r3").await;
     assert_eq!(ports.tasks.open(&ports.dc).len(), 1, "refreshed, not duplicated");
     assert_eq!(state(&ports, "T1"), Some(SyncState::Accepted));
@@ -161,12 +189,27 @@ async fn rejected_credentials_stop_the_run_fail_nothing_and_alert_once() {
 
     let report = run(&ports, "r1").await;
 
-    assert!(report.systemic.as_deref().is_some_and(|c| c.contains("401")), "{report:?}");
+    assert!(
+        report.systemic.as_deref().is_some_and(|c| c.contains("401")),
+        "{report:?}"
+    );
     assert_eq!((report.failed, report.synced), (0, 0), "{report:?}");
-    assert!(ports.fusion.post_calls() <= 8, "at most one post per concurrent item: {}", ports.fusion.post_calls());
+    assert!(
+        ports.fusion.post_calls() <= 8,
+        "at most one post per concurrent item: {}",
+        ports.fusion.post_calls()
+    );
     for id in &ids {
-        assert_eq!(state(&ports, id).unwrap_or(SyncState::PendingSync), SyncState::PendingSync, "{id}");
-        assert_eq!(ports.wms.status(&ports.dc, id), Some(WmsTxnStatus::PendingSync), "{id}: nothing reported to the WMS");
+        assert_eq!(
+            state(&ports, id).unwrap_or(SyncState::PendingSync),
+            SyncState::PendingSync,
+            "{id}"
+        );
+        assert_eq!(
+            ports.wms.status(&ports.dc, id),
+            Some(WmsTxnStatus::PendingSync),
+            "{id}: nothing reported to the WMS"
+        );
     }
     assert!(ports.tasks.open(&ports.dc).is_empty(), "no task per transaction");
     let alerts = ports.alerts.alerts();

@@ -10,7 +10,7 @@
 pub mod one_at_a_time;
 
 use adapters::aws::{provision, ProvisionOptions, Provisioned};
-use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient};
+use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient, TransactionMode};
 use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
 use anyhow::{anyhow, Context as _};
 use aws_config::SdkConfig;
@@ -46,6 +46,14 @@ pub struct EnvOptions {
     pub fusion_timeout: Duration,
     /// Fusion requests in flight per client.
     pub fusion_max_in_flight: usize,
+    /// `TransactionMode` the client posts with (Online by default).
+    pub transaction_mode: TransactionMode,
+    /// Unit-of-measure codes of the seed (upper case by default; `Mixed` gives `Ea`, ...).
+    pub uom_style: sim_seed::UomStyle,
+    /// The Fusion simulator's `REST-Framework-Version` when a request sends none.
+    pub sim_framework_version: u32,
+    /// Delay before the simulator processes a Concurrent-mode row.
+    pub concurrent_delay: Duration,
 }
 
 impl Default for EnvOptions {
@@ -59,6 +67,10 @@ impl Default for EnvOptions {
             fusion_retry_base: Duration::from_millis(20),
             fusion_timeout: Duration::from_secs(10),
             fusion_max_in_flight: 16,
+            transaction_mode: TransactionMode::Online,
+            uom_style: sim_seed::UomStyle::Upper,
+            sim_framework_version: 1,
+            concurrent_delay: Duration::from_millis(300),
         }
     }
 }
@@ -101,11 +113,14 @@ impl TestEnv {
             seed: options.seed,
             dcs: options.dcs,
             items: options.items,
+            uom_style: options.uom_style,
             ..SeedConfig::default()
         };
         let fusion = FusionSim::start(SimConfig {
             seed: seed.clone(),
             faults: options.fusion_faults.clone(),
+            default_framework_version: options.sim_framework_version,
+            concurrent_delay: options.concurrent_delay,
             ..SimConfig::default()
         })
         .await
@@ -157,13 +172,20 @@ impl TestEnv {
         c.max_retry_after = Duration::from_secs(2);
         c.request_timeout = self.options.fusion_timeout;
         c.max_in_flight = self.options.fusion_max_in_flight;
+        c.transaction_mode = self.options.transaction_mode;
         c
     }
 
     /// A fresh set of ports, as one warm Lambda container would build them. Two calls give two
     /// independent "containers" sharing the same tables and simulators.
     pub fn ports(&self) -> anyhow::Result<AppPorts> {
-        let fusion = HttpFusionClient::new(self.fusion_config()).map_err(|e| anyhow!("{e}"))?;
+        self.ports_with(self.fusion_config())
+    }
+
+    /// Like [`Self::ports`] with a Fusion client built from `fusion` (another password, mode,
+    /// framework version, ...).
+    pub fn ports_with(&self, fusion: FusionConfig) -> anyhow::Result<AppPorts> {
+        let fusion = HttpFusionClient::new(fusion).map_err(|e| anyhow!("{e}"))?;
         let wms_config = WmsConfig::new(
             self.wms.base_url(),
             WmsAuth::ApiKey(SecretString::from(self.wms.api_key().unwrap_or_default().to_string())),

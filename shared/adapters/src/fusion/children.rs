@@ -17,7 +17,11 @@ const MAX_CHILD_ROWS: usize = 1_000_000;
 
 impl HttpFusionClient {
     /// Rows of the child collection at `href` from offset `from` to its end.
-    pub(crate) async fn rest_of_child<T: DeserializeOwned>(&self, href: &str, from: usize) -> Result<Vec<T>, FusionError> {
+    pub(crate) async fn rest_of_child<T: DeserializeOwned>(
+        &self,
+        href: &str,
+        from: usize,
+    ) -> Result<Vec<T>, FusionError> {
         let path = self.relative_path(href)?;
         let limit = self.config().effective_page_size();
         let mut out = Vec::new();
@@ -90,11 +94,13 @@ mod tests {
         .unwrap();
         let base = c.api_base().to_string();
         assert_eq!(
-            c.relative_path(&format!("{base}/inventoryOnhandBalances/ABC/child/serials")).unwrap(),
+            c.relative_path(&format!("{base}/inventoryOnhandBalances/ABC/child/serials"))
+                .unwrap(),
             "inventoryOnhandBalances/ABC/child/serials"
         );
         assert_eq!(
-            c.relative_path("https://pod.example.com/fscmRestApi/resources/latest/x/1/child/lots?offset=25").unwrap(),
+            c.relative_path("https://pod.example.com/fscmRestApi/resources/latest/x/1/child/lots?offset=25")
+                .unwrap(),
             "x/1/child/lots"
         );
         assert!(c.relative_path("https://evil.example.com/other").is_err());

@@ -15,8 +15,8 @@ use domain::txn::SourceRef;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::wire::{int_of, parse, q, self_href, text_of, Child, Collection, Link, Qty};
 use super::children::child_link;
+use super::wire::{int_of, parse, q, self_href, text_of, Child, Collection, Link, Qty};
 use super::HttpFusionClient;
 
 #[derive(Debug, Deserialize)]

@@ -52,7 +52,7 @@ impl HttpFusionClient {
     pub async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {
         let size = self.config().effective_page_size();
         let first = self.fetch_onhand_page(dc, 0, size, true).await?;
-                let mut rows = first.rows;
+        let mut rows = first.rows;
         let mut limit = first.limit;
         let more_reported = first.has_more == Some(true) || first.total_results.is_some_and(|t| t > first.count as u64);
         if first.count == 0 || (first.count < limit && !more_reported) {

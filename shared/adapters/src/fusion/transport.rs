@@ -186,17 +186,19 @@ impl Transport {
     }
 
     fn credentials(&self) -> Credentials {
-        self.creds.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.creds
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The rejection still in force, if any (then no request is sent).
     fn rejected(&self) -> Option<CallError> {
         let mut state = self.auth.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match *state {
-            AuthState::Rejected { until } if Instant::now() < until => Some(CallError::new(
-                FusionError::Unauthorized,
-                Outcome::Refused,
-            )),
+            AuthState::Rejected { until } if Instant::now() < until => {
+                Some(CallError::new(FusionError::Unauthorized, Outcome::Refused))
+            }
             AuthState::Rejected { .. } => {
                 *state = AuthState::Unproven;
                 None
@@ -226,10 +228,11 @@ impl Transport {
                     until: Instant::now() + self.cfg.auth_rejection_hold,
                 }
             }
-            Err(e) if matches!(
-                e.error,
-                FusionError::Rejected { .. } | FusionError::NotFound(_) | FusionError::Forbidden
-            ) =>
+            Err(e)
+                if matches!(
+                    e.error,
+                    FusionError::Rejected { .. } | FusionError::NotFound(_) | FusionError::Forbidden
+                ) =>
             {
                 AuthState::Proven
             }
@@ -294,9 +297,10 @@ impl Transport {
         let _gate = if self.proven() {
             None
         } else {
-            let permit = self.login_gate.acquire().await.map_err(|_| {
-                CallError::new(FusionError::Connection("client is shut down".into()), Outcome::Refused)
-            })?;
+            let permit =
+                self.login_gate.acquire().await.map_err(|_| {
+                    CallError::new(FusionError::Connection("client is shut down".into()), Outcome::Refused)
+                })?;
             if let Some(e) = self.rejected() {
                 return Err(e);
             }

@@ -24,7 +24,8 @@ use crate::ids::{DcCode, ItemNumber};
 use crate::ledger::{Failure, LedgerEntry, LedgerEvent, SyncState};
 use crate::ports::{
     Alert, AlertSink, Clock, DcLease, FusionError, FusionInventory, Landed, LedgerRow, LotMap, MappedLot, OutboxItem,
-    ReviewTask, ReviewTasks, Severity, StoreError, SyncLedger, SyncOutcome, TaskKind, WarehouseSystem, WmsError,
+    ReviewTask, ReviewTasks, Severity, StoreError, SyncLedger, SyncOutcome, TaskChange, TaskKind, WarehouseSystem,
+    WmsError,
 };
 use crate::txn::{LotQuantity, Tracking, TxnKind, WmsTransaction};
 use chrono::{DateTime, Duration, Utc};
@@ -286,7 +287,7 @@ mod notify;
 mod transaction;
 
 pub(crate) use notify::{
-    malformed, open_task, publish_failure_alert, publish_systemic_alert, report_to_wms, synced_outcome,
+    clear_systemic, malformed, open_task, publish_failure_alert, publish_systemic_alert, report_to_wms, synced_outcome,
 };
 pub(crate) use transaction::fail_row;
 pub use transaction::sync_transaction;
@@ -334,7 +335,10 @@ pub async fn sync_dc<P: SyncPorts>(
     result?;
     if let Some(cause) = &report.systemic {
         publish_systemic_alert(ports, dc, run_id, cause).await;
-    } else if report.failed > 0 || report.malformed > 0 {
+    } else {
+        clear_systemic(ports, dc).await;
+    }
+    if report.systemic.is_none() && (report.failed > 0 || report.malformed > 0) {
         // Why: architecture.md: a transient failure is retried with backoff (the Fusion
         // client's attempts) and "then `sync_failed` plus an alert"; the SNS topic is for
         // sync failures. A retryable failure also leaves WMS stock reserved until a later run,

@@ -106,8 +106,19 @@ pub(crate) async fn publish_failure_alert<P: SyncPorts>(
     }
 }
 
-/// One critical alert for a run stopped by a systemic failure: what was refused and which
-/// setting to fix. Transactions stay pending; nothing was failed for it.
+/// The review-task key that records an open systemic incident of a DC (one per cause).
+fn systemic_key(cause: &str) -> &'static str {
+    if cause.contains("WMS") {
+        "systemic:wms"
+    } else {
+        "systemic:fusion"
+    }
+}
+
+/// Records a run stopped by a systemic failure as one incident: a review task keyed by the
+/// cause, and one critical alert when that task is opened (a redelivered message or the next
+/// hourly run while the cause persists updates the task, it does not alert again).
+/// Transactions stay pending; nothing was failed for it.
 pub(crate) async fn publish_systemic_alert<P: SyncPorts>(ports: &P, dc: &DcCode, run_id: &str, cause: &str) {
     let fix = if cause.contains("WMS") {
         "Check the WMS API key (the secret named by WMS_API_KEY_SECRET_ARN, or WMS_API_KEY) and the WMS adapter's access rules."
@@ -116,15 +127,47 @@ pub(crate) async fn publish_systemic_alert<P: SyncPorts>(ports: &P, dc: &DcCode,
     } else {
         "Fix the Fusion integration user's credentials in the secret named by FUSION_SECRET_ARN (password or OAuth2 client secret) and check that the user is not locked."
     };
+    let now = ports.clock().now();
+    let task = ReviewTask {
+        dc: dc.clone(),
+        key: systemic_key(cause).to_string(),
+        kind: TaskKind::SyncFailure,
+        summary: format!("invsync cannot sync {dc}: {cause}"),
+        detail: format!("last seen in run {run_id}. {fix} Transactions stay pending until it is fixed."),
+    };
+    match ports.tasks().open_or_update(&task, now).await {
+        Ok(TaskChange::Updated) => {
+            warn!(dc = %dc, run_id, cause, "systemic failure persists; incident already alerted");
+            return;
+        }
+        Ok(TaskChange::Opened) => {}
+        Err(e) => warn!(dc = %dc, error = %e, "systemic incident not recorded; alerting anyway"),
+    }
     let alert = Alert {
         dc: dc.clone(),
         severity: Severity::Critical,
         subject: format!("invsync {dc}: sync stopped, credentials or access refused"),
         body: format!(
-            "invsync {dc}: run {run_id} stopped at once: {cause}.\n\nNo transaction was failed or reported to the WMS for it: every transaction stays pending (WMS reservations kept) and the sync message is retried. {fix}\nThe next run after the fix syncs everything that waited.\n"
+            "invsync {dc}: run {run_id} stopped at once: {cause}.\n\nNo transaction was failed or reported to the WMS for it: every transaction stays pending (WMS reservations kept) and the sync message is retried. {fix}\nThe next run after the fix syncs everything that waited and closes this incident.\n"
         ),
     };
     if let Err(e) = ports.alerts().publish(&alert).await {
         warn!(dc = %dc, error = %e, "systemic alert could not be published");
+    }
+}
+
+/// Closes the DC's systemic incidents after a run that met no systemic failure.
+pub(crate) async fn clear_systemic<P: SyncPorts>(ports: &P, dc: &DcCode) {
+    let now = ports.clock().now();
+    for key in ["systemic:fusion", "systemic:wms"] {
+        match ports
+            .tasks()
+            .close(dc, key, "a later run got through: the cause is fixed", now)
+            .await
+        {
+            Ok(true) => info!(dc = %dc, key, "systemic incident closed"),
+            Ok(false) => {}
+            Err(e) => warn!(dc = %dc, key, error = %e, "systemic incident not closed; the next run retries"),
+        }
     }
 }
