@@ -174,13 +174,25 @@ mod tests {
     fn an_untracked_row_of_ours_seen_twice_is_netted_and_a_foreign_one_skips_its_key() {
         let ours = line(1, Some("T-1"), 7, StagedStatus::Pending);
         let (mut b, mut a) = (BTreeMap::new(), BTreeMap::new());
-        let e = account_staged(&dc(), &mut b, &mut a, &[ours.clone()], &[ours]);
+        let e = account_staged(
+            &dc(),
+            &mut b,
+            &mut a,
+            std::slice::from_ref(&ours),
+            std::slice::from_ref(&ours),
+        );
         assert_eq!(e.in_flight.get(&key()), Some(&Decimal::from(7)));
         assert_eq!(e.rows_netted, 1);
         assert!(e.unsettled.is_empty());
 
         let foreign = line(2, None, -3, StagedStatus::Pending);
-        let e = account_staged(&dc(), &mut b, &mut a, &[foreign.clone()], &[foreign]);
+        let e = account_staged(
+            &dc(),
+            &mut b,
+            &mut a,
+            std::slice::from_ref(&foreign),
+            std::slice::from_ref(&foreign),
+        );
         assert!(e.in_flight.is_empty());
         assert!(e.unsettled.contains(&key()));
     }

@@ -46,11 +46,11 @@ struct Row {
     error_code: Option<String>,
     #[serde(default)]
     error_explanation: Option<String>,
-    #[serde(default)]
+    #[serde(rename = "lots", default)]
     lots: Child<LotRow>,
-    #[serde(default)]
+    #[serde(rename = "serials", default)]
     serials: Child<SerialRow>,
-    #[serde(default)]
+    #[serde(rename = "links", default)]
     links: Vec<Link>,
 }
 

@@ -186,7 +186,7 @@ pub(crate) struct OnhandWire {
     pub lots: Child<OnhandLotWire>,
     #[serde(rename = "serials", default)]
     pub serials: Child<SerialWire>,
-    #[serde(default)]
+    #[serde(rename = "links", default)]
     pub links: Vec<Link>,
 }
 
