@@ -105,6 +105,7 @@ async fn unsettled_finds_pending_in_flight_and_failed_rows_but_not_settled_ones(
     let failure = Failure {
         retryable: false,
         reason: "Item ITM-1 is not valid in organization DC01".into(),
+        systemic: false,
     };
     let failed = move_row(failed, vec![claim(1), LedgerEvent::Fail(failure.clone())]).await;
     assert_eq!(failed.entry.failure, Some(failure));

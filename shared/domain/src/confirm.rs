@@ -263,6 +263,7 @@ async fn line_state<P: SyncPorts>(
                     reason: format!(
                         "Fusion shows {sides} side(s) of subinventory transfer {source}; both the debit and the credit must land"
                     ),
+                    systemic: false,
                 });
             }
             Line::Done(transaction_ids.join("+"))
@@ -274,6 +275,7 @@ async fn line_state<P: SyncPorts>(
             reason: format!(
                 "Fusion no longer holds staged row {interface_id} of {source} and shows no completed transaction for it (deleted or purged in Fusion?); it will be looked up again and re-posted"
             ),
+            systemic: false,
         }),
         Err(e) if e.is_systemic() => Line::Systemic(e.to_string()),
         Err(e) => {
@@ -287,5 +289,6 @@ fn processing_failed(source: &SourceRef, error: &str) -> Failure {
     Failure {
         retryable: false,
         reason: format!("Fusion could not process line {source}: {error}"),
+        systemic: false,
     }
 }

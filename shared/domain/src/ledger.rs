@@ -124,6 +124,11 @@ pub struct Failure {
     pub retryable: bool,
     /// Human-readable cause (Fusion's error text for validation errors). Never holds secrets.
     pub reason: String,
+    /// The cause was Fusion or its reachability (an outage, throttling that outlasted the
+    /// retries), not this transaction: the row is retried once the cause is gone, whatever its
+    /// attempt count, and never escalated for it.
+    #[serde(default)]
+    pub systemic: bool,
 }
 
 /// An event that may move a ledger row.
@@ -313,6 +318,7 @@ impl LedgerEntry {
                 next.failure = Some(Failure {
                     retryable: false,
                     reason: reason.clone(),
+                    systemic: false,
                 });
             }
             _ => return Err(illegal(&event)),
@@ -342,6 +348,7 @@ mod tests {
         LedgerEvent::Fail(Failure {
             retryable,
             reason: "x".into(),
+            systemic: false,
         })
     }
 
@@ -371,6 +378,7 @@ mod tests {
             failure: retryable.map(|r| Failure {
                 retryable: r,
                 reason: "x".into(),
+                systemic: false,
             }),
             fusion_refs: vec![],
             version: 7,

@@ -1625,6 +1625,7 @@ mod tests {
                 failure: retryable.map(|retryable| Failure {
                     retryable,
                     reason: "x".into(),
+                    systemic: false,
                 }),
                 fusion_refs: Vec::new(),
                 version: u64::from(attempts),

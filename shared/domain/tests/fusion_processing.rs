@@ -211,7 +211,8 @@ async fn rejected_credentials_stop_the_run_fail_nothing_and_alert_once() {
             "{id}: nothing reported to the WMS"
         );
     }
-    assert!(ports.tasks.open(&ports.dc).is_empty(), "no task per transaction");
+    let keys: Vec<String> = ports.tasks.open(&ports.dc).into_iter().map(|t| t.key).collect();
+    assert_eq!(keys, vec!["systemic:fusion".to_string()], "one incident task, no task per transaction");
     let alerts = ports.alerts.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].severity, Severity::Critical);
@@ -221,6 +222,7 @@ async fn rejected_credentials_stop_the_run_fail_nothing_and_alert_once() {
     ports.fusion.clear_post_failures();
     let fixed = run_until_drained(&ports).await;
     assert_eq!(fixed, 30);
+    assert!(ports.tasks.open(&ports.dc).is_empty(), "the first run that got through closed the incident");
     for id in &ids {
         assert_eq!(state(&ports, id), Some(SyncState::Synced), "{id}");
         assert_eq!(ports.ledger.row(&ports.dc, id).unwrap().entry.attempts, 1, "{id}");

@@ -621,6 +621,7 @@ fn orphans_are_retried_when_transient_and_handed_to_a_person_otherwise() {
                     "invalid subinventory"
                 }
                 .into(),
+                systemic: false,
             }),
             fusion_refs: Vec::new(),
             version: 2,

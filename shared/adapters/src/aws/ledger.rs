@@ -129,6 +129,7 @@ fn row_from_item(item: &Item) -> Result<LedgerRow, StoreError> {
             Ok(Failure {
                 retryable: r.opt_bool("failure_retryable")?.unwrap_or(false),
                 reason: reason.to_string(),
+                systemic: false,
             })
         });
     let entry = LedgerEntry {

@@ -33,6 +33,7 @@ pub(crate) fn fusion_failure(e: &FusionError) -> Failure {
     Failure {
         retryable: e.is_retryable(),
         reason: e.to_string(),
+        systemic: false,
     }
 }
 
@@ -130,11 +131,13 @@ async fn post_lines<P: SyncPorts>(
     txn.check_against(&info).map_err(|e| Failure {
         retryable: false,
         reason: e.to_string(),
+        systemic: false,
     })?;
     let mapped = map_lots(ports, txn).await?;
     let posts = mapped.to_posts(settings.serial_limit).map_err(|e| Failure {
         retryable: false,
         reason: e.to_string(),
+        systemic: false,
     })?;
     let must_look_up = row.entry.must_look_up_before_post();
     let mut refs = Vec::with_capacity(posts.len());
@@ -150,6 +153,7 @@ async fn post_lines<P: SyncPorts>(
                     return Err(Failure {
                         retryable: false,
                         reason: format!("Fusion could not process line {}: {err}", post.source),
+                        systemic: false,
                     }
                     .into())
                 }
@@ -200,6 +204,7 @@ fn confirm_landed(transfer: bool, source: &crate::txn::SourceRef, landed: Landed
                     reason: format!(
                         "Fusion shows {sides} side(s) of subinventory transfer {source}; both the debit and the credit must land"
                     ),
+                    systemic: false,
                 });
             }
             Ok(transaction_ids.join("+"))
@@ -208,6 +213,7 @@ fn confirm_landed(transfer: bool, source: &crate::txn::SourceRef, landed: Landed
         Landed::NotFound => Err(Failure {
             retryable: true,
             reason: format!("Fusion accepted line {source} but cannot find it by its Source* reference"),
+            systemic: false,
         }),
     }
 }
@@ -222,6 +228,7 @@ async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> Result<WmsTr
     let store_failure = |e: StoreError| Failure {
         retryable: e.is_retryable() || matches!(e, StoreError::Conflict(_)),
         reason: format!("lot map: {e}"),
+        systemic: false,
     };
     let mut mapped = Vec::with_capacity(lots.len());
     for l in lots {
@@ -251,6 +258,7 @@ async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> Result<WmsTr
                         "lot {} of {} expires {wms} in the WMS but {fusion} in Fusion",
                         l.lot, txn.item
                     ),
+                    systemic: false,
                 }
                 .into());
             }
@@ -293,6 +301,7 @@ async fn first_sight<P: SyncPorts>(
                 "lot {} of {} is unknown in Fusion and this transaction takes stock from it",
                 l.lot, txn.item
             ),
+            systemic: false,
         }
         .into());
     }
