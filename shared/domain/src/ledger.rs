@@ -124,9 +124,9 @@ pub struct Failure {
     pub retryable: bool,
     /// Human-readable cause (Fusion's error text for validation errors). Never holds secrets.
     pub reason: String,
-    /// The cause was Fusion or its reachability (an outage, throttling that outlasted the
-    /// retries), not this transaction: the row is retried once the cause is gone, whatever its
-    /// attempt count, and never escalated for it.
+    /// The cause was Fusion's availability (5xx, throttling or timeouts that outlasted the
+    /// client's retries), not this transaction's data. Several such failures in a row stop a
+    /// sync run (see `SyncSettings::outage_after`); operators see the cause in the ledger.
     #[serde(default)]
     pub systemic: bool,
 }

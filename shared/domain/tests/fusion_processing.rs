@@ -212,7 +212,11 @@ async fn rejected_credentials_stop_the_run_fail_nothing_and_alert_once() {
         );
     }
     let keys: Vec<String> = ports.tasks.open(&ports.dc).into_iter().map(|t| t.key).collect();
-    assert_eq!(keys, vec!["systemic:fusion".to_string()], "one incident task, no task per transaction");
+    assert_eq!(
+        keys,
+        vec!["systemic:fusion".to_string()],
+        "one incident task, no task per transaction"
+    );
     let alerts = ports.alerts.alerts();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].severity, Severity::Critical);
@@ -222,7 +226,10 @@ async fn rejected_credentials_stop_the_run_fail_nothing_and_alert_once() {
     ports.fusion.clear_post_failures();
     let fixed = run_until_drained(&ports).await;
     assert_eq!(fixed, 30);
-    assert!(ports.tasks.open(&ports.dc).is_empty(), "the first run that got through closed the incident");
+    assert!(
+        ports.tasks.open(&ports.dc).is_empty(),
+        "the first run that got through closed the incident"
+    );
     for id in &ids {
         assert_eq!(state(&ports, id), Some(SyncState::Synced), "{id}");
         assert_eq!(ports.ledger.row(&ports.dc, id).unwrap().entry.attempts, 1, "{id}");
@@ -240,4 +247,48 @@ async fn run_until_drained(ports: &FakePorts) -> u64 {
         }
     }
     synced
+}
+
+#[tokio::test]
+async fn an_outage_stops_the_run_after_a_few_failures_instead_of_failing_every_transaction() {
+    let ports = FakePorts::new();
+    let ids: Vec<String> = (0..40).map(|i| format!("T{i:02}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let item = format!("ITM-{i:02}");
+        ports.add_items([plain_item(&item)]);
+        ports.add_txns([build::plain_receipt(id, &item, 1)]);
+    }
+    ports
+        .fusion
+        .fail_next_posts(1000, FusionError::Unavailable { status: 503 });
+    let settings = SyncSettings::default();
+
+    let report = run(&ports, "r1").await;
+
+    assert!(
+        report.outage.as_deref().is_some_and(|c| c.contains("503")),
+        "{report:?}"
+    );
+    assert!(report.systemic.is_none(), "an outage is not a credential incident");
+    assert!(
+        report.failed >= settings.outage_after as u64
+            && report.failed < settings.outage_after as u64 + settings.concurrency as u64,
+        "a few failures, not all 40: {report:?}"
+    );
+    assert_eq!(report.failed + report.halted, 40, "{report:?}");
+    let pending = ids
+        .iter()
+        .filter(|id| state(&ports, id).is_none_or(|s| s == SyncState::PendingSync))
+        .count() as u64;
+    assert_eq!(pending, report.halted, "the rest stay pending, untouched");
+    let alerts = ports.alerts.alerts();
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        alerts[0].body.contains("Fusion looks unavailable"),
+        "{}",
+        alerts[0].body
+    );
+
+    ports.fusion.clear_post_failures();
+    assert_eq!(run_until_drained(&ports).await, 40);
 }

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 /// [`SyncSettings`] from `SYNC_MAX_ATTEMPTS` (3), `SERIAL_LIMIT` (50), `SYNC_CONCURRENCY` (8),
 /// `SYNC_PAGE_SIZE` (200), `SYNC_TXN_LEASE_SECS` (300), `SYNC_SAFETY_MARGIN_SECS` (60) and
 /// `SYNC_UNPROCESSED_REVIEW_MINUTES` (120: a transaction Fusion has not processed after this
-/// long gets a review task).
+/// long gets a review task) and `SYNC_OUTAGE_AFTER` (3: transactions failing in a row because
+/// Fusion is unavailable before the run stops).
 pub fn sync_settings_from_env() -> Result<SyncSettings, ConfigError> {
     let d = SyncSettings::default();
     Ok(SyncSettings {
@@ -25,6 +26,7 @@ pub fn sync_settings_from_env() -> Result<SyncSettings, ConfigError> {
             d.safety_margin.num_seconds(),
         )?),
         alert_list_max: d.alert_list_max,
+        outage_after: config::parsed_or("SYNC_OUTAGE_AFTER", d.outage_after)?,
         unprocessed_review_after: Duration::minutes(config::parsed_or(
             "SYNC_UNPROCESSED_REVIEW_MINUTES",
             d.unprocessed_review_after.num_minutes(),
@@ -78,6 +80,12 @@ pub fn sync_run_report(dc: &DcCode, report: &SyncReport, started_at: DateTime<Ut
     if let Some(cause) = &report.systemic {
         notes.push(format!(
             "stopped at once for a systemic failure ({cause}); {} transaction(s) stay pending and the message is retried",
+            report.halted
+        ));
+    }
+    if let Some(cause) = &report.outage {
+        notes.push(format!(
+            "stopped: Fusion looks unavailable ({cause}); {} transaction(s) stay pending",
             report.halted
         ));
     }

@@ -3,7 +3,7 @@
 //! One item per WMS transaction, key `dc` + `txn_id`. Attributes: `txn` (the transaction as
 //! JSON), `state`, `dc_state` (`<dc>#<state>`, hash key of `state-index`), `updated_at`
 //! (RFC 3339, its range key), `seen_at`, `attempts`, `version`, `lease_until`,
-//! `failure_reason`, `failure_retryable`, `fusion_refs` (list of strings) and, once the row is
+//! `failure_reason`, `failure_retryable`, `failure_systemic`, `fusion_refs` (list of strings) and, once the row is
 //! terminal, `expires_at` (TTL).
 
 use super::error::{store_error, WriteCounter};
@@ -129,7 +129,7 @@ fn row_from_item(item: &Item) -> Result<LedgerRow, StoreError> {
             Ok(Failure {
                 retryable: r.opt_bool("failure_retryable")?.unwrap_or(false),
                 reason: reason.to_string(),
-                systemic: false,
+                systemic: r.opt_bool("failure_systemic")?.unwrap_or(false),
             })
         });
     let entry = LedgerEntry {
@@ -240,11 +240,13 @@ impl SyncLedger for DynamoSyncLedger {
             Some(failure) => {
                 set.push("failure_reason = :reason");
                 set.push("failure_retryable = :retryable");
+                set.push("failure_systemic = :systemic");
                 update = update
                     .expression_attribute_values(":reason", s(failure.reason.as_str()))
-                    .expression_attribute_values(":retryable", AttributeValue::Bool(failure.retryable));
+                    .expression_attribute_values(":retryable", AttributeValue::Bool(failure.retryable))
+                    .expression_attribute_values(":systemic", AttributeValue::Bool(failure.systemic));
             }
-            None => remove.extend(["failure_reason", "failure_retryable"]),
+            None => remove.extend(["failure_reason", "failure_retryable", "failure_systemic"]),
         }
         if next.state.is_terminal() {
             set.push("expires_at = :expires");

@@ -32,7 +32,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use thiserror::Error;
 use tracing::{info, warn, Instrument};
 
@@ -90,6 +90,10 @@ pub struct SyncSettings {
     pub safety_margin: Duration,
     /// Failed transactions listed in one alert.
     pub alert_list_max: usize,
+    /// After this many transactions in a row fail because Fusion is unavailable (5xx,
+    /// throttling, timeouts outlasting the client's retries), the run stops: the rest stay
+    /// pending for the next run instead of failing one by one during an outage. Default 3.
+    pub outage_after: usize,
     /// An `accepted` transaction Fusion has not processed after this long gets a review task
     /// ("Fusion has not processed this transaction"); it keeps waiting for Fusion.
     pub unprocessed_review_after: Duration,
@@ -106,6 +110,7 @@ impl Default for SyncSettings {
             safety_margin: Duration::seconds(60),
             alert_list_max: 20,
             unprocessed_review_after: Duration::hours(2),
+            outage_after: 3,
         }
     }
 }
@@ -119,6 +124,8 @@ pub struct FailedTxn {
     pub reason: String,
     /// Whether a later run may succeed.
     pub retryable: bool,
+    /// Whether the cause was Fusion's availability (counts toward stopping the run).
+    pub outage: bool,
 }
 
 /// What one sync run of one DC did.
@@ -172,8 +179,11 @@ pub struct SyncReport {
     /// The run stopped for a systemic cause (credentials or role refused by Fusion or the
     /// WMS); the message must be retried once the cause is fixed. Never holds a secret.
     pub systemic: Option<String>,
-    /// Transactions not started because the run stopped for a systemic cause.
+    /// Transactions not started because the run stopped for a systemic cause or an outage.
     pub halted: u64,
+    /// The run stopped because Fusion looked unavailable (`outage_after` failures in a row);
+    /// the last failure's text. The remaining transactions wait for the next run.
+    pub outage: Option<String>,
     /// Stopped before the outbox was drained (time budget); the rest waits for the next run.
     pub stopped_early: bool,
     /// Run duration in milliseconds.
@@ -378,6 +388,7 @@ async fn drain<P: SyncPorts>(
     // Items whose later transactions, on this page or a later one, wait for the next run.
     let mut held: BTreeMap<ItemNumber, Hold> = waiting.into_iter().map(|i| (i, Hold::Unconfirmed)).collect();
     let halt = AtomicBool::new(false);
+    let outage_streak = AtomicUsize::new(0);
     loop {
         if ports.clock().now() >= stop_at {
             report.stopped_early = true;
@@ -393,6 +404,8 @@ async fn drain<P: SyncPorts>(
             run_id,
             stop_at,
             halt: &halt,
+            outage_streak: &outage_streak,
+            outage_after: settings.outage_after.max(1),
         };
         let results: Vec<(Option<ItemNumber>, Option<Hold>, Vec<TxnOutcome>)> = stream::iter(groups)
             .map(|group| {
@@ -412,8 +425,16 @@ async fn drain<P: SyncPorts>(
                 held.insert(item, hold);
             }
             for outcome in outcomes {
-                if let TxnOutcome::Systemic { reason } = &outcome {
-                    report.systemic.get_or_insert_with(|| reason.clone());
+                match &outcome {
+                    TxnOutcome::Systemic { reason } => {
+                        report.systemic.get_or_insert_with(|| reason.clone());
+                    }
+                    TxnOutcome::Failed { failure, .. }
+                        if failure.retryable && outage_streak.load(Ordering::SeqCst) >= run.outage_after =>
+                    {
+                        report.outage = Some(failure.reason.clone());
+                    }
+                    _ => {}
                 }
                 tally(report, outcome, settings.alert_list_max);
             }
@@ -422,12 +443,14 @@ async fn drain<P: SyncPorts>(
             report.stopped_early = true;
         }
         match page.next_cursor {
-            Some(next) if !report.stopped_early && report.systemic.is_none() => cursor = Some(next),
+            Some(next) if !report.stopped_early && !halt.load(Ordering::SeqCst) => cursor = Some(next),
             _ => break,
         }
     }
     if let Some(cause) = &report.systemic {
         warn!(dc = %dc, run_id, cause = %cause, halted = report.halted, "run stopped for a systemic failure; transactions stay pending");
+    } else if let Some(cause) = &report.outage {
+        warn!(dc = %dc, run_id, cause = %cause, halted = report.halted, "Fusion looks unavailable; run stopped, transactions stay pending");
     } else if report.stopped_early {
         warn!(dc = %dc, run_id, deferred = report.deferred, "time budget reached; remaining transactions wait for the next run");
     }
@@ -439,8 +462,13 @@ struct GroupRun<'a> {
     dc: &'a DcCode,
     run_id: &'a str,
     stop_at: DateTime<Utc>,
-    /// Set when a transaction met a systemic failure: no group starts another transaction.
+    /// Set when a transaction met a systemic failure or Fusion looks unavailable: no group
+    /// starts another transaction.
     halt: &'a AtomicBool,
+    /// Transactions in a row that failed because Fusion is unavailable.
+    outage_streak: &'a AtomicUsize,
+    /// Streak that stops the run.
+    outage_after: usize,
 }
 
 /// Groups outbox entries by item, keeping WMS order inside each group and the order of first
@@ -512,6 +540,19 @@ async fn process_group<P: SyncPorts>(
             }
             _ => None,
         };
+        let streak = match &outcome {
+            TxnOutcome::Failed { failure, .. } if failure.outage => {
+                run.outage_streak.fetch_add(1, Ordering::SeqCst) + 1
+            }
+            TxnOutcome::Synced { .. } | TxnOutcome::Accepted { .. } | TxnOutcome::AlreadySynced { .. } => {
+                run.outage_streak.store(0, Ordering::SeqCst);
+                0
+            }
+            _ => 0,
+        };
+        if streak >= run.outage_after {
+            run.halt.store(true, Ordering::SeqCst);
+        }
         out.push(outcome);
     }
     (hold, out)

@@ -29,6 +29,7 @@ pub(crate) async fn malformed<P: SyncPorts>(ports: &P, dc: &DcCode, raw_id: &str
             id: raw_id.to_string(),
             reason: reason.to_string(),
             retryable: false,
+            outage: false,
         },
         reported,
     }
@@ -90,6 +91,12 @@ pub(crate) async fn publish_failure_alert<P: SyncPorts>(
     }
     if report.failures.len() as u64 > settings.alert_list_max as u64 || total > report.failures.len() as u64 {
         body.push_str("- ... see the review tasks for the rest\n");
+    }
+    if let Some(cause) = &report.outage {
+        body.push_str(&format!(
+            "\nFusion looks unavailable ({cause}); the run stopped and {} transaction(s) stay pending for the next run.\n",
+            report.halted
+        ));
     }
     body.push_str(&format!(
         "\nRun figures: seen {}, synced {}, failed {}, malformed {}, escalated {}.\n",

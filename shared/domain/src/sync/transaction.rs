@@ -33,8 +33,19 @@ pub(crate) fn fusion_failure(e: &FusionError) -> Failure {
     Failure {
         retryable: e.is_retryable(),
         reason: e.to_string(),
-        systemic: false,
+        systemic: is_outage(e),
     }
+}
+
+/// Whether the error says Fusion is unavailable rather than anything about the transaction.
+fn is_outage(e: &FusionError) -> bool {
+    matches!(
+        e,
+        FusionError::Unavailable { .. }
+            | FusionError::Timeout
+            | FusionError::Connection(_)
+            | FusionError::Throttled { .. }
+    )
 }
 
 /// A Fusion error as the attempt's outcome: systemic, or a failure of this transaction.
@@ -423,6 +434,7 @@ pub(crate) async fn fail_row<P: SyncPorts>(
             id: failed_row.txn.id.to_string(),
             reason: failure.reason,
             retryable: failure.retryable && !exhausted,
+            outage: failure.systemic,
         },
         escalated,
         lines: attempt.lines,
@@ -452,6 +464,7 @@ async fn escalate<P: SyncPorts>(ports: &P, row: &LedgerRow, why: &str) -> TxnOut
             id: row.txn.id.to_string(),
             reason,
             retryable: false,
+            outage: false,
         },
         escalated: true,
         lines: 0,
