@@ -1,6 +1,6 @@
 //! Maps a schedule or manual event to reconciliation runs of the DCs.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use domain::reconciliation::{reconcile_dc, ReconcileReport, ReconcileSettings};
 use domain::{schedule, DcCode, Retryable};
 use futures::stream::{self, StreamExt};
@@ -45,7 +45,7 @@ struct Plan {
 /// Reconciles the planned DCs and answers a per-DC summary. Errors only when every DC failed
 /// for a retryable reason, so the scheduler's retry can help.
 pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let plan = plan(&deps.dcs, &event.payload, &event.context.request_id, Utc::now())?;
+    let plan = plan(&deps.dcs, &event.payload, &event.context.request_id)?;
     let deadline = lambda_kit::events::invocation_deadline(event.context.deadline, Utc::now());
     let mut settings = deps.settings.clone();
     settings.dry_run = plan.dry_run;
@@ -90,8 +90,8 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Err
 /// A scheduled event reconciles every DC with the run id of its 15-minute slot (a double-fired
 /// schedule shares it, so nothing is adjusted or alerted twice); a manual one may name
 /// configured DCs and ask for a dry run.
-fn plan(configured: &[DcCode], payload: &Value, request_id: &str, now: DateTime<Utc>) -> Result<Plan, Error> {
-    if let Some(time) = events::scheduled_time(payload, now)? {
+fn plan(configured: &[DcCode], payload: &Value, request_id: &str) -> Result<Plan, Error> {
+    if let Some(time) = events::scheduled_time(payload)? {
         return Ok(Plan {
             dcs: configured.to_vec(),
             run_id: format!("reconcile:{}", schedule::slot(time, TimeDelta::minutes(15))?),
@@ -101,6 +101,9 @@ fn plan(configured: &[DcCode], payload: &Value, request_id: &str, now: DateTime<
     let manual: Manual =
         serde_json::from_value(payload.clone()).map_err(|e| format!("manual invocation is malformed: {e}"))?;
     let dcs = events::select_dcs(configured, manual.dcs)?;
+    if let Some(slot) = &manual.slot {
+        events::check_slot(slot)?;
+    }
     let slot = manual.slot.unwrap_or_else(|| request_id.to_string());
     let suffix = if manual.dry_run { ":dry" } else { "" };
     Ok(Plan {
@@ -122,7 +125,7 @@ mod tests {
     fn a_scheduled_event_runs_every_dc_in_its_quarter_hour_slot() {
         let event: Value =
             serde_json::from_str(include_str!("../../../events/reconcile-stock/scheduled.json")).unwrap();
-        let p = plan(&dcs(), &event, "r", Utc::now()).unwrap();
+        let p = plan(&dcs(), &event, "r").unwrap();
         assert_eq!(p.run_id, "reconcile:2026-11-26T23:15Z");
         assert_eq!(p.dcs.len(), 2);
         assert!(!p.dry_run);
@@ -132,11 +135,11 @@ mod tests {
     fn a_manual_dry_run_names_dcs_and_gets_its_own_run_id() {
         let event: Value =
             serde_json::from_str(include_str!("../../../events/reconcile-stock/manual-dry-run.json")).unwrap();
-        let p = plan(&dcs(), &event, "r", Utc::now()).unwrap();
+        let p = plan(&dcs(), &event, "r").unwrap();
         assert_eq!(p.dcs.iter().map(|d| d.as_str()).collect::<Vec<_>>(), vec!["DC01"]);
         assert!(p.dry_run);
         assert_eq!(p.run_id, "reconcile:manual-after-recount:dry");
-        assert!(plan(&dcs(), &json!({"dcs": ["DC99"]}), "r", Utc::now()).is_err());
-        assert!(plan(&dcs(), &json!({"dry_run": "yes"}), "r", Utc::now()).is_err());
+        assert!(plan(&dcs(), &json!({"dcs": ["DC99"]}), "r").is_err());
+        assert!(plan(&dcs(), &json!({"dry_run": "yes"}), "r").is_err());
     }
 }

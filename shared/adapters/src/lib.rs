@@ -10,4 +10,5 @@
 
 pub mod aws;
 pub mod fusion;
+pub mod transport_policy;
 pub mod wms;

@@ -283,3 +283,28 @@ async fn rejected_credentials_cost_one_login_for_many_concurrent_calls_until_rep
     assert!(!c.credentials_rejected());
     assert!(c.item_info(&dc, &items[0]).await.is_ok());
 }
+
+#[test]
+fn plain_http_to_a_remote_pod_is_a_configuration_error_before_any_call() {
+    let basic = Credentials::Basic {
+        user: "integration.user".into(),
+        password: SecretString::from("Welcome1"),
+    };
+    let err = HttpFusionClient::new(FusionConfig::new("http://pod.example.com", basic.clone())).unwrap_err();
+    assert!(err.to_string().contains("FUSION_BASE_URL") && err.to_string().contains("https"), "{err}");
+    assert!(HttpFusionClient::new(FusionConfig::new("https://pod.example.com", basic.clone())).is_ok());
+    assert!(HttpFusionClient::new(FusionConfig::new("http://127.0.0.1:8080", basic)).is_ok());
+    let mut oauth = FusionConfig::new(
+        "https://pod.example.com",
+        Credentials::OAuth2 {
+            token_url: "http://idcs.example.com/oauth2/v1/token".into(),
+            client_id: "c".into(),
+            client_secret: SecretString::from("s"),
+            scope: None,
+        },
+    );
+    let err = HttpFusionClient::new(oauth.clone()).unwrap_err();
+    assert!(err.to_string().contains("FUSION_TOKEN_URL"), "{err}");
+    oauth.base_url = "not a url".into();
+    assert!(HttpFusionClient::new(oauth).is_err());
+}

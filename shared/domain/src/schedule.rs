@@ -19,6 +19,10 @@ pub fn slot(at: DateTime<Utc>, period: TimeDelta) -> Result<String, DomainError>
     Ok(floored.format("%Y-%m-%dT%H:%MZ").to_string())
 }
 
+/// Longest slot a sync request may carry. Why: `dc:slot` is the SQS FIFO deduplication id (at
+/// most 128 characters) and part of run ids stored as DynamoDB keys.
+pub const MAX_SLOT_LEN: usize = 80;
+
 /// The SQS message that asks the sync function to sync one DC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,13 +51,28 @@ impl SyncRequest {
         format!("sync:{}:{}", self.dc, self.slot)
     }
 
-    /// Parses a message body, with a clear error for anything malformed.
+    /// Parses a message body, with a clear error for anything malformed: unknown fields, a
+    /// slot longer than [`MAX_SLOT_LEN`] or with characters a deduplication id cannot hold, a
+    /// trigger other than `schedule` or `manual`.
     pub fn parse(body: &str) -> Result<Self, DomainError> {
-        serde_json::from_str(body).map_err(|e| DomainError::InvalidId {
+        let fail = |reason: String| DomainError::InvalidId {
             kind: "sync request message",
             value: crate::error::quote(body),
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        let request: Self = serde_json::from_str(body).map_err(|e| fail(e.to_string()))?;
+        let slot_ok = !request.slot.is_empty()
+            && request.slot.chars().count() <= MAX_SLOT_LEN
+            && request.slot.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        if !slot_ok {
+            return Err(fail(format!(
+                "slot must be 1 to {MAX_SLOT_LEN} letters, digits, '-', '_', '.' or ':'"
+            )));
+        }
+        if !matches!(request.trigger.as_str(), "schedule" | "manual") {
+            return Err(fail("trigger must be schedule or manual".into()));
+        }
+        Ok(request)
     }
 }
 
@@ -110,6 +129,8 @@ mod tests {
             "{\"dc\":\"DC 01\",\"slot\":\"x\",\"trigger\":\"schedule\"}",
             "{\"dc\":\"DC01\"}",
             "[]",
+            "{\"dc\":\"DC01\",\"slot\":\"a b\",\"trigger\":\"schedule\"}",
+            "{\"dc\":\"DC01\",\"slot\":\"2026-11-26T23:00Z\",\"trigger\":\"cron\"}",
         ] {
             let e = SyncRequest::parse(body).unwrap_err().to_string();
             assert!(e.contains("invalid sync request message"), "{body}: {e}");

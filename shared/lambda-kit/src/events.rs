@@ -5,20 +5,58 @@ use chrono::{DateTime, Utc};
 use domain::DcCode;
 use serde_json::Value;
 
-/// `Some(time)` when `payload` is an EventBridge scheduled event (its `time`, or `now` when
-/// absent), `None` for anything else (a manual invocation). An unreadable `time` is an error.
-pub fn scheduled_time(payload: &Value, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, String> {
-    if payload.get("detail-type").is_none() {
+/// `Some(time)` when `payload` is an EventBridge scheduled event, `None` when it is not an
+/// EventBridge event at all (a manual invocation, checked by its own strict parser).
+///
+/// Refused, with the reason: an EventBridge event of any other kind (an EC2 state change, an S3
+/// notification through EventBridge: anything but source `aws.events` with detail-type
+/// `Scheduled Event`), and a scheduled event whose `time` is missing or unreadable. Why: a
+/// scheduled function acting on a stray event, or at "now" for a slot it cannot name, would run
+/// DCs for the wrong slot.
+pub fn scheduled_time(payload: &Value) -> Result<Option<DateTime<Utc>>, String> {
+    let Some(detail_type) = payload.get("detail-type") else {
         return Ok(None);
+    };
+    let source = payload.get("source").and_then(Value::as_str).unwrap_or("");
+    if detail_type.as_str() != Some("Scheduled Event") || source != "aws.events" {
+        return Err(format!(
+            "not a scheduled event (source {:?}, detail-type {}); only EventBridge schedules and the documented manual payload are accepted",
+            clip(source),
+            clip(&detail_type.to_string())
+        ));
     }
     let time = payload
         .get("time")
         .and_then(Value::as_str)
-        .map(DateTime::parse_from_rfc3339)
-        .transpose()
-        .map_err(|e| format!("scheduled event has an unreadable time: {e}"))?
-        .map_or(now, |t| t.with_timezone(&Utc));
-    Ok(Some(time))
+        .ok_or("scheduled event has no time")?;
+    DateTime::parse_from_rfc3339(time)
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|e| format!("scheduled event has an unreadable time {:?}: {e}", clip(time)))
+}
+
+/// Text from an event, cut to a length fit for an error message.
+fn clip(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// Longest manual `slot` accepted: it becomes part of SQS deduplication ids (at most 128
+/// characters) and DynamoDB keys.
+pub const MAX_SLOT_LEN: usize = 64;
+
+/// A manual `slot` as given, if it is at most [`MAX_SLOT_LEN`] characters of letters, digits
+/// and `- _ . :`.
+pub fn check_slot(slot: &str) -> Result<(), String> {
+    let ok = !slot.is_empty()
+        && slot.chars().count() <= MAX_SLOT_LEN
+        && slot.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "slot {:?} must be 1 to {MAX_SLOT_LEN} letters, digits, '-', '_', '.' or ':'",
+            clip(slot)
+        ))
+    }
 }
 
 /// The DCs a manual invocation asked for (every configured DC when it named none). Naming a DC
@@ -39,19 +77,34 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn scheduled_events_give_their_time_and_manual_ones_none() {
-        let now = Utc::now();
-        let t = scheduled_time(
-            &json!({"detail-type": "Scheduled Event", "time": "2026-11-26T23:00:04Z"}),
-            now,
-        );
+    fn only_scheduled_events_with_a_readable_time_are_scheduled() {
+        let scheduled = |extra: Value| {
+            let mut e = json!({"detail-type": "Scheduled Event", "source": "aws.events"});
+            if let (Some(m), Some(x)) = (e.as_object_mut(), extra.as_object()) {
+                m.extend(x.clone());
+            }
+            e
+        };
+        let t = scheduled_time(&scheduled(json!({"time": "2026-11-26T23:00:04Z"})));
         assert_eq!(t.unwrap().unwrap().to_rfc3339(), "2026-11-26T23:00:04+00:00");
-        assert_eq!(
-            scheduled_time(&json!({"detail-type": "Scheduled Event"}), now).unwrap(),
-            Some(now)
-        );
-        assert!(scheduled_time(&json!({"detail-type": "x", "time": "yesterday"}), now).is_err());
-        assert_eq!(scheduled_time(&json!({"dcs": ["DC01"]}), now).unwrap(), None);
+        let missing = scheduled_time(&scheduled(json!({}))).unwrap_err();
+        assert!(missing.contains("no time"), "{missing}");
+        assert!(scheduled_time(&scheduled(json!({"time": "yesterday"}))).is_err());
+        let ec2 = json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
+            "time": "2026-11-26T23:00:04Z"});
+        let e = scheduled_time(&ec2).unwrap_err();
+        assert!(e.contains("aws.ec2") && e.contains("not a scheduled event"), "{e}");
+        let spoofed = json!({"detail-type": "Scheduled Event", "source": "my.app", "time": "2026-11-26T23:00:04Z"});
+        assert!(scheduled_time(&spoofed).is_err());
+        assert_eq!(scheduled_time(&json!({"dcs": ["DC01"]})).unwrap(), None);
+    }
+
+    #[test]
+    fn slots_fit_deduplication_ids() {
+        assert!(check_slot("after-recount_2026-11-26T23:00").is_ok());
+        assert!(check_slot("").is_err());
+        assert!(check_slot(&"x".repeat(65)).is_err());
+        assert!(check_slot("a b").is_err());
     }
 
     #[test]

@@ -375,6 +375,24 @@ impl FusionConfig {
         Ok(c)
     }
 
+    /// Refuses base and token URLs that would send credentials in clear text: they must be
+    /// `https://` unless they point at a loopback host (simulators, local adapters).
+    pub fn check_urls(&self) -> Result<(), DomainError> {
+        let parse = |name: &'static str, text: &str| {
+            reqwest::Url::parse(text.trim()).map_err(|e| DomainError::InvalidConfig {
+                name,
+                reason: format!("is not a URL: {e}"),
+            })
+        };
+        let base = parse("FUSION_BASE_URL", &self.base_url)?;
+        crate::transport_policy::require_tls_unless_loopback("FUSION_BASE_URL", &base)?;
+        if let Credentials::OAuth2 { token_url, .. } = &self.credentials {
+            let token = parse("FUSION_TOKEN_URL", token_url)?;
+            crate::transport_policy::require_tls_unless_loopback("FUSION_TOKEN_URL", &token)?;
+        }
+        Ok(())
+    }
+
     /// The REST base URL (`.../fscmRestApi/resources/<version>`), without a trailing slash.
     pub fn api_base(&self) -> String {
         let trimmed = self.base_url.trim_end_matches('/');

@@ -70,8 +70,10 @@ impl std::fmt::Debug for HttpFusionClient {
 }
 
 impl HttpFusionClient {
-    /// A client with its own connection pool, built from `config`.
+    /// A client with its own connection pool, built from `config`. Refuses a configuration
+    /// whose URLs would carry credentials in clear text ([`FusionConfig::check_urls`]).
     pub fn new(config: FusionConfig) -> Result<Self, FusionError> {
+        config.check_urls()?;
         let http = Transport::build_http(&config)?;
         Ok(Self::with_http_client(config, http))
     }

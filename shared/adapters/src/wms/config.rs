@@ -243,6 +243,7 @@ fn check_base_url(url: &Url) -> Result<(), DomainError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("WMS_BASE_URL", "must not have a query or fragment"));
     }
+    crate::transport_policy::require_tls_unless_loopback("WMS_BASE_URL", url)?;
     Ok(())
 }
 
@@ -308,7 +309,7 @@ mod tests {
             ),
             (
                 &[
-                    ("WMS_BASE_URL", "http://h"),
+                    ("WMS_BASE_URL", "https://h"),
                     ("WMS_API_KEY", "k"),
                     ("WMS_TIMEOUT_MS", "soon"),
                 ],
@@ -316,7 +317,7 @@ mod tests {
             ),
             (
                 &[
-                    ("WMS_BASE_URL", "http://h"),
+                    ("WMS_BASE_URL", "https://h"),
                     ("WMS_API_KEY", "k"),
                     ("WMS_PAGE_SIZE", "6000"),
                 ],
@@ -332,7 +333,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let c = WmsConfig::new("http://h", WmsAuth::Bearer(SecretString::from("s3cr3t-token"))).unwrap();
+        let c = WmsConfig::new("https://h", WmsAuth::Bearer(SecretString::from("s3cr3t-token"))).unwrap();
         let text = format!("{c:?}");
         assert!(!text.contains("s3cr3t-token"), "{text}");
         assert!(text.contains("Bearer([REDACTED])"), "{text}");
