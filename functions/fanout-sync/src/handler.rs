@@ -90,10 +90,7 @@ mod tests {
         assert_eq!(slot, "manual-rerun-after-outage");
         assert_eq!(trigger, "manual");
         let bad = json!({"dcs": ["DC09"]});
-        assert!(plan(&dcs(), &bad, "r")
-            .unwrap_err()
-            .to_string()
-            .contains("DC09"));
+        assert!(plan(&dcs(), &bad, "r").unwrap_err().to_string().contains("DC09"));
         let garbage = json!({"dcs": "DC01", "extra": 1});
         assert!(plan(&dcs(), &garbage, "r")
             .unwrap_err()
@@ -107,7 +104,10 @@ mod tests {
     fn other_events_and_schedules_without_a_time_are_refused() {
         let ec2 = json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
             "time": "2026-11-26T23:00:04Z", "detail": {"state": "running"}});
-        assert!(plan(&dcs(), &ec2, "r").unwrap_err().to_string().contains("not a scheduled event"));
+        assert!(plan(&dcs(), &ec2, "r")
+            .unwrap_err()
+            .to_string()
+            .contains("not a scheduled event"));
         let s3 = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]});
         assert!(plan(&dcs(), &s3, "r").unwrap_err().to_string().contains("malformed"));
         let untimed = json!({"detail-type": "Scheduled Event", "source": "aws.events"});

@@ -7,6 +7,35 @@
 use domain::DomainError;
 use reqwest::Url;
 
+/// Why a response body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The body is larger than the configured maximum (by `Content-Length`, or while reading).
+    TooLarge {
+        /// The maximum, in bytes.
+        max: usize,
+    },
+    /// The connection failed while reading.
+    Transport(reqwest::Error),
+}
+
+/// Reads a response body of at most `max` bytes. Why: a misbehaving Fusion pod or WMS
+/// adapter (or something in between) must not make a function hold an unbounded answer in
+/// memory; the caller turns [`BodyError::TooLarge`] into a clear error.
+pub async fn read_body_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge { max });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > max {
+            return Err(BodyError::TooLarge { max });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Refuses a URL that is not `https://`, unless its host is loopback (`localhost`,
 /// `127.0.0.0/8`, `::1`). `name` is the setting the URL came from, for the error.
 pub fn require_tls_unless_loopback(name: &'static str, url: &Url) -> Result<(), DomainError> {

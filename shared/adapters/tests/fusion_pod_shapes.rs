@@ -291,7 +291,10 @@ fn plain_http_to_a_remote_pod_is_a_configuration_error_before_any_call() {
         password: SecretString::from("Welcome1"),
     };
     let err = HttpFusionClient::new(FusionConfig::new("http://pod.example.com", basic.clone())).unwrap_err();
-    assert!(err.to_string().contains("FUSION_BASE_URL") && err.to_string().contains("https"), "{err}");
+    assert!(
+        err.to_string().contains("FUSION_BASE_URL") && err.to_string().contains("https"),
+        "{err}"
+    );
     assert!(HttpFusionClient::new(FusionConfig::new("https://pod.example.com", basic.clone())).is_ok());
     assert!(HttpFusionClient::new(FusionConfig::new("http://127.0.0.1:8080", basic)).is_ok());
     let mut oauth = FusionConfig::new(
@@ -307,4 +310,15 @@ fn plain_http_to_a_remote_pod_is_a_configuration_error_before_any_call() {
     assert!(err.to_string().contains("FUSION_TOKEN_URL"), "{err}");
     oauth.base_url = "not a url".into();
     assert!(HttpFusionClient::new(oauth).is_err());
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_configured_maximum_is_refused_not_held() {
+    let env = start(|_| {}).await;
+    let c = client(&env, |c| {
+        c.max_response_bytes = 2048;
+        c.retry_attempts = 0;
+    });
+    let err = c.onhand(&dc()).await.unwrap_err();
+    assert!(err.to_string().contains("larger than 2048 bytes"), "{err}");
 }

@@ -552,3 +552,18 @@ async fn nonsense_answers_are_invalid_responses_and_odd_errors_keep_their_status
     );
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn an_answer_larger_than_the_configured_maximum_is_refused_not_held() {
+    let sim = start(SimConfig::small(1, 2_000)).await;
+    let mut settings = config_for(
+        sim.base_url(),
+        WmsAuth::ApiKey(SecretString::from(sim.api_key().unwrap().to_string())),
+    );
+    settings.page_size = 2000;
+    settings.max_response_bytes = 4096;
+    let wms = HttpWmsClient::new(settings).unwrap();
+    let err = wms.all_balances(&dc("DC01")).await.unwrap_err();
+    assert!(err.to_string().contains("larger than 4096 bytes"), "{err}");
+    assert_eq!(endpoint_counts(&sim, "GET balances").0, 1, "not retried");
+}

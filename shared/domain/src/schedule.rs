@@ -63,7 +63,10 @@ impl SyncRequest {
         let request: Self = serde_json::from_str(body).map_err(|e| fail(e.to_string()))?;
         let slot_ok = !request.slot.is_empty()
             && request.slot.chars().count() <= MAX_SLOT_LEN
-            && request.slot.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+            && request
+                .slot
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
         if !slot_ok {
             return Err(fail(format!(
                 "slot must be 1 to {MAX_SLOT_LEN} letters, digits, '-', '_', '.' or ':'"

@@ -176,6 +176,9 @@ pub struct FusionConfig {
     /// Why: Oracle gives no REST size limit but answers 504 after about 5 minutes and advises
     /// small requests; 200 matches its FBDI default per worker.
     pub balance_lines_per_request: usize,
+    /// Largest response body read (`FUSION_MAX_RESPONSE_BYTES`, default 64 MiB: a 500-row
+    /// on-hand page with expanded serials fits); a larger answer is refused, never held.
+    pub max_response_bytes: usize,
     /// Decimal places allowed for a UOM whose precision Fusion cannot tell (the
     /// `unitsOfMeasure` lookup is missing or refused on the pod, or does not list the code):
     /// the lookup only refines validation, Fusion itself still checks the post. Default 5.
@@ -212,6 +215,7 @@ impl FusionConfig {
             balance_lines_per_request: 200,
             auth_rejection_hold: Duration::from_secs(600),
             uom_default_precision: 5,
+            max_response_bytes: 64 * 1024 * 1024,
         }
     }
 
@@ -319,6 +323,9 @@ impl FusionConfig {
         }
         if let Some(v) = num("FUSION_GZIP_THRESHOLD_BYTES")? {
             c.gzip_threshold_bytes = usize_of(v);
+        }
+        if let Some(v) = num("FUSION_MAX_RESPONSE_BYTES")? {
+            c.max_response_bytes = usize_of(v).max(1024);
         }
         if let Some(v) = num("FUSION_UOM_DEFAULT_PRECISION")? {
             c.uom_default_precision = u32::try_from(v).unwrap_or(u32::MAX).min(MAX_UOM_PRECISION);

@@ -361,7 +361,19 @@ impl Transport {
         let resp = rb.send().await.map_err(|e| transport_error(&e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| transport_error(&e))?.to_vec();
+        let body = match crate::transport_policy::read_body_limited(resp, self.cfg.max_response_bytes).await {
+            Ok(body) => body,
+            Err(crate::transport_policy::BodyError::Transport(e)) => return Err(transport_error(&e)),
+            Err(crate::transport_policy::BodyError::TooLarge { max }) => {
+                return Err(CallError::new(
+                    FusionError::InvalidResponse(format!(
+                        "{}: the answer is larger than {max} bytes (FUSION_MAX_RESPONSE_BYTES)",
+                        req.path
+                    )),
+                    Outcome::Refused,
+                ))
+            }
+        };
         if status.is_success() {
             return Ok(Resp {
                 status: status.as_u16(),

@@ -104,6 +104,7 @@ struct Inner {
     timeout: Duration,
     retry: RetryPolicy,
     page_size: usize,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for HttpWmsClient {
@@ -176,6 +177,7 @@ impl HttpWmsClient {
                 timeout: config.timeout,
                 retry: config.retry,
                 page_size: config.page_size,
+                max_response_bytes: config.max_response_bytes,
             }),
         })
     }
@@ -340,7 +342,16 @@ impl HttpWmsClient {
         let response = request.send().await.map_err(|e| self.transport(call, e))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(|e| self.transport(call, e))?;
+        let body = match crate::transport_policy::read_body_limited(response, self.inner.max_response_bytes).await {
+            Ok(body) => body,
+            Err(crate::transport_policy::BodyError::Transport(e)) => return Err(self.transport(call, e)),
+            Err(crate::transport_policy::BodyError::TooLarge { max }) => {
+                return Err(Failure::permanent(WmsError::InvalidResponse(format!(
+                    "{}: the answer is larger than {max} bytes (WMS_MAX_RESPONSE_BYTES)",
+                    call.op.name()
+                ))))
+            }
+        };
         tracing::debug!(
             op = call.op.name(),
             dc = call.dc.map(DcCode::as_str),

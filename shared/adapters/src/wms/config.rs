@@ -81,6 +81,9 @@ pub struct WmsConfig {
     pub retry: RetryPolicy,
     /// Page size used by the paging helpers (`all_balances`, `all_outbox`), 1..=[`MAX_PAGE_SIZE`].
     pub page_size: usize,
+    /// Largest response body read (`WMS_MAX_RESPONSE_BYTES`, default 32 MiB); a larger answer
+    /// is refused as nonsense rather than held in memory.
+    pub max_response_bytes: usize,
 }
 
 impl fmt::Debug for WmsConfig {
@@ -92,6 +95,7 @@ impl fmt::Debug for WmsConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
             .field("page_size", &self.page_size)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -110,6 +114,8 @@ impl WmsConfig {
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
     /// Default page size (the contract's own default).
     pub const DEFAULT_PAGE_SIZE: usize = 500;
+    /// Default largest response body (a 5,000-row page of balances with serials fits easily).
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
     /// A config with default timeouts, retries and page size.
     ///
@@ -123,6 +129,7 @@ impl WmsConfig {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
             page_size: Self::DEFAULT_PAGE_SIZE,
+            max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
         };
         config.validate()?;
         Ok(config)
@@ -191,6 +198,11 @@ impl WmsConfig {
             },
             page_size: usize::try_from(number("WMS_PAGE_SIZE", Self::DEFAULT_PAGE_SIZE as u64)?)
                 .map_err(|_| invalid("WMS_PAGE_SIZE", "is too large"))?,
+            max_response_bytes: usize::try_from(number(
+                "WMS_MAX_RESPONSE_BYTES",
+                Self::DEFAULT_MAX_RESPONSE_BYTES as u64,
+            )?)
+            .map_err(|_| invalid("WMS_MAX_RESPONSE_BYTES", "is too large"))?,
         };
         config.validate()?;
         Ok(config)
