@@ -360,7 +360,7 @@ impl HttpWmsClient {
             "WMS call"
         );
         if status.is_success() {
-            return Ok(body.into());
+            return Ok(body);
         }
         Err(self.refusal(call, status, retry_after, &body))
     }
