@@ -94,8 +94,8 @@ mod tests {
     fn dc_lists_parse_and_refuse_clearly() {
         let ok = parse_dc_list("DC_LIST", "DC01, DC02,,DC03").unwrap();
         assert_eq!(ok.len(), 3);
-        let e = parse_dc_list("DC_LIST", "DC01,dc02").unwrap_err().to_string();
-        assert!(e.contains("DC_LIST") && e.contains("dc02"), "{e}");
+        let e = parse_dc_list("DC_LIST", "DC01,DC 02").unwrap_err().to_string();
+        assert!(e.contains("DC_LIST") && e.contains("DC 02"), "{e}");
         assert!(parse_dc_list("DC_LIST", " , ").is_err());
     }
 }
