@@ -2,25 +2,38 @@
 # Runs the whole system locally with one command, on a fresh clone:
 #   installs moto into .venv (pinned, tools/requirements-test.txt), starts it as the AWS
 #   endpoint (or uses AWS_ENDPOINT_URL if set, e.g. a LocalStack you run), builds and starts
-#   the Fusion and WMS simulators, then runs tests/local-driver, which creates the tables,
+#   the Fusion and WMS simulators (each unless a real system is given: --fusion-url,
+#   --wms-url), then runs tests/local-driver, which creates the tables,
 #   queues and topic from infra/template.yaml, generates WMS activity, fires the hourly
 #   fan-out, delivers the queued SQS messages to the sync function, injects drift of each size
 #   band, fires the reconciliation and prints a report per DC. Everything it started is stopped
 #   on exit; the exit status is non-zero when anything failed to sync or a drift went unfound.
 #
 # Flags:
-#   --dcs N        DCs (default 2)
-#   --items N      SKUs per DC (default 2000)
-#   --activity N   WMS transactions generated per DC (default 100)
-#   --seed N       seed of the simulators' data and of the drift (default 42)
-#   --watch        run the real function binaries under `cargo lambda watch` instead of calling
-#                  the handlers in process (needs cargo-lambda: tools/requirements-deploy.txt)
+#   --dcs N          DCs (default 2; DC01..DCnn unless DC_LIST is set)
+#   --items N        SKUs per DC (default 2000)
+#   --activity N     WMS transactions generated per DC (default 100)
+#   --seed N         seed of the simulators' data and of the drift (default 42)
+#   --watch          run the real function binaries under `cargo lambda watch` instead of calling
+#                    the handlers in process (needs cargo-lambda: tools/requirements-deploy.txt)
+#   --fusion-url URL a real Fusion (test pod) instead of the simulator; same as FUSION_BASE_URL
+#   --wms-url URL    a real WMS adapter (staging) instead of the simulator; same as WMS_BASE_URL
 # Other flags go to the driver (e.g. --small 5 --medium 3 --large 2: drifted keys per DC).
+#
+# Every FUSION_*, WMS_*, SYNC_*, RECONCILE_*, VARIANCE_* variable, SERIAL_LIMIT and DC_LIST
+# exported here reaches the functions as in AWS (docs/operations.md). A real side needs its
+# credentials exported (FUSION_USER + FUSION_PASSWORD, or FUSION_AUTH=oauth2 + FUSION_TOKEN_URL,
+# FUSION_CLIENT_ID, FUSION_CLIENT_SECRET; WMS_API_KEY or WMS_BEARER_TOKEN); the run stops at
+# once naming a missing one. With a real WMS, activity generation, drift injection and the
+# outbox check (the simulator's admin API) are skipped, each with a note.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 DCS=2 ITEMS=2000 ACTIVITY=100 SEED=42 WATCH=0
+# Why the exported variables: they are the ones the functions read, so one set of exports
+# configures both the functions and which systems the run targets. A flag wins over them.
+FUSION_URL="${FUSION_BASE_URL:-}" WMS_URL="${WMS_BASE_URL:-}"
 EXTRA=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -29,7 +42,9 @@ while [[ $# -gt 0 ]]; do
         --activity) ACTIVITY="$2"; shift 2 ;;
         --seed) SEED="$2"; shift 2 ;;
         --watch) WATCH=1; shift ;;
-        -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --fusion-url) FUSION_URL="$2"; shift 2 ;;
+        --wms-url) WMS_URL="$2"; shift 2 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) EXTRA+=("$1"); shift ;;
     esac
 done
@@ -49,24 +64,35 @@ trap cleanup EXIT
 ensure_venv "$ROOT/tools/requirements-test.txt"
 start_aws_emulator
 
-echo "==> building the simulators and the local driver" >&2
-cargo build --quiet -p fusion-sim -p wms-sim -p local-driver
+# Builds only the simulators this run starts.
+BUILD=(-p local-driver)
+[[ -n "$FUSION_URL" ]] || BUILD+=(-p fusion-sim)
+[[ -n "$WMS_URL" ]] || BUILD+=(-p wms-sim)
+if [[ -z "$FUSION_URL" && -z "$WMS_URL" ]]; then
+    echo "==> building the simulators and the local driver" >&2
+else
+    echo "==> building the local driver${BUILD[2]:+ and the simulator it needs}" >&2
+fi
+cargo build --quiet "${BUILD[@]}"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 
-# Starts a simulator binary and prints its URL once it says `listening on URL`.
+# Starts a simulator binary and sets SIM_URL once it says `listening on URL`. Runs in this
+# shell, not in a $(...) subshell, so that its pid reaches SIM_PIDS and the cleanup stops it.
 start_sim() {
     local name="$1"
     shift
     "$BIN/$name" --port 0 --seed "$SEED" --dcs "$DCS" --items "$ITEMS" "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.err" &
     SIM_PIDS+=($!)
+    SIM_URL=""
     for _ in $(seq 1 300); do
         local line
         line="$(head -n 1 "$WORK/$name.out" 2>/dev/null || true)"
         if [[ "$line" == "listening on "* ]]; then
-            echo "${line#listening on }"
+            SIM_URL="${line#listening on }"
             return
         fi
+        kill -0 "${SIM_PIDS[-1]}" 2>/dev/null || break
         sleep 0.1
     done
     echo "$name did not start; its log:" >&2
@@ -74,12 +100,36 @@ start_sim() {
     return 1
 }
 
-FUSION_URL="$(start_sim fusion-sim)"
-WMS_URL="$(start_sim wms-sim)"
-echo "==> Fusion simulator on $FUSION_URL, WMS simulator on $WMS_URL ($DCS DCs x $ITEMS SKUs)" >&2
+# A URL as printed: any user:password@ in it hidden.
+shown() { sed -E 's#//[^/@]*@#//***@#' <<<"$1"; }
 
-DRIVER=("$BIN/local-driver" --fusion-url "$FUSION_URL" --wms-url "$WMS_URL" --dcs "$DCS"
-    --activity "$ACTIVITY" --seed "$SEED" --root "$ROOT")
+DRIVER=("$BIN/local-driver" --dcs "$DCS" --activity "$ACTIVITY" --seed "$SEED" --root "$ROOT")
+if [[ -z "$FUSION_URL" && -z "$WMS_URL" ]]; then
+    start_sim fusion-sim
+    FUSION_URL="$SIM_URL"
+    start_sim wms-sim
+    WMS_URL="$SIM_URL"
+    echo "==> Fusion simulator on $FUSION_URL, WMS simulator on $WMS_URL ($DCS DCs x $ITEMS SKUs)" >&2
+    DRIVER+=(--fusion-sim --wms-sim)
+else
+    if [[ -z "$FUSION_URL" ]]; then
+        start_sim fusion-sim
+        FUSION_URL="$SIM_URL"
+        echo "==> Fusion simulator on $FUSION_URL ($DCS DCs x $ITEMS SKUs)" >&2
+        DRIVER+=(--fusion-sim)
+    else
+        echo "==> Fusion: $(shown "$FUSION_URL") (real: no simulator started)" >&2
+    fi
+    if [[ -z "$WMS_URL" ]]; then
+        start_sim wms-sim
+        WMS_URL="$SIM_URL"
+        echo "==> WMS simulator on $WMS_URL ($DCS DCs x $ITEMS SKUs)" >&2
+        DRIVER+=(--wms-sim)
+    else
+        echo "==> WMS: $(shown "$WMS_URL") (real: no simulator started; activity, drift and outbox checks skipped)" >&2
+    fi
+fi
+DRIVER+=(--fusion-url "$FUSION_URL" --wms-url "$WMS_URL")
 if [[ "$WATCH" == 1 ]]; then
     if ! cargo lambda --version >/dev/null 2>&1 && [[ -x "$ROOT/.venv-deploy/bin/cargo-lambda" ]]; then
         export PATH="$ROOT/.venv-deploy/bin:$PATH"

@@ -29,13 +29,30 @@ pub fn required(name: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// A variable source: a name to its value, `None` when unset. [`process_env`] reads the
+/// process environment; the local driver passes the environment it gives the functions.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment as a [`Lookup`].
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// An optional variable parsed with `FromStr`, or `default` when unset or empty.
 pub fn parsed_or<T: FromStr>(name: &str, default: T) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+    parsed_or_in(&process_env, name, default)
+}
+
+/// [`parsed_or`] over any variable source.
+pub fn parsed_or_in<T: FromStr>(get: Lookup<'_>, name: &str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        Some(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
             name: name.to_string(),
             reason: e.to_string(),
         }),
@@ -77,8 +94,8 @@ mod tests {
     fn dc_lists_parse_and_refuse_clearly() {
         let ok = parse_dc_list("DC_LIST", "DC01, DC02,,DC03").unwrap();
         assert_eq!(ok.len(), 3);
-        let e = parse_dc_list("DC_LIST", "DC01,dc 02").unwrap_err().to_string();
-        assert!(e.contains("DC_LIST") && e.contains("dc 02"), "{e}");
+        let e = parse_dc_list("DC_LIST", "DC01,DC 02").unwrap_err().to_string();
+        assert!(e.contains("DC_LIST") && e.contains("DC 02"), "{e}");
         assert!(parse_dc_list("DC_LIST", " , ").is_err());
     }
 }

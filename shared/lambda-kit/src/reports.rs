@@ -1,6 +1,6 @@
 //! Turning run outcomes into persisted run reports, metrics and settings from the environment.
 
-use crate::config::{self, ConfigError};
+use crate::config::{self, ConfigError, Lookup};
 use crate::metrics::{MetricSet, Unit};
 use chrono::{DateTime, Duration, Utc};
 use domain::ports::RunReport;
@@ -14,20 +14,32 @@ use std::collections::BTreeMap;
 /// long gets a review task) and `SYNC_OUTAGE_AFTER` (3: transactions failing in a row because
 /// Fusion is unavailable before the run stops).
 pub fn sync_settings_from_env() -> Result<SyncSettings, ConfigError> {
+    sync_settings_from_lookup(&config::process_env)
+}
+
+/// [`sync_settings_from_env`] over any variable source (the local driver passes the
+/// environment it gives the functions).
+pub fn sync_settings_from_lookup(get: Lookup<'_>) -> Result<SyncSettings, ConfigError> {
     let d = SyncSettings::default();
     Ok(SyncSettings {
-        max_attempts: config::parsed_or("SYNC_MAX_ATTEMPTS", d.max_attempts)?,
-        serial_limit: config::parsed_or("SERIAL_LIMIT", d.serial_limit)?,
-        concurrency: config::parsed_or("SYNC_CONCURRENCY", d.concurrency)?,
-        page_size: config::parsed_or("SYNC_PAGE_SIZE", d.page_size)?,
-        txn_lease: Duration::seconds(config::parsed_or("SYNC_TXN_LEASE_SECS", d.txn_lease.num_seconds())?),
-        safety_margin: Duration::seconds(config::parsed_or(
+        max_attempts: config::parsed_or_in(get, "SYNC_MAX_ATTEMPTS", d.max_attempts)?,
+        serial_limit: config::parsed_or_in(get, "SERIAL_LIMIT", d.serial_limit)?,
+        concurrency: config::parsed_or_in(get, "SYNC_CONCURRENCY", d.concurrency)?,
+        page_size: config::parsed_or_in(get, "SYNC_PAGE_SIZE", d.page_size)?,
+        txn_lease: Duration::seconds(config::parsed_or_in(
+            get,
+            "SYNC_TXN_LEASE_SECS",
+            d.txn_lease.num_seconds(),
+        )?),
+        safety_margin: Duration::seconds(config::parsed_or_in(
+            get,
             "SYNC_SAFETY_MARGIN_SECS",
             d.safety_margin.num_seconds(),
         )?),
         alert_list_max: d.alert_list_max,
-        outage_after: config::parsed_or("SYNC_OUTAGE_AFTER", d.outage_after)?,
-        unprocessed_review_after: Duration::minutes(config::parsed_or(
+        outage_after: config::parsed_or_in(get, "SYNC_OUTAGE_AFTER", d.outage_after)?,
+        unprocessed_review_after: Duration::minutes(config::parsed_or_in(
+            get,
             "SYNC_UNPROCESSED_REVIEW_MINUTES",
             d.unprocessed_review_after.num_minutes(),
         )?),
@@ -165,6 +177,13 @@ mod tests {
 /// `RECONCILE_ORPHAN_RETRY_CAP` (3), `RECONCILE_STALE_IN_FLIGHT_SECS` (900), plus the sync
 /// settings used for adjustments and orphan retries.
 pub fn reconcile_settings_from_env() -> Result<domain::reconciliation::ReconcileSettings, ConfigError> {
+    reconcile_settings_from_lookup(&config::process_env)
+}
+
+/// [`reconcile_settings_from_env`] over any variable source.
+pub fn reconcile_settings_from_lookup(
+    get: Lookup<'_>,
+) -> Result<domain::reconciliation::ReconcileSettings, ConfigError> {
     use domain::reconciliation::ReconcileSettings;
     use domain::Thresholds;
     use rust_decimal::Decimal;
@@ -174,21 +193,22 @@ pub fn reconcile_settings_from_env() -> Result<domain::reconciliation::Reconcile
         reason,
     };
     let thresholds = Thresholds::new(
-        config::parsed_or::<Decimal>("VARIANCE_AUTO_CORRECT_BELOW", d.thresholds.auto_correct_below)?,
-        config::parsed_or::<Decimal>("VARIANCE_ALERT_ABOVE", d.thresholds.alert_above)?,
+        config::parsed_or_in::<Decimal>(get, "VARIANCE_AUTO_CORRECT_BELOW", d.thresholds.auto_correct_below)?,
+        config::parsed_or_in::<Decimal>(get, "VARIANCE_ALERT_ABOVE", d.thresholds.alert_above)?,
     )
     .map_err(|e| invalid("VARIANCE_ALERT_ABOVE", e.to_string()))?;
-    let per_dc = parse_per_dc(&std::env::var("VARIANCE_THRESHOLDS_PER_DC").unwrap_or_default())
+    let per_dc = parse_per_dc(&get("VARIANCE_THRESHOLDS_PER_DC").unwrap_or_default())
         .map_err(|reason| invalid("VARIANCE_THRESHOLDS_PER_DC", reason))?;
     Ok(ReconcileSettings {
         thresholds,
         per_dc,
-        orphan_retry_cap: config::parsed_or("RECONCILE_ORPHAN_RETRY_CAP", d.orphan_retry_cap)?,
-        stale_in_flight_after: Duration::seconds(config::parsed_or(
+        orphan_retry_cap: config::parsed_or_in(get, "RECONCILE_ORPHAN_RETRY_CAP", d.orphan_retry_cap)?,
+        stale_in_flight_after: Duration::seconds(config::parsed_or_in(
+            get,
             "RECONCILE_STALE_IN_FLIGHT_SECS",
             d.stale_in_flight_after.num_seconds(),
         )?),
-        sync: sync_settings_from_env()?,
+        sync: sync_settings_from_lookup(get)?,
         ..d
     })
 }
@@ -245,5 +265,26 @@ mod per_dc_tests {
         assert!(parse_per_dc("DC03=20:2").unwrap_err().contains("below"));
         assert!(parse_per_dc("DC03").is_err());
         assert!(parse_per_dc("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn settings_read_any_variable_source() {
+        let vars: BTreeMap<&str, &str> = [
+            ("SYNC_CONCURRENCY", "3"),
+            ("RECONCILE_ORPHAN_RETRY_CAP", "7"),
+            ("VARIANCE_THRESHOLDS_PER_DC", "DC03=2:20"),
+        ]
+        .into();
+        let get = |k: &str| vars.get(k).map(|v| v.to_string());
+        let sync = sync_settings_from_lookup(&get).unwrap();
+        assert_eq!(sync.concurrency, 3);
+        assert_eq!(sync.max_attempts, SyncSettings::default().max_attempts);
+        let reconcile = reconcile_settings_from_lookup(&get).unwrap();
+        assert_eq!(reconcile.orphan_retry_cap, 7);
+        assert_eq!(reconcile.sync.concurrency, 3);
+        assert_eq!(reconcile.per_dc.len(), 1);
+        let bad = |k: &str| (k == "SYNC_PAGE_SIZE").then(|| "many".to_string());
+        let e = sync_settings_from_lookup(&bad).unwrap_err().to_string();
+        assert!(e.contains("SYNC_PAGE_SIZE"), "{e}");
     }
 }

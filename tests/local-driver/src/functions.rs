@@ -12,7 +12,7 @@ use lambda_kit::wiring::{AppPorts, Resources};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::{Child, Command};
@@ -20,17 +20,97 @@ use tokio::process::{Child, Command};
 /// Lambda's maximum timeout, the deadline every in-process invocation gets.
 const DEADLINE: Duration = Duration::from_secs(900);
 
-/// The environment the template gives the functions, with local values. Both modes use it:
-/// in process through the configs' lookups, under `cargo lambda watch` as the binaries' env.
+/// Which Fusion and which WMS the local run targets: the simulators `scripts/run-local.sh`
+/// started, or real systems (a Fusion test pod, a WMS staging system).
+#[derive(Debug, Clone)]
+pub struct Targets {
+    /// Fusion pod URL or REST base.
+    pub fusion_url: String,
+    /// `fusion_url` is the Fusion simulator.
+    pub fusion_sim: bool,
+    /// WMS adapter base URL.
+    pub wms_url: String,
+    /// `wms_url` is the WMS simulator.
+    pub wms_sim: bool,
+    /// The WMS simulator's API key, the default credential of a simulated WMS.
+    pub wms_sim_key: String,
+}
+
+/// Variables passed from the process environment to the functions when their name starts with
+/// one of these: every setting the functions read besides the resource names.
+const PASSED_PREFIXES: &[&str] = &["FUSION_", "WMS_", "SYNC_", "RECONCILE_", "VARIANCE_"];
+
+/// Single variables passed through the same way.
+const PASSED_NAMES: &[&str] = &["SERIAL_LIMIT", "DC_LIST"];
+
+/// Secret ARNs the functions would read from Secrets Manager, which in a local run is the
+/// emulator's (empty). They are not passed; the local run takes the secret values themselves
+/// (`FUSION_PASSWORD`, `FUSION_CLIENT_SECRET`, `WMS_API_KEY`, `WMS_BEARER_TOKEN`).
+pub const IGNORED: &[&str] = &["FUSION_SECRET_ARN", "WMS_API_KEY_SECRET_ARN"];
+
+/// The settings the functions get in a local run (everything but the resource names, which
+/// [`with_resources`] adds), checked the way the functions check them at a cold start.
+///
+/// Layers, later ones winning: the simulators' well-known credentials, only for a side that is
+/// a simulator (Fusion: basic `integration.user` / `Welcome1`; WMS: `wms_sim_key` unless the
+/// environment names a WMS credential of its own); `DC_LIST` = `default_dcs`; every
+/// `FUSION_*`, `WMS_*`, `SYNC_*`, `RECONCILE_*`, `VARIANCE_*` variable, `SERIAL_LIMIT` and
+/// `DC_LIST` of `process` (the process environment, passed in) except [`IGNORED`]; the target
+/// URLs. A missing or unusable setting fails with the config error naming the variable (never
+/// a value of a secret).
 pub fn function_env(
+    process: &BTreeMap<String, String>,
+    targets: &Targets,
+    default_dcs: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    let set = |env: &mut BTreeMap<String, String>, k: &str, v: &str| {
+        env.insert(k.to_string(), v.to_string());
+    };
+    if targets.fusion_sim {
+        set(&mut env, "FUSION_AUTH", "basic");
+        set(&mut env, "FUSION_USER", "integration.user");
+        // Why: the simulator's well-known local credentials. In AWS these come from Secrets
+        // Manager (FUSION_SECRET_ARN, WMS_API_KEY_SECRET_ARN), never from the environment.
+        set(&mut env, "FUSION_PASSWORD", "Welcome1");
+    }
+    let has = |k: &str| process.get(k).is_some_and(|v| !v.trim().is_empty());
+    if targets.wms_sim && !has("WMS_API_KEY") && !has("WMS_BEARER_TOKEN") {
+        set(&mut env, "WMS_API_KEY", &targets.wms_sim_key);
+    }
+    set(&mut env, "DC_LIST", default_dcs);
+    for (k, v) in process {
+        let passed = PASSED_PREFIXES.iter().any(|p| k.starts_with(p)) || PASSED_NAMES.contains(&k.as_str());
+        if passed && !IGNORED.contains(&k.as_str()) {
+            set(&mut env, k, v);
+        }
+    }
+    set(&mut env, "FUSION_BASE_URL", &targets.fusion_url);
+    set(&mut env, "WMS_BASE_URL", &targets.wms_url);
+    check_settings(&env)?;
+    Ok(env)
+}
+
+/// Reads every setting the way the functions' cold start does, so a missing or unusable one
+/// stops the run before anything is created.
+fn check_settings(env: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    let get = |k: &str| env.get(k).cloned();
+    FusionConfig::from_lookup(get, None).map_err(|e| anyhow!("Fusion settings: {e}"))?;
+    WmsConfig::from_lookup(get).map_err(|e| anyhow!("WMS settings: {e}"))?;
+    lambda_kit::config::parse_dc_list("DC_LIST", env.get("DC_LIST").map_or("", String::as_str))?;
+    lambda_kit::reports::reconcile_settings_from_lookup(&get)?;
+    lambda_kit::config::parsed_or_in(&get, "RECONCILE_CONCURRENCY", 4usize)?;
+    Ok(())
+}
+
+/// `env` with the names of the tables, queue and topic the driver created, as the template
+/// sets them.
+pub fn with_resources(
+    mut env: BTreeMap<String, String>,
     provisioned: &Provisioned,
     resources: &Resources,
-    dcs: &str,
-    fusion_url: &str,
-    wms_url: &str,
-    wms_api_key: &str,
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    let env = [
+    let names = [
         ("LEDGER_TABLE", resources.ledger_table.as_str()),
         ("LOT_MAP_TABLE", &resources.lot_map_table),
         ("REVIEW_TASK_TABLE", &resources.review_task_table),
@@ -39,17 +119,9 @@ pub fn function_env(
         ("INCIDENT_TABLE", &resources.incident_table),
         ("ALERT_TOPIC_ARN", &resources.alert_topic_arn),
         ("SYNC_QUEUE_URL", provisioned.queue_url("SyncQueue")?),
-        ("DC_LIST", dcs),
-        ("FUSION_BASE_URL", fusion_url),
-        ("FUSION_AUTH", "basic"),
-        ("FUSION_USER", "integration.user"),
-        // Why: the simulators' well-known local credentials. In AWS these come from Secrets
-        // Manager (FUSION_SECRET_ARN, WMS_API_KEY_SECRET_ARN), never from the environment.
-        ("FUSION_PASSWORD", "Welcome1"),
-        ("WMS_BASE_URL", wms_url),
-        ("WMS_API_KEY", wms_api_key),
     ];
-    Ok(env.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    env.extend(names.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Ok(env)
 }
 
 /// Handlers in this process.
@@ -64,6 +136,8 @@ pub struct Watch {
     child: Child,
     http: reqwest::Client,
     base: String,
+    /// The env file handed to `cargo lambda watch` (removed when this is dropped).
+    _env_file: PrivateFile,
 }
 
 /// Where invocations go.
@@ -72,6 +146,32 @@ pub enum Functions {
     InProcess(Box<InProcess>),
     /// The real binaries behind `cargo lambda watch`.
     Watch(Box<Watch>),
+}
+
+/// A file only this user can read, removed when dropped: the env file of `cargo lambda watch`
+/// may hold secrets (`FUSION_PASSWORD`, `WMS_API_KEY`, ...).
+struct PrivateFile(PathBuf);
+
+impl PrivateFile {
+    fn write(path: PathBuf, text: &str) -> std::io::Result<Self> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let _ = std::fs::remove_file(&path);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        let file_guard = Self(path);
+        file.write_all(text.as_bytes())?;
+        Ok(file_guard)
+    }
+}
+
+impl Drop for PrivateFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// A Lambda context with a fresh request id and the function's deadline.
@@ -98,7 +198,8 @@ pub fn ports(sdk: &SdkConfig, resources: &Resources, env: &BTreeMap<String, Stri
 impl Functions {
     /// Builds the handlers' dependencies in this process, one "container" per function.
     pub fn in_process(sdk: &SdkConfig, resources: &Resources, env: &BTreeMap<String, String>) -> anyhow::Result<Self> {
-        let var = |k: &str| env.get(k).cloned().ok_or_else(|| anyhow!("{k} missing"));
+        let get = |k: &str| env.get(k).cloned();
+        let var = |k: &str| get(k).ok_or_else(|| anyhow!("{k} missing"));
         let dcs = lambda_kit::config::parse_dc_list("DC_LIST", &var("DC_LIST")?)?;
         Ok(Self::InProcess(Box::new(InProcess {
             fanout: fanout_sync::handler::Deps {
@@ -107,19 +208,20 @@ impl Functions {
             },
             sync: sync_inventory::handler::Deps {
                 ports: ports(sdk, resources, env)?,
-                settings: domain::sync::SyncSettings::default(),
+                settings: lambda_kit::reports::sync_settings_from_lookup(&get)?,
             },
             reconcile: reconcile_stock::handler::Deps {
                 ports: ports(sdk, resources, env)?,
-                settings: domain::reconciliation::ReconcileSettings::default(),
+                settings: lambda_kit::reports::reconcile_settings_from_lookup(&get)?,
                 dcs,
-                concurrency: 4,
+                concurrency: lambda_kit::config::parsed_or_in(&get, "RECONCILE_CONCURRENCY", 4usize)?,
             },
         })))
     }
 
-    /// Starts `cargo lambda watch` on `port` with the function environment and waits until it
-    /// answers. The binaries compile on their first invocation.
+    /// Starts `cargo lambda watch` on `port` with the function environment (in an env file;
+    /// the secret ARNs of [`IGNORED`] are removed from what the binaries inherit) and waits
+    /// until it answers. The binaries compile on their first invocation.
     ///
     /// `--timeout 900` gives invocations Lambda's deadline (the sync stops early near it), and
     /// `--ignore-changes` keeps a one-shot run from restarting the functions mid-invocation
@@ -130,16 +232,21 @@ impl Functions {
         env: &BTreeMap<String, String>,
         stdout_log: Option<&Path>,
     ) -> anyhow::Result<Self> {
-        let env_file = std::env::temp_dir().join(format!("invsync-local-{port}.env"));
         let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        std::fs::write(&env_file, text).context("write the env file for cargo lambda watch")?;
-        let child = Command::new("cargo")
+        let env_file = PrivateFile::write(std::env::temp_dir().join(format!("invsync-local-{port}.env")), &text)
+            .context("write the env file for cargo lambda watch")?;
+        let mut command = Command::new("cargo");
+        for name in IGNORED {
+            // Why: the binaries inherit this process's environment besides the env file.
+            command.env_remove(name);
+        }
+        let child = command
             .current_dir(root)
             .args(["lambda", "watch", "--quiet", "--ignore-changes", "--timeout", "900"])
             .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
             .arg(port.to_string())
             .arg("--env-file")
-            .arg(&env_file)
+            .arg(&env_file.0)
             .stdout(match stdout_log {
                 Some(path) => Stdio::from(std::fs::File::create(path).context("create the function log")?),
                 None => Stdio::null(),
@@ -154,7 +261,12 @@ impl Functions {
         let base = format!("http://127.0.0.1:{port}");
         for _ in 0..600 {
             if http.get(&base).send().await.is_ok() {
-                return Ok(Self::Watch(Box::new(Watch { child, http, base })));
+                return Ok(Self::Watch(Box::new(Watch {
+                    child,
+                    http,
+                    base,
+                    _env_file: env_file,
+                })));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -221,5 +333,136 @@ impl Functions {
             }
             Self::Watch(w) => Self::invoke_watch(w, "reconcile-stock", &event).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(vars: &[(&str, &str)]) -> BTreeMap<String, String> {
+        vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn targets(fusion_sim: bool, wms_sim: bool) -> Targets {
+        Targets {
+            fusion_url: "http://127.0.0.1:9001".into(),
+            fusion_sim,
+            wms_url: "http://127.0.0.1:9002".into(),
+            wms_sim,
+            wms_sim_key: "wms-sim-key".into(),
+        }
+    }
+
+    #[test]
+    fn simulators_get_their_well_known_credentials_and_the_default_dcs() {
+        let env = function_env(
+            &process(&[("PATH", "/bin"), ("HOME", "/h")]),
+            &targets(true, true),
+            "DC01,DC02",
+        )
+        .unwrap();
+        assert_eq!(env["FUSION_BASE_URL"], "http://127.0.0.1:9001");
+        assert_eq!(env["FUSION_USER"], "integration.user");
+        assert_eq!(env["FUSION_PASSWORD"], "Welcome1");
+        assert_eq!(env["WMS_BASE_URL"], "http://127.0.0.1:9002");
+        assert_eq!(env["WMS_API_KEY"], "wms-sim-key");
+        assert_eq!(env["DC_LIST"], "DC01,DC02");
+        assert!(!env.contains_key("PATH") && !env.contains_key("HOME"), "{env:?}");
+    }
+
+    #[test]
+    fn the_process_environment_overrides_the_simulator_defaults() {
+        let env = function_env(
+            &process(&[
+                ("FUSION_PASSWORD", "other"),
+                ("FUSION_TRANSACTION_MODE", "background"),
+                ("WMS_BEARER_TOKEN", "tok"),
+                ("WMS_TIMEOUT_MS", "2500"),
+                ("SYNC_CONCURRENCY", "2"),
+                ("RECONCILE_CONCURRENCY", "1"),
+                ("VARIANCE_ALERT_ABOVE", "80"),
+                ("SERIAL_LIMIT", "10"),
+                ("DC_LIST", "DC07"),
+                ("FUSION_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:f"),
+                ("WMS_API_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:w"),
+            ]),
+            &targets(true, true),
+            "DC01,DC02",
+        )
+        .unwrap();
+        assert_eq!(env["FUSION_USER"], "integration.user");
+        assert_eq!(env["FUSION_PASSWORD"], "other");
+        assert_eq!(env["FUSION_TRANSACTION_MODE"], "background");
+        // An exported WMS credential replaces the simulator's key instead of joining it (both
+        // would be refused).
+        assert_eq!(env["WMS_BEARER_TOKEN"], "tok");
+        assert!(!env.contains_key("WMS_API_KEY"), "{env:?}");
+        for (k, v) in [
+            ("WMS_TIMEOUT_MS", "2500"),
+            ("SYNC_CONCURRENCY", "2"),
+            ("RECONCILE_CONCURRENCY", "1"),
+            ("VARIANCE_ALERT_ABOVE", "80"),
+            ("SERIAL_LIMIT", "10"),
+            ("DC_LIST", "DC07"),
+        ] {
+            assert_eq!(env[k], v, "{k}");
+        }
+        assert!(!env.contains_key("FUSION_SECRET_ARN") && !env.contains_key("WMS_API_KEY_SECRET_ARN"));
+    }
+
+    #[test]
+    fn a_real_side_takes_only_what_the_environment_gives() {
+        let real = process(&[
+            ("FUSION_BASE_URL", "https://ignored.example.com"),
+            ("FUSION_USER", "svc.invsync"),
+            ("FUSION_PASSWORD", "s3cret"),
+            ("WMS_API_KEY", "staging-key"),
+        ]);
+        let env = function_env(&real, &targets(false, false), "DC01").unwrap();
+        assert_eq!(env["FUSION_USER"], "svc.invsync");
+        assert_eq!(env["WMS_API_KEY"], "staging-key");
+        // The target URL (from --fusion-url or the same variable) is the one used.
+        assert_eq!(env["FUSION_BASE_URL"], "http://127.0.0.1:9001");
+
+        // No simulator credentials fill in for a real side: the run stops naming the variable.
+        let e = format!(
+            "{:#}",
+            function_env(&process(&[("WMS_API_KEY", "k")]), &targets(false, true), "DC01").unwrap_err()
+        );
+        assert!(e.contains("FUSION_USER"), "{e}");
+        let e = format!(
+            "{:#}",
+            function_env(
+                &process(&[
+                    ("FUSION_AUTH", "oauth2"),
+                    ("FUSION_TOKEN_URL", "https://idcs.example.com/token")
+                ]),
+                &targets(false, true),
+                "DC01"
+            )
+            .unwrap_err()
+        );
+        assert!(e.contains("FUSION_CLIENT_ID"), "{e}");
+        let e = format!(
+            "{:#}",
+            function_env(&process(&[]), &targets(true, false), "DC01").unwrap_err()
+        );
+        assert!(e.contains("WMS_API_KEY"), "{e}");
+        let e = format!(
+            "{:#}",
+            function_env(
+                &process(&[
+                    ("FUSION_PASSWORD", "hunter2"),
+                    ("FUSION_USER", "u"),
+                    ("WMS_API_KEY", "k"),
+                    ("SYNC_PAGE_SIZE", "lots")
+                ]),
+                &targets(false, false),
+                "DC01"
+            )
+            .unwrap_err()
+        );
+        assert!(e.contains("SYNC_PAGE_SIZE") && !e.contains("hunter2"), "{e}");
     }
 }

@@ -15,6 +15,14 @@
 //!
 //! Functions run in this process by default ([`functions::Functions::in_process`]) or, with
 //! `--watch`, as the real binaries behind `cargo lambda watch`.
+//!
+//! Either side may be a real system instead of a simulator (a Fusion test pod, a WMS staging
+//! system): `--fusion-sim` / `--wms-sim` say which URLs are the simulators, and every
+//! `FUSION_*`, `WMS_*`, `SYNC_*`, `RECONCILE_*`, `VARIANCE_*` variable of this process reaches
+//! the functions ([`functions::function_env`]). With a real WMS the steps that need the WMS
+//! simulator's admin API (2, 5 and the outbox/hold state of 7) are skipped with a note, and the
+//! report shows what the sync and the reconciliation did. The driver never calls Fusion itself:
+//! Fusion is reached only through the functions.
 
 mod functions;
 
@@ -24,7 +32,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use clap::Parser;
 use domain::DcCode;
-use functions::Functions;
+use functions::{Functions, Targets};
 use lambda_kit::wiring::Resources;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -38,16 +46,23 @@ use std::time::{Duration, Instant};
     about = "Runs invsync locally against the simulators and an AWS emulator"
 )]
 struct Args {
-    /// Fusion simulator base URL.
-    #[arg(long)]
+    /// Fusion base URL: the simulator's (with `--fusion-sim`) or a real pod's.
+    #[arg(long, env = "FUSION_BASE_URL")]
     fusion_url: String,
-    /// WMS simulator base URL.
+    /// `--fusion-url` is the Fusion simulator: its well-known credentials are the defaults.
     #[arg(long)]
+    fusion_sim: bool,
+    /// WMS base URL: the simulator's (with `--wms-sim`) or a real WMS adapter's.
+    #[arg(long, env = "WMS_BASE_URL")]
     wms_url: String,
-    /// WMS simulator API key.
+    /// `--wms-url` is the WMS simulator: its API key is the default credential, and its admin
+    /// API generates activity, injects drift and reports the outbox and holds.
+    #[arg(long)]
+    wms_sim: bool,
+    /// WMS simulator API key (with `--wms-sim`, unless WMS_API_KEY or WMS_BEARER_TOKEN is set).
     #[arg(long, default_value = "wms-sim-key")]
     wms_api_key: String,
-    /// DCs (the simulators must have at least this many).
+    /// DCs DC01..DCnn, unless DC_LIST is set (the simulators must have at least this many).
     #[arg(long, default_value_t = 2)]
     dcs: usize,
     /// WMS transactions generated per DC before the sync.
@@ -80,9 +95,12 @@ struct Args {
 #[derive(Debug, Default)]
 struct DcFigures {
     generated: usize,
+    seen: i64,
     synced: i64,
     failed: i64,
+    halted: i64,
     sync_runs: usize,
+    sync_notes: Vec<String>,
     outbox_pending: u64,
     outbox_failed: u64,
     drift: [usize; 3],
@@ -95,10 +113,69 @@ fn progress(started: Instant, what: &str) {
     println!("[{:>6.1}s] {what}", started.elapsed().as_secs_f64());
 }
 
+/// The settings the functions get, from the process environment and the targets, checked
+/// before anything is created; notes each secret ARN it leaves out.
+fn settings(args: &Args, started: Instant) -> anyhow::Result<BTreeMap<String, String>> {
+    let process: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    for name in functions::IGNORED {
+        if process.get(*name).is_some_and(|v| !v.trim().is_empty()) {
+            progress(
+                started,
+                &format!(
+                    "note: {name} ignored (Secrets Manager here is the emulator's); set the secret's value instead (see docs/operations.md)"
+                ),
+            );
+        }
+    }
+    let targets = Targets {
+        fusion_url: args.fusion_url.clone(),
+        fusion_sim: args.fusion_sim,
+        wms_url: args.wms_url.clone(),
+        wms_sim: args.wms_sim,
+        wms_sim_key: args.wms_api_key.clone(),
+    };
+    let default_dcs = (1..=args.dcs)
+        .map(|i| format!("DC{i:02}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    functions::function_env(&process, &targets, &default_dcs).context("the functions' settings")
+}
+
+/// `"simulator"` or `"real"`, for the progress lines.
+fn kind(sim: bool) -> &'static str {
+    if sim {
+        "simulator"
+    } else {
+        "real"
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let started = Instant::now();
+    let settings = match settings(&args, started) {
+        Ok(s) => s,
+        Err(e) => {
+            // Why not `?`: a missing setting is the user's to fix, so one line naming the
+            // variable, without the backtrace anyhow adds under RUST_BACKTRACE=1. Nothing has
+            // been started yet.
+            eprintln!("local-driver: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    if !(args.fusion_sim && args.wms_sim) {
+        progress(
+            started,
+            &format!(
+                "targets: Fusion {}, WMS {} (settings checked)",
+                kind(args.fusion_sim),
+                kind(args.wms_sim)
+            ),
+        );
+    }
     let sdk = adapters::aws::config::load().await;
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let provisioned = provision(
@@ -121,18 +198,8 @@ async fn main() -> anyhow::Result<()> {
         ),
     );
 
-    let dcs: Vec<DcCode> = (0..args.dcs)
-        .map(|i| DcCode::parse(format!("DC{:02}", i + 1)))
-        .collect::<Result<_, _>>()?;
-    let dc_list = dcs.iter().map(DcCode::as_str).collect::<Vec<_>>().join(",");
-    let env = functions::function_env(
-        &provisioned,
-        &resources,
-        &dc_list,
-        &args.fusion_url,
-        &args.wms_url,
-        &args.wms_api_key,
-    )?;
+    let dcs = lambda_kit::config::parse_dc_list("DC_LIST", settings.get("DC_LIST").map_or("", String::as_str))?;
+    let env = functions::with_resources(settings, &provisioned, &resources)?;
     let inbox = AlertInbox::subscribe(&sdk, &resources.alert_topic_arn, &run).await?;
     let functions = match args.watch_port {
         None => {
@@ -147,7 +214,7 @@ async fn main() -> anyhow::Result<()> {
     let outcome = drive(&args, &sdk, &resources, &env, &functions, &dcs, &inbox, started).await;
     functions.stop().await;
     let figures = outcome?;
-    print_report(&figures, started);
+    print_report(&args, &figures, started);
     check(&args, &figures)
 }
 
@@ -162,15 +229,29 @@ async fn drive(
     inbox: &AlertInbox,
     started: Instant,
 ) -> anyhow::Result<BTreeMap<String, DcFigures>> {
-    let wms = Wms::new(&args.wms_url)?;
-    let mut figures: BTreeMap<String, DcFigures> = BTreeMap::new();
-    for dc in dcs {
-        let generated = wms
-            .post("/admin/activity", json!({"dc": dc, "count": args.activity}))
-            .await?;
-        figures.entry(dc.to_string()).or_default().generated = generated["count"].as_u64().unwrap_or(0) as usize;
+    // Why only for the simulator: a real WMS has no admin API, and the driver must not invent
+    // activity or drift in a staging system.
+    let wms = if args.wms_sim {
+        Some(Wms::new(&args.wms_url)?)
+    } else {
+        None
+    };
+    let mut figures: BTreeMap<String, DcFigures> =
+        dcs.iter().map(|dc| (dc.to_string(), DcFigures::default())).collect();
+    if let Some(wms) = &wms {
+        for dc in dcs {
+            let generated = wms
+                .post("/admin/activity", json!({"dc": dc, "count": args.activity}))
+                .await?;
+            figures.entry(dc.to_string()).or_default().generated = generated["count"].as_u64().unwrap_or(0) as usize;
+        }
+        progress(started, &format!("generated {} WMS transactions per DC", args.activity));
+    } else {
+        progress(
+            started,
+            "note: real WMS: activity generation skipped (POST /admin/activity); the sync drains what its outbox holds",
+        );
     }
-    progress(started, &format!("generated {} WMS transactions per DC", args.activity));
 
     let now = chrono::Utc::now();
     let answer = functions.fanout(scheduled("hourly-sync", now), "fanout-local").await?;
@@ -183,30 +264,37 @@ async fn drive(
         &format!("delivered {delivered} SQS message(s) to sync-inventory"),
     );
 
-    for dc in dcs {
-        let applied = wms
-            .post(
-                "/admin/drift/bands",
-                json!({"dc": dc, "small": args.small, "medium": args.medium, "large": args.large, "seed": args.seed}),
-            )
-            .await?;
-        let f = figures.entry(dc.to_string()).or_default();
-        for d in applied["applied"].as_array().into_iter().flatten() {
-            match d["band"].as_str() {
-                Some("small") => f.drift[0] += 1,
-                Some("medium") => f.drift[1] += 1,
-                Some("large") => f.drift[2] += 1,
-                _ => {}
+    if let Some(wms) = &wms {
+        for dc in dcs {
+            let applied = wms
+                .post(
+                    "/admin/drift/bands",
+                    json!({"dc": dc, "small": args.small, "medium": args.medium, "large": args.large, "seed": args.seed}),
+                )
+                .await?;
+            let f = figures.entry(dc.to_string()).or_default();
+            for d in applied["applied"].as_array().into_iter().flatten() {
+                match d["band"].as_str() {
+                    Some("small") => f.drift[0] += 1,
+                    Some("medium") => f.drift[1] += 1,
+                    Some("large") => f.drift[2] += 1,
+                    _ => {}
+                }
             }
         }
+        progress(
+            started,
+            &format!(
+                "injected drift per DC: {} small, {} medium, {} large",
+                args.small, args.medium, args.large
+            ),
+        );
+    } else {
+        progress(
+            started,
+            "note: real WMS: drift injection skipped (POST /admin/drift/bands); the reconciliation compares the systems as they are",
+        );
     }
-    progress(
-        started,
-        &format!(
-            "injected drift per DC: {} small, {} medium, {} large",
-            args.small, args.medium, args.large
-        ),
-    );
 
     let answer = functions
         .reconcile(scheduled("reconcile", chrono::Utc::now()), "reconcile-local")
@@ -217,15 +305,28 @@ async fn drive(
     );
 
     let ports = functions::ports(sdk, resources, env)?;
-    let state = wms.get("/admin/state").await?;
+    let state = match &wms {
+        Some(wms) => wms.get("/admin/state").await?,
+        None => {
+            progress(
+                started,
+                "note: real WMS: outbox and hold check skipped (GET /admin/state); the report shows the functions' run reports",
+            );
+            Value::Null
+        }
+    };
     let alerts = inbox.drain().await?;
     for dc in dcs {
         let f = figures.entry(dc.to_string()).or_default();
         f.reconcile = answer["dcs"][dc.as_str()].clone();
         for report in sync_reports(sdk, &resources.run_table, &ports, dc).await? {
-            f.synced += report.figures.get("synced").copied().unwrap_or(0);
-            f.failed += report.figures.get("failed").copied().unwrap_or(0);
+            let figure = |k: &str| report.figures.get(k).copied().unwrap_or(0);
+            f.seen += figure("seen");
+            f.synced += figure("synced");
+            f.failed += figure("failed");
+            f.halted += figure("halted");
             f.sync_runs += 1;
+            f.sync_notes.extend(report.notes.iter().cloned());
         }
         if let Some(s) = state["dcs"]
             .as_array()
@@ -489,21 +590,41 @@ impl AlertInbox {
     }
 }
 
-fn print_report(figures: &BTreeMap<String, DcFigures>, started: Instant) {
+/// Sync-run notes shown per DC with a real WMS before the rest is summed up.
+const NOTES_SHOWN: usize = 5;
+
+fn print_report(args: &Args, figures: &BTreeMap<String, DcFigures>, started: Instant) {
     println!();
     println!("invsync local run: report per DC");
     for (dc, f) in figures {
         let r = &f.reconcile;
         let n = |k: &str| r[k].as_u64().unwrap_or(0);
         println!("{dc}");
-        println!(
-            "  sync:       {} generated, {} synced, {} failed ({} run(s)); WMS outbox: {} pending, {} sync_failed",
-            f.generated, f.synced, f.failed, f.sync_runs, f.outbox_pending, f.outbox_failed
-        );
-        println!(
-            "  drift:      {} small, {} medium, {} large injected",
-            f.drift[0], f.drift[1], f.drift[2]
-        );
+        if args.wms_sim {
+            println!(
+                "  sync:       {} generated, {} synced, {} failed ({} run(s)); WMS outbox: {} pending, {} sync_failed",
+                f.generated, f.synced, f.failed, f.sync_runs, f.outbox_pending, f.outbox_failed
+            );
+            println!(
+                "  drift:      {} small, {} medium, {} large injected",
+                f.drift[0], f.drift[1], f.drift[2]
+            );
+        } else {
+            println!(
+                "  sync:       {} seen, {} synced, {} failed, {} halted ({} run(s)); WMS outbox not checked (real WMS)",
+                f.seen, f.synced, f.failed, f.halted, f.sync_runs
+            );
+            for note in f.sync_notes.iter().take(NOTES_SHOWN) {
+                println!("  sync note:  {note}");
+            }
+            if f.sync_notes.len() > NOTES_SHOWN {
+                println!(
+                    "  sync note:  ... and {} more in the run table",
+                    f.sync_notes.len() - NOTES_SHOWN
+                );
+            }
+            println!("  drift:      none injected (real WMS)");
+        }
         let accuracy = match &r["accuracy"] {
             Value::String(s) => s.parse::<f64>().ok(),
             other => other.as_f64(),
@@ -520,14 +641,24 @@ fn print_report(figures: &BTreeMap<String, DcFigures>, started: Instant) {
             n("review"),
             n("alert")
         );
-        println!(
-            "  actions:    {} adjustments posted, {} review tasks opened, {} holds placed ({} active in the WMS), {} alerts received",
-            n("adjustments_posted"),
-            n("tasks_opened"),
-            n("holds_placed"),
-            f.holds,
-            f.alerts
-        );
+        if args.wms_sim {
+            println!(
+                "  actions:    {} adjustments posted, {} review tasks opened, {} holds placed ({} active in the WMS), {} alerts received",
+                n("adjustments_posted"),
+                n("tasks_opened"),
+                n("holds_placed"),
+                f.holds,
+                f.alerts
+            );
+        } else {
+            println!(
+                "  actions:    {} adjustments posted, {} review tasks opened, {} holds placed, {} alerts received",
+                n("adjustments_posted"),
+                n("tasks_opened"),
+                n("holds_placed"),
+                f.alerts
+            );
+        }
         if let Some(e) = r.get("error") {
             println!("  error:      {e}");
         }
@@ -536,15 +667,43 @@ fn print_report(figures: &BTreeMap<String, DcFigures>, started: Instant) {
     println!("finished in {:.1}s", started.elapsed().as_secs_f64());
 }
 
-/// Non-zero exit unless every transaction synced and every drift was found in its tier.
+/// Non-zero exit unless every transaction synced and every drift was found in its tier. With
+/// a real WMS nothing was generated or injected, so only what the run reports say is checked:
+/// nothing failed or halted, and every DC was reconciled.
 fn check(args: &Args, figures: &BTreeMap<String, DcFigures>) -> anyhow::Result<()> {
+    let problems = problems(args.wms_sim, args.activity, figures);
+    if !problems.is_empty() {
+        bail!("local run found problems:\n  {}", problems.join("\n  "))
+    }
+    if args.wms_sim {
+        println!("result: OK (all transactions synced; every injected drift found in its tier)");
+    } else {
+        println!("result: OK (real WMS: activity, drift and outbox checks skipped)");
+    }
+    Ok(())
+}
+
+/// What [`check`] refuses, one line per problem.
+fn problems(wms_sim: bool, activity: usize, figures: &BTreeMap<String, DcFigures>) -> Vec<String> {
     let mut problems = Vec::new();
     for (dc, f) in figures {
         let n = |k: &str| f.reconcile[k].as_u64().unwrap_or(0) as usize;
+        if let Some(e) = f.reconcile.get("error") {
+            problems.push(format!("{dc}: reconciliation failed: {e}"));
+        }
+        if !wms_sim {
+            if f.failed > 0 || f.halted > 0 {
+                problems.push(format!("{dc}: {} failed, {} halted", f.failed, f.halted));
+            }
+            if f.reconcile.is_null() {
+                problems.push(format!("{dc}: not reconciled"));
+            }
+            continue;
+        }
         if f.failed > 0 || f.outbox_pending > 0 || f.outbox_failed > 0 {
             problems.push(format!("{dc}: not everything synced"));
         }
-        if f.synced < i64::try_from(args.activity.min(f.generated)).unwrap_or(0) {
+        if f.synced < i64::try_from(activity.min(f.generated)).unwrap_or(0) {
             problems.push(format!("{dc}: {} synced of {} generated", f.synced, f.generated));
         }
         for (tier, key, injected) in [
@@ -557,10 +716,92 @@ fn check(args: &Args, figures: &BTreeMap<String, DcFigures>) -> anyhow::Result<(
             }
         }
     }
-    if problems.is_empty() {
-        println!("result: OK (all transactions synced; every injected drift found in its tier)");
-        Ok(())
-    } else {
-        bail!("local run found problems:\n  {}", problems.join("\n  "))
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reconciled(auto: u64, review: u64, alert: u64) -> Value {
+        json!({"auto_correct": auto, "review": review, "alert": alert, "keys_compared": 10})
+    }
+
+    #[test]
+    fn a_simulated_wms_must_sync_what_was_generated_and_find_every_drift() {
+        let mut f = DcFigures {
+            generated: 50,
+            synced: 50,
+            drift: [3, 2, 1],
+            reconcile: reconciled(3, 2, 1),
+            ..DcFigures::default()
+        };
+        let ok: BTreeMap<String, DcFigures> = [("DC01".to_string(), f)].into();
+        assert!(problems(true, 50, &ok).is_empty());
+        f = DcFigures {
+            generated: 50,
+            synced: 49,
+            drift: [3, 2, 1],
+            reconcile: reconciled(3, 1, 1),
+            ..DcFigures::default()
+        };
+        let bad: BTreeMap<String, DcFigures> = [("DC01".to_string(), f)].into();
+        let p = problems(true, 50, &bad);
+        assert_eq!(p.len(), 2, "{p:?}");
+    }
+
+    #[test]
+    fn a_real_wms_is_held_only_to_what_the_run_reports_say() {
+        // Nothing generated or injected, no drift found: fine for a real WMS, not for the sim.
+        let quiet: BTreeMap<String, DcFigures> = [(
+            "DC01".to_string(),
+            DcFigures {
+                generated: 0,
+                synced: 0,
+                drift: [0, 0, 0],
+                reconcile: reconciled(0, 0, 0),
+                ..DcFigures::default()
+            },
+        )]
+        .into();
+        assert!(problems(false, 50, &quiet).is_empty());
+        let failing: BTreeMap<String, DcFigures> = [
+            (
+                "DC01".to_string(),
+                DcFigures {
+                    failed: 1,
+                    reconcile: reconciled(0, 0, 0),
+                    ..DcFigures::default()
+                },
+            ),
+            (
+                "DC02".to_string(),
+                DcFigures {
+                    reconcile: json!({"error": "WMS unavailable", "retryable": true}),
+                    ..DcFigures::default()
+                },
+            ),
+            ("DC03".to_string(), DcFigures::default()),
+        ]
+        .into();
+        let p = problems(false, 50, &failing);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].contains("1 failed") && p[1].contains("reconciliation failed") && p[2].contains("not reconciled"));
+    }
+
+    #[test]
+    fn flags_say_which_sides_are_simulators() {
+        let a = Args::try_parse_from([
+            "local-driver",
+            "--fusion-url",
+            "http://127.0.0.1:1",
+            "--fusion-sim",
+            "--wms-url",
+            "https://wms.example.com",
+        ])
+        .unwrap();
+        assert!(a.fusion_sim && !a.wms_sim);
+        assert_eq!(a.wms_url, "https://wms.example.com");
+        assert_eq!(a.dcs, 2);
     }
 }
