@@ -205,7 +205,10 @@ fn check(seed: u64, schedule: &[Vec<Fault>]) -> Result<(), TestCaseError> {
         }
     }
     if std::env::var_os("INVSYNC_PROPTEST_TRACE").is_some() {
-        eprintln!("faults {schedule:?}: end states {states:?}, posts {}", ports.fusion.posts().len());
+        eprintln!(
+            "faults {schedule:?}: end states {states:?}, posts {}",
+            ports.fusion.posts().len()
+        );
     }
     for i in 0..ITEMS {
         for sub in ["STORES", "PICK"] {

@@ -292,3 +292,30 @@ async fn an_outage_stops_the_run_after_a_few_failures_instead_of_failing_every_t
     ports.fusion.clear_post_failures();
     assert_eq!(run_until_drained(&ports).await, 40);
 }
+
+#[tokio::test]
+async fn a_wms_that_refuses_the_credentials_stops_the_run_with_one_critical_alert() {
+    let ports = FakePorts::new();
+    ports.add_items([plain_item("ITM-A")]);
+    ports.add_txns([build::plain_receipt("T1", "ITM-A", 1)]);
+    ports
+        .wms
+        .fail_next_outbox(2, domain::ports::WmsError::Unauthorized(401));
+
+    for run in ["r1", "r2"] {
+        let err = sync_dc(&ports, &SyncSettings::default(), &ports.dc, run, ports.deadline_in(15))
+            .await
+            .unwrap_err();
+        assert!(err.is_systemic(), "{err}");
+        assert!(domain::Retryable::is_retryable(&err), "the message is retried");
+    }
+    assert_eq!(state(&ports, "T1"), None, "nothing claimed");
+    let alerts = ports.alerts.alerts();
+    assert_eq!(alerts.len(), 1, "one alert per incident: {alerts:?}");
+    assert_eq!(alerts[0].severity, Severity::Critical);
+    assert!(alerts[0].body.contains("WMS_API_KEY_SECRET_ARN"), "{}", alerts[0].body);
+
+    let report = run(&ports, "r3").await;
+    assert_eq!(report.synced, 1);
+    assert!(ports.tasks.open(&ports.dc).is_empty(), "the incident closed");
+}
