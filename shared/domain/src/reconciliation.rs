@@ -303,6 +303,9 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
                 .map_err(|e| match e {
                     crate::sync::SyncError::Store(e) => ReconcileError::Store(e),
                     crate::sync::SyncError::Wms(e) => ReconcileError::Wms(e),
+                    crate::sync::SyncError::NotConfigured(dc) => {
+                        ReconcileError::Wms(WmsError::UnknownDc(dc.to_string()))
+                    }
                 })?,
         )
     };

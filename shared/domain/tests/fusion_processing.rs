@@ -319,3 +319,21 @@ async fn a_wms_that_refuses_the_credentials_stops_the_run_with_one_critical_aler
     assert_eq!(report.synced, 1);
     assert!(ports.tasks.open(&ports.dc).is_empty(), "the incident closed");
 }
+
+#[tokio::test]
+async fn a_dc_outside_dc_list_is_refused_and_nothing_is_touched() {
+    let ports = FakePorts::new();
+    ports.add_items([plain_item("ITM-A")]);
+    ports.add_txns([build::plain_receipt("T1", "ITM-A", 1)]);
+    let settings = SyncSettings {
+        dcs: Some([build::dc("DC02")].into_iter().collect()),
+        ..SyncSettings::default()
+    };
+    let err = sync_dc(&ports, &settings, &ports.dc, "r1", ports.deadline_in(15))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("DC_LIST"), "{err}");
+    assert!(!domain::Retryable::is_retryable(&err), "acknowledged, not looped");
+    assert_eq!(ports.wms.outbox_calls(), 0);
+    assert_eq!(state(&ports, "T1"), None);
+}

@@ -38,6 +38,10 @@ pub fn sync_settings_from_lookup(get: Lookup<'_>) -> Result<SyncSettings, Config
         )?),
         alert_list_max: d.alert_list_max,
         outage_after: config::parsed_or_in(get, "SYNC_OUTAGE_AFTER", d.outage_after)?,
+        dcs: match get("DC_LIST") {
+            Some(text) => Some(config::parse_dc_list("DC_LIST", &text)?.into_iter().collect()),
+            None => None,
+        },
         unprocessed_review_after: Duration::minutes(config::parsed_or_in(
             get,
             "SYNC_UNPROCESSED_REVIEW_MINUTES",

@@ -90,6 +90,9 @@ pub struct SyncSettings {
     pub safety_margin: Duration,
     /// Failed transactions listed in one alert.
     pub alert_list_max: usize,
+    /// The DCs this deployment syncs (`DC_LIST`); a request for any other DC is refused
+    /// without touching anything. `None` serves every DC the WMS knows.
+    pub dcs: Option<BTreeSet<DcCode>>,
     /// After this many transactions in a row fail because Fusion is unavailable (5xx,
     /// throttling, timeouts outlasting the client's retries), the run stops: the rest stay
     /// pending for the next run instead of failing one by one during an outage. Default 3.
@@ -111,6 +114,7 @@ impl Default for SyncSettings {
             alert_list_max: 20,
             unprocessed_review_after: Duration::hours(2),
             outage_after: 3,
+            dcs: None,
         }
     }
 }
@@ -202,6 +206,9 @@ pub enum SyncError {
     /// The WMS outbox could not be read.
     #[error("WMS outbox unreadable: {0}")]
     Wms(#[from] WmsError),
+    /// The DC is not in this deployment's `DC_LIST`: nothing was done.
+    #[error("DC {0} is not in DC_LIST; this deployment does not sync it")]
+    NotConfigured(DcCode),
 }
 
 impl SyncError {
@@ -217,6 +224,7 @@ impl Retryable for SyncError {
         match self {
             SyncError::Store(e) => e.is_retryable(),
             SyncError::Wms(e) => e.is_retryable() || e.is_systemic(),
+            SyncError::NotConfigured(_) => false,
         }
     }
 }
@@ -317,6 +325,10 @@ pub async fn sync_dc<P: SyncPorts>(
         run_id: run_id.to_string(),
         ..SyncReport::default()
     };
+    if settings.dcs.as_ref().is_some_and(|dcs| !dcs.contains(dc)) {
+        warn!(dc = %dc, run_id, "sync requested for a DC outside DC_LIST; refused");
+        return Err(SyncError::NotConfigured(dc.clone()));
+    }
     let lease_until = deadline + settings.safety_margin;
     if !ports.lease().acquire(dc, run_id, started, lease_until).await? {
         info!(dc = %dc, run_id, "another invocation holds the DC lease; nothing to do");
