@@ -218,15 +218,7 @@ async fn wait<P: SyncPorts>(ports: &P, settings: &SyncSettings, row: &LedgerRow,
         dc: t.dc.clone(),
         key: format!("txn:{}", t.id),
         kind: TaskKind::SyncFailure,
-        summary: format!(
-            "Fusion has not processed this transaction: {} {} of {} {} at {}/{}",
-            t.kind.name(),
-            t.id,
-            t.quantity,
-            t.uom,
-            t.dc,
-            t.subinventory
-        ),
+        summary: format!("Fusion has not processed this transaction: {}", t.describe()),
         detail: format!(
             "item {}; accepted into Fusion's interface {hours:.1} h ago (staged rows {}); later transactions of the item wait. Check Manage Pending Transactions in Fusion and that the Manage Inventory Transactions job runs.",
             t.item,

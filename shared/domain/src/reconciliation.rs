@@ -1221,15 +1221,7 @@ pub fn orphan_task_for(row: &LedgerRow) -> ReviewTask {
         dc: t.dc.clone(),
         key: format!("txn:{}", t.id),
         kind: TaskKind::SyncFailure,
-        summary: format!(
-            "{} {} of {} {} at {}/{} did not sync",
-            t.kind.name(),
-            t.id,
-            t.quantity.normalize(),
-            t.uom,
-            t.dc,
-            t.subinventory
-        ),
+        summary: format!("{} did not sync", t.describe()),
         detail: format!(
             "item {}; ledger state {}; attempts {}; last failure: {reason}. Found by reconciliation.",
             t.item, row.entry.state, row.entry.attempts

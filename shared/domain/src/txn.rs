@@ -219,6 +219,19 @@ impl WmsTransaction {
         }
     }
 
+    /// One line a person reads: `misc_receipt DC01-000123 of 5 EA at DC01/STORES`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} of {} {} at {}/{}",
+            self.kind.name(),
+            self.id,
+            self.quantity.normalize(),
+            self.uom,
+            self.dc,
+            self.subinventory
+        )
+    }
+
     /// The on-hand change this transaction makes per balance key. A transfer moves stock out of
     /// its subinventory and into the destination; lot detail splits the change per lot.
     pub fn net_effects(&self) -> Vec<(crate::reconcile::BalanceKey, Decimal)> {

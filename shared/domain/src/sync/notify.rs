@@ -41,15 +41,7 @@ pub(crate) async fn open_task<P: SyncPorts>(ports: &P, row: &LedgerRow, reason: 
         dc: t.dc.clone(),
         key: format!("txn:{}", t.id),
         kind: TaskKind::SyncFailure,
-        summary: format!(
-            "{} {} of {} {} at {}/{} did not sync",
-            t.kind.name(),
-            t.id,
-            t.quantity,
-            t.uom,
-            t.dc,
-            t.subinventory
-        ),
+        summary: format!("{} did not sync", t.describe()),
         detail: format!("item {}; attempts {}; reason: {reason}", t.item, row.entry.attempts),
     };
     if let Err(e) = ports.tasks().open_or_update(&task, ports.clock().now()).await {
