@@ -377,3 +377,20 @@ fn every_function_is_traced_and_its_role_may_send_traces() {
 fn every_queue_is_encrypted_at_rest() {
     assert_eq!(hardening::encrypted_queues(&template()), Vec::<String>::new());
 }
+
+#[test]
+fn every_checkov_skip_gives_its_reason_once() {
+    let skips = read("infra/checkov-skips.txt");
+    let mut seen = BTreeSet::new();
+    for line in skips
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (id, reason) = line.split_once(' ').unwrap_or((line, ""));
+        assert!(id.starts_with("CKV"), "not a check id: {line}");
+        assert!(reason.trim().len() > 40, "{id}: no reason given");
+        assert!(seen.insert(id.to_string()), "{id} is listed twice");
+    }
+    assert!(!seen.is_empty());
+}
