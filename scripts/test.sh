@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the pinned Python tools (moto server, validators,
-# checkov), starts moto on loopback as the AWS endpoint (or uses AWS_ENDPOINT_URL if set),
-# validates the WMS OpenAPI contract and the SAM template (cfn-lint, sam validate --lint,
-# checkov with the skips of infra/checkov-skips.txt), runs every Rust test in the workspace, and
-# stops what it started.
+# checkov), starts moto on loopback as the AWS endpoint (or uses AWS_ENDPOINT_URL if set) and a
+# second, IAM-enforcing moto under which each function's IAM tests and the local run use their
+# template roles, validates the WMS OpenAPI contract and the SAM template (cfn-lint,
+# sam validate --lint, checkov with the skips of infra/checkov-skips.txt), runs every Rust test
+# in the workspace, and stops what it started.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p domain`).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 ensure_venv "$ROOT/tools/requirements-test.txt"
-trap stop_aws_emulator EXIT
+trap 'stop_aws_emulator; stop_iam_emulator' EXIT
 start_aws_emulator
+start_iam_emulator
 
 if [[ -f docs/wms-api.openapi.yaml ]]; then
     echo "==> validating docs/wms-api.openapi.yaml" >&2
