@@ -24,14 +24,19 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts moto server on loopback unless AWS_ENDPOINT_URL already points at an emulator
-# (LocalStack, a running moto). Exports the endpoint and dummy credentials; MOTO_PID is set
-# when this shell started it.
-start_aws_emulator() {
+# The region and (dummy, unless set) credentials every emulator run uses.
+start_aws_emulator_settings() {
     export AWS_REGION="${AWS_REGION:-us-east-1}"
     export AWS_DEFAULT_REGION="$AWS_REGION"
     export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-testing}"
     export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-testing}"
+}
+
+# Starts moto server on loopback unless AWS_ENDPOINT_URL already points at an emulator
+# (LocalStack, a running moto). Exports the endpoint and dummy credentials; MOTO_PID is set
+# when this shell started it.
+start_aws_emulator() {
+    start_aws_emulator_settings
     if [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
         echo "==> using the AWS emulator at $AWS_ENDPOINT_URL" >&2
         return

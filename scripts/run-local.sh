@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole system locally with one command, on a fresh clone:
-#   installs moto into .venv (pinned, tools/requirements-test.txt), starts it as the AWS
-#   endpoint (or uses AWS_ENDPOINT_URL if set, e.g. a LocalStack you run), builds and starts
+#   installs moto into .venv (pinned, tools/requirements-test.txt), starts it with IAM enforced
+#   as the AWS endpoint and runs each function under a role made from its template policy
+#   (or uses AWS_ENDPOINT_URL if set, e.g. a LocalStack you run, with your key), builds and starts
 #   the Fusion and WMS simulators, then runs tests/local-driver, which creates the tables,
 #   queues and topic from infra/template.yaml, generates WMS activity, fires the hourly
 #   fan-out, delivers the queued SQS messages to the sync function, injects drift of each size
@@ -29,7 +30,7 @@ while [[ $# -gt 0 ]]; do
         --activity) ACTIVITY="$2"; shift 2 ;;
         --seed) SEED="$2"; shift 2 ;;
         --watch) WATCH=1; shift ;;
-        -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) EXTRA+=("$1"); shift ;;
     esac
 done
@@ -42,12 +43,27 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     stop_aws_emulator
+    stop_iam_emulator
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 ensure_venv "$ROOT/tools/requirements-test.txt"
-start_aws_emulator
+ROLES=()
+if [[ -n "${AWS_ENDPOINT_URL:-}" && -z "${INVSYNC_IAM_ENDPOINT_URL:-}" ]]; then
+    # Your emulator, your key: the functions run with it.
+    start_aws_emulator
+else
+    # The IAM-enforcing moto (scripts/test.sh's, or one started here): set-up as its
+    # administrator, each function under its template role.
+    start_aws_emulator_settings
+    start_iam_emulator
+    export AWS_ENDPOINT_URL="$INVSYNC_IAM_ENDPOINT_URL"
+    export AWS_ACCESS_KEY_ID="$INVSYNC_IAM_ADMIN_ACCESS_KEY_ID"
+    export AWS_SECRET_ACCESS_KEY="$INVSYNC_IAM_ADMIN_SECRET_ACCESS_KEY"
+    unset AWS_SESSION_TOKEN
+    ROLES=(--roles)
+fi
 
 echo "==> building the simulators and the local driver" >&2
 cargo build --quiet -p fusion-sim -p wms-sim -p local-driver
@@ -79,7 +95,7 @@ WMS_URL="$(start_sim wms-sim)"
 echo "==> Fusion simulator on $FUSION_URL, WMS simulator on $WMS_URL ($DCS DCs x $ITEMS SKUs)" >&2
 
 DRIVER=("$BIN/local-driver" --fusion-url "$FUSION_URL" --wms-url "$WMS_URL" --dcs "$DCS"
-    --activity "$ACTIVITY" --seed "$SEED" --root "$ROOT")
+    --activity "$ACTIVITY" --seed "$SEED" --root "$ROOT" "${ROLES[@]}")
 if [[ "$WATCH" == 1 ]]; then
     if ! cargo lambda --version >/dev/null 2>&1 && [[ -x "$ROOT/.venv-deploy/bin/cargo-lambda" ]]; then
         export PATH="$ROOT/.venv-deploy/bin:$PATH"

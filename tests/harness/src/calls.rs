@@ -66,6 +66,16 @@ impl RecordCalls {
         }
     }
 
+    /// Records what the SDK's default HTTPS client carries (rustls, as the functions use).
+    pub fn over_default() -> Self {
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        Self::new(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build_https(),
+        )
+    }
+
     /// Every call recorded so far.
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()

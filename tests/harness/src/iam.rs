@@ -250,19 +250,37 @@ impl FunctionSession {
             .collect()
     }
 
-    /// Panics, naming every refused action and every call on an ungranted resource, unless
-    /// this session only did what its role allows.
-    pub fn assert_only_granted(&self, all: &[Call], logical: &BTreeMap<String, String>) {
+    /// What this session needed beyond its role, naming every refused action and every call
+    /// on a resource the role does not name; `None` when it only did what the role allows.
+    pub fn beyond_role(&self, all: &[Call], logical: &BTreeMap<String, String>) -> Option<String> {
         let denied = self.denied(all);
         let ungranted = self.ungranted_calls(all, logical);
-        assert!(
-            denied.is_empty() && ungranted.is_empty(),
-            "{} ran under {} and needed what the role does not grant:\n  refused by IAM: {denied:?}\n  \
-             on resources the role does not name: {ungranted:?}",
-            self.function,
-            self.role
-        );
+        (!denied.is_empty() || !ungranted.is_empty()).then(|| {
+            format!(
+                "{} ran under {} and needed what the role does not grant:\n  refused by IAM: {denied:?}\n  \
+                 on resources the role does not name: {ungranted:?}",
+                self.function, self.role
+            )
+        })
     }
+
+    /// Panics with [`FunctionSession::beyond_role`] unless this session only did what its role
+    /// allows.
+    pub fn assert_only_granted(&self, all: &[Call], logical: &BTreeMap<String, String>) {
+        if let Some(message) = self.beyond_role(all, logical) {
+            panic!("{message}");
+        }
+    }
+}
+
+/// Physical names and ARNs of `provisioned` resources -> their logical ids.
+pub fn logical_ids(provisioned: &adapters::aws::Provisioned) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (id, r) in &provisioned.resources {
+        out.insert(r.name.clone(), id.clone());
+        out.insert(r.arn.clone(), id.clone());
+    }
+    out
 }
 
 /// The resource key of a call: the logical id of its table, queue or topic, `<id>/index` for a

@@ -211,12 +211,7 @@ impl TestEnv {
 
     /// Physical names and ARNs of the provisioned resources -> their logical ids.
     pub fn logical_ids(&self) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        for (id, r) in &self.provisioned.resources {
-            out.insert(r.name.clone(), id.clone());
-            out.insert(r.arn.clone(), id.clone());
-        }
-        out
+        iam::logical_ids(&self.provisioned)
     }
 
     /// Panics naming every action `session` needed and its role does not grant: refused by
