@@ -8,6 +8,9 @@
 //! moto restores a table as it is when asked, not as it was at the time asked, so this tests
 //! the steps and what they leave behind, not DynamoDB's time travel.
 
+// Why: the helpers below are test code too; a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod aws_support;
 
 use aws_sdk_dynamodb::types::{
