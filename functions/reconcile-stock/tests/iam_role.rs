@@ -26,16 +26,26 @@ fn deps(env: &TestEnv, session: &FunctionSession) -> Deps {
     }
 }
 
-async fn run(deps: &Deps, time: &str) -> Value {
+fn scheduled_at(time: &str) -> Value {
     let mut event: Value =
         serde_json::from_str(include_str!("../../../events/reconcile-stock/scheduled.json")).unwrap();
     event["time"] = Value::String(time.to_string());
+    event
+}
+
+async fn invoke(deps: &Deps, time: &str) -> Result<Value, lambda_runtime::Error> {
     handle(
         deps,
-        lambda_runtime::LambdaEvent::new(event, context("req-iam", Duration::from_secs(600))),
+        lambda_runtime::LambdaEvent::new(scheduled_at(time), context("req-iam", Duration::from_secs(600))),
     )
     .await
-    .unwrap()
+}
+
+/// Runs the handler as `session`; fails naming any action beyond the role before anything
+/// looks at the answer.
+async fn run(env: &TestEnv, session: &FunctionSession, deps: &Deps, time: &str) -> Value {
+    let out = invoke(deps, time).await;
+    env.granted(session, out)
 }
 
 /// The `n`th WMS row of `dc` whose item has `control` and at least `min` on hand.
@@ -85,7 +95,7 @@ async fn every_tier_of_a_reconciliation_runs_under_its_role() {
     drift(&env, d, &medium, -12);
     drift(&env, d, &large, 80);
 
-    let first = run(&deps, "2026-11-26T23:15:02Z").await;
+    let first = run(&env, &session, &deps, "2026-11-26T23:15:02Z").await;
     assert_eq!(count(&first, d, "adjustments_posted"), 2, "{first}");
     assert_eq!(count(&first, d, "tasks_opened"), 1, "{first}");
     assert_eq!(count(&first, d, "incidents_opened"), 1, "{first}");
@@ -96,7 +106,7 @@ async fn every_tier_of_a_reconciliation_runs_under_its_role() {
 
     drift(&env, d, &medium, 12);
     drift(&env, d, &large, -80);
-    let second = run(&deps, "2026-11-26T23:30:02Z").await;
+    let second = run(&env, &session, &deps, "2026-11-26T23:30:02Z").await;
     assert_eq!(count(&second, d, "tasks_closed"), 1, "{second}");
     assert_eq!(count(&second, d, "incidents_closed"), 1, "{second}");
     assert_eq!(count(&second, d, "action_errors"), 0, "{second}");
@@ -157,15 +167,7 @@ async fn a_role_without_an_action_the_code_calls_fails_naming_it() {
         })
         .await
         .unwrap();
-    let deps = deps(&env, &session);
-    let mut event: Value =
-        serde_json::from_str(include_str!("../../../events/reconcile-stock/scheduled.json")).unwrap();
-    event["time"] = Value::String("2026-11-26T23:15:02Z".into());
-    let out = handle(
-        &deps,
-        lambda_runtime::LambdaEvent::new(event, context("req-denied", Duration::from_secs(120))),
-    )
-    .await;
+    let out = invoke(&deps(&env, &session), "2026-11-26T23:15:02Z").await;
     assert!(
         out.is_err(),
         "every DC failed, so the invocation fails for a retry: {out:?}"
@@ -195,7 +197,7 @@ async fn the_incident_query_the_old_role_lacked_is_named_on_its_table() {
         })
         .await
         .unwrap();
-    let resp = run(&deps(&env, &session), "2026-11-26T23:15:02Z").await;
+    let resp = invoke(&deps(&env, &session), "2026-11-26T23:15:02Z").await.unwrap();
     assert!(resp["dcs"][env.dc(0).as_str()].get("error").is_none(), "{resp}");
     let message = failure_of(&env, &session);
     assert!(

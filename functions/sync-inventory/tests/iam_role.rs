@@ -82,16 +82,16 @@ async fn a_dc_sync_from_the_queue_runs_under_its_role() {
         .queue_url(&queue_url)
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
-        .await
-        .unwrap();
+        .await;
+    let attributes = env.granted(&session, attributes);
     assert!(attributes.attributes().is_some());
     let received = sqs
         .receive_message()
         .queue_url(&queue_url)
         .max_number_of_messages(1)
         .send()
-        .await
-        .unwrap();
+        .await;
+    let received = env.granted(&session, received);
     let message = received.messages().first().cloned().unwrap();
     let id = message.message_id().unwrap().to_string();
     let event = sqs_event(&[(id.as_str(), message.body().unwrap().to_string())]).unwrap();
@@ -103,15 +103,16 @@ async fn a_dc_sync_from_the_queue_runs_under_its_role() {
         &deps,
         lambda_runtime::LambdaEvent::new(event, context("req-iam", Duration::from_secs(600))),
     )
-    .await
-    .unwrap();
+    .await;
+    let resp = env.granted(&session, resp);
     assert!(resp.batch_item_failures.is_empty(), "{:?}", resp.batch_item_failures);
-    sqs.delete_message()
+    let deleted = sqs
+        .delete_message()
         .queue_url(&queue_url)
         .receipt_handle(message.receipt_handle().unwrap())
         .send()
-        .await
-        .unwrap();
+        .await;
+    env.granted(&session, deleted);
 
     assert_eq!(
         env.wms.transaction(d, &refused.id).unwrap().status,

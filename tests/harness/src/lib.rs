@@ -220,6 +220,17 @@ impl TestEnv {
         session.assert_only_granted(&self.calls(), &self.logical_ids());
     }
 
+    /// The value of `result`, something `session` did, once [`TestEnv::assert_only_granted`]
+    /// passed: a call the role does not allow fails here naming its action, before any other
+    /// check sees only its consequence (an opaque SDK error, a failed alert).
+    pub fn granted<T, E: std::fmt::Debug>(&self, session: &FunctionSession, result: Result<T, E>) -> T {
+        self.assert_only_granted(session);
+        match result {
+            Ok(value) => value,
+            Err(e) => panic!("{} failed within its role: {e:?}", session.function),
+        }
+    }
+
     /// The Fusion client configuration pointing at the simulator.
     pub fn fusion_config(&self) -> FusionConfig {
         let mut c = FusionConfig::new(
