@@ -38,6 +38,11 @@ done
 SIM_PIDS=()
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/invsync-local.XXXXXX")"
 cleanup() {
+    # Why pid files: start_sim runs in a command substitution, a subshell, so its SIM_PIDS+=
+    # never reached this shell and the simulators outlived every run.
+    for file in "$WORK"/*.pid; do
+        [[ -f "$file" ]] && SIM_PIDS+=("$(cat "$file")")
+    done
     for pid in "${SIM_PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
@@ -75,7 +80,7 @@ start_sim() {
     shift
     "$BIN/$name" --port 0 --seed "$SEED" --dcs "$DCS" --items "$ITEMS" "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    SIM_PIDS+=($!)
+    echo $! >"$WORK/$name.pid"
     for _ in $(seq 1 300); do
         local line
         line="$(head -n 1 "$WORK/$name.out" 2>/dev/null || true)"
