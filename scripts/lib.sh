@@ -24,14 +24,19 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts moto server on loopback unless AWS_ENDPOINT_URL already points at an emulator
-# (LocalStack, a running moto). Exports the endpoint and dummy credentials; MOTO_PID is set
-# when this shell started it.
-start_aws_emulator() {
+# The region and (dummy, unless set) credentials every emulator run uses.
+start_aws_emulator_settings() {
     export AWS_REGION="${AWS_REGION:-us-east-1}"
     export AWS_DEFAULT_REGION="$AWS_REGION"
     export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-testing}"
     export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-testing}"
+}
+
+# Starts moto server on loopback unless AWS_ENDPOINT_URL already points at an emulator
+# (LocalStack, a running moto). Exports the endpoint and dummy credentials; MOTO_PID is set
+# when this shell started it.
+start_aws_emulator() {
+    start_aws_emulator_settings
     if [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
         echo "==> using the AWS emulator at $AWS_ENDPOINT_URL" >&2
         return
@@ -59,5 +64,66 @@ stop_aws_emulator() {
         kill "$MOTO_PID" 2>/dev/null || true
         wait "$MOTO_PID" 2>/dev/null || true
         MOTO_PID=""
+    fi
+}
+
+# Requests moto answers before it enforces IAM: exactly the administrator's bootstrap below
+# (CreateUser, PutUserPolicy, CreateAccessKey). From then on every request must be signed by an
+# IAM principal whose policies allow its action.
+IAM_BOOTSTRAP_REQUESTS=3
+
+# Starts a second moto server on loopback that enforces IAM, unless INVSYNC_IAM_ENDPOINT_URL
+# already names one (with INVSYNC_IAM_ADMIN_ACCESS_KEY_ID / _SECRET_ACCESS_KEY). Its first
+# requests create the administrator `invsync-admin` (every action), whose key sets things up;
+# each function then runs under a role built from its template policy (tests/harness/src/iam).
+# Exports the endpoint and the administrator's key; IAM_MOTO_PID is set when this shell
+# started it.
+start_iam_emulator() {
+    if [[ -n "${INVSYNC_IAM_ENDPOINT_URL:-}" ]]; then
+        echo "==> using the IAM-enforcing emulator at $INVSYNC_IAM_ENDPOINT_URL" >&2
+        return
+    fi
+    local port url
+    port="$(free_port)"
+    url="http://127.0.0.1:$port"
+    local log="${TMPDIR:-/tmp}/invsync-moto-iam-$port.log"
+    # scripts/moto_iam_server.py: moto_server with a fix for signatures of form-encoded requests.
+    INITIAL_NO_AUTH_ACTION_COUNT="$IAM_BOOTSTRAP_REQUESTS" \
+        "$VENV/bin/python" "$ROOT/scripts/moto_iam_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    IAM_MOTO_PID=$!
+    local up=0
+    for _ in $(seq 1 100); do
+        if curl -fsS "$url/moto-api/" >/dev/null 2>&1; then up=1; break; fi
+        sleep 0.2
+    done
+    if [[ "$up" != 1 ]]; then
+        echo "IAM-enforcing moto server did not start; its log:" >&2
+        cat "$log" >&2
+        return 1
+    fi
+    local keys
+    keys="$(ENDPOINT="$url" "$VENV/bin/python" - <<'PY'
+import json, os
+import boto3
+iam = boto3.client("iam", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="invsync-admin")
+iam.put_user_policy(UserName="invsync-admin", PolicyName="everything", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+key = iam.create_access_key(UserName="invsync-admin")["AccessKey"]
+print(key["AccessKeyId"], key["SecretAccessKey"])
+PY
+)" || { echo "bootstrap of the IAM-enforcing moto failed; its log:" >&2; cat "$log" >&2; return 1; }
+    export INVSYNC_IAM_ENDPOINT_URL="$url"
+    export INVSYNC_IAM_ADMIN_ACCESS_KEY_ID="${keys%% *}"
+    export INVSYNC_IAM_ADMIN_SECRET_ACCESS_KEY="${keys#* }"
+    echo "==> IAM-enforcing moto server on $url (pid $IAM_MOTO_PID), administrator invsync-admin" >&2
+}
+
+stop_iam_emulator() {
+    if [[ -n "${IAM_MOTO_PID:-}" ]]; then
+        kill "$IAM_MOTO_PID" 2>/dev/null || true
+        wait "$IAM_MOTO_PID" 2>/dev/null || true
+        IAM_MOTO_PID=""
     fi
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole system locally with one command, on a fresh clone:
-#   installs moto into .venv (pinned, tools/requirements-test.txt), starts it as the AWS
-#   endpoint (or uses AWS_ENDPOINT_URL if set, e.g. a LocalStack you run), builds and starts
-#   the Fusion and WMS simulators (each unless a real system is given: --fusion-url,
+#   installs moto into .venv (pinned, tools/requirements-test.txt), starts it with IAM enforced
+#   as the AWS endpoint and runs each function under a role made from its template policy
+#   (or uses AWS_ENDPOINT_URL if set, e.g. a LocalStack you run, with your key), builds and
+#   starts the Fusion and WMS simulators (each unless a real system is given: --fusion-url,
 #   --wms-url), then runs tests/local-driver, which creates the tables,
 #   queues and topic from infra/template.yaml, generates WMS activity, fires the hourly
 #   fan-out, delivers the queued SQS messages to the sync function, injects drift of each size
@@ -57,12 +58,27 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     stop_aws_emulator
+    stop_iam_emulator
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 ensure_venv "$ROOT/tools/requirements-test.txt"
-start_aws_emulator
+ROLES=()
+if [[ -n "${AWS_ENDPOINT_URL:-}" && -z "${INVSYNC_IAM_ENDPOINT_URL:-}" ]]; then
+    # Your emulator, your key: the functions run with it.
+    start_aws_emulator
+else
+    # The IAM-enforcing moto (scripts/test.sh's, or one started here): set-up as its
+    # administrator, each function under its template role.
+    start_aws_emulator_settings
+    start_iam_emulator
+    export AWS_ENDPOINT_URL="$INVSYNC_IAM_ENDPOINT_URL"
+    export AWS_ACCESS_KEY_ID="$INVSYNC_IAM_ADMIN_ACCESS_KEY_ID"
+    export AWS_SECRET_ACCESS_KEY="$INVSYNC_IAM_ADMIN_SECRET_ACCESS_KEY"
+    unset AWS_SESSION_TOKEN
+    ROLES=(--roles)
+fi
 
 # Builds only the simulators this run starts.
 BUILD=(-p local-driver)
@@ -129,7 +145,7 @@ else
         echo "==> WMS: $(shown "$WMS_URL") (real: no simulator started; activity, drift and outbox checks skipped)" >&2
     fi
 fi
-DRIVER+=(--fusion-url "$FUSION_URL" --wms-url "$WMS_URL")
+DRIVER+=(--fusion-url "$FUSION_URL" --wms-url "$WMS_URL" "${ROLES[@]}")
 if [[ "$WATCH" == 1 ]]; then
     if ! cargo lambda --version >/dev/null 2>&1 && [[ -x "$ROOT/.venv-deploy/bin/cargo-lambda" ]]; then
         export PATH="$ROOT/.venv-deploy/bin:$PATH"

@@ -1,11 +1,12 @@
 //! Local set-up from `infra/template.yaml` against an AWS emulator: every declared table,
-//! queue and topic exists with the template's keys, indexes, TTL and queue attributes, and
+//! queue and topic exists with the template's keys, indexes, TTL, point-in-time recovery and
+//! queue attributes, and
 //! provisioning twice is harmless.
 
 mod aws_support;
 
 use adapters::aws::{provision, ProvisionOptions, ResourceKind};
-use aws_sdk_dynamodb::types::{KeyType, TimeToLiveStatus};
+use aws_sdk_dynamodb::types::{KeyType, PointInTimeRecoveryStatus, TimeToLiveStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_support::{sdk, template_path, unique_suffix};
 
@@ -24,7 +25,7 @@ async fn provisioning_creates_what_the_template_declares_and_is_idempotent() {
             kinds(ResourceKind::Queue),
             kinds(ResourceKind::Topic)
         ),
-        (6, 2, 1)
+        (6, 3, 1)
     );
     let ledger = first.table("LedgerTable").unwrap();
     assert!(ledger.starts_with("invsync-dev-ledger-") && ledger.ends_with(&options.suffix));
@@ -51,6 +52,20 @@ async fn provisioning_creates_what_the_template_declares_and_is_idempotent() {
     let ttl = ttl.time_to_live_description().unwrap();
     assert_eq!(ttl.attribute_name(), Some("expires_at"));
     assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    // Every table has point-in-time recovery, which the restore path relies on.
+    for table in first.resources.values().filter(|r| r.kind == ResourceKind::Table) {
+        let backups = dynamodb
+            .describe_continuous_backups()
+            .table_name(&table.name)
+            .send()
+            .await
+            .unwrap();
+        let pitr = backups
+            .continuous_backups_description()
+            .and_then(|d| d.point_in_time_recovery_description())
+            .and_then(|d| d.point_in_time_recovery_status());
+        assert_eq!(pitr, Some(&PointInTimeRecoveryStatus::Enabled), "{}", table.name);
+    }
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let url = first.queue_url("SyncQueue").unwrap();

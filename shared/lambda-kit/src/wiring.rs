@@ -210,6 +210,10 @@ impl AppPorts {
     }
 }
 
+/// The IAM action [`fetch_secret`] needs on each secret it reads at cold start.
+pub const SECRET_PERMISSIONS: adapters::aws::Permissions =
+    adapters::aws::Permissions::on_resource(&["secretsmanager:GetSecretValue"]);
+
 async fn fetch_secret(sdk: &SdkConfig, arn: &str) -> Result<SecretString, WiringError> {
     let fail = |reason: String| WiringError::Secret {
         arn: arn.to_string(),

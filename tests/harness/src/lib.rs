@@ -6,7 +6,14 @@
 //!
 //! The emulator endpoint comes from `AWS_ENDPOINT_URL`, which `scripts/test.sh` sets after
 //! starting moto. Without it, spawning fails loudly instead of skipping.
+//!
+//! [`TestEnv::spawn_under_iam`] spawns on the second, IAM-enforcing moto server instead, as its
+//! administrator; [`TestEnv::function`] then gives a function's session under a role made from
+//! its template policy ([`iam`]), [`TestEnv::ports_as`] the ports a container under that role
+//! builds, and [`TestEnv::assert_only_granted`] fails naming any action the role lacked.
 
+pub mod calls;
+pub mod iam;
 pub mod one_at_a_time;
 
 use adapters::aws::{provision, ProvisionOptions, Provisioned};
@@ -16,11 +23,14 @@ use anyhow::{anyhow, Context as _};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::QueueAttributeName;
+use calls::{Call, RecordCalls};
 use domain::DcCode;
 use fusion_sim::{FusionSim, RunningSim, SimConfig};
+use iam::{FunctionSession, IamEndpoint};
 use lambda_kit::wiring::{AppPorts, Resources};
 use secrecy::SecretString;
 use sim_seed::SeedConfig;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use wms_sim::{RunningWms, WmsConfig as WmsSimConfig, WmsSim};
@@ -93,6 +103,8 @@ pub struct TestEnv {
     pub options: EnvOptions,
     /// Suffix of every resource name.
     pub suffix: String,
+    /// Every AWS call, when spawned under IAM ([`TestEnv::spawn_under_iam`]).
+    pub recorder: Option<RecordCalls>,
 }
 
 /// The repository root (where infra/template.yaml lives).
@@ -109,6 +121,24 @@ impl TestEnv {
                  (or point AWS_ENDPOINT_URL at a running moto or LocalStack)"
             ));
         }
+        let sdk = adapters::aws::config::load()
+            .await
+            .into_builder()
+            .http_client(one_at_a_time::OneAtATime::new())
+            .build();
+        Self::start(options, sdk, None).await
+    }
+
+    /// Starts everything on the IAM-enforcing emulator, set up as its administrator; every call
+    /// is recorded. Fails loudly when the emulator's variables ([`iam::ENDPOINT_VAR`], ...) are
+    /// not set.
+    pub async fn spawn_under_iam(options: EnvOptions) -> anyhow::Result<Self> {
+        let recorder = RecordCalls::new(one_at_a_time::OneAtATime::new());
+        let sdk = IamEndpoint::from_env()?.admin_sdk(recorder.clone()).await;
+        Self::start(options, sdk, Some(recorder)).await
+    }
+
+    async fn start(options: EnvOptions, sdk: SdkConfig, recorder: Option<RecordCalls>) -> anyhow::Result<Self> {
         let seed = SeedConfig {
             seed: options.seed,
             dcs: options.dcs,
@@ -131,11 +161,6 @@ impl TestEnv {
         })
         .await
         .context("start the WMS simulator")?;
-        let sdk = adapters::aws::config::load()
-            .await
-            .into_builder()
-            .http_client(one_at_a_time::OneAtATime::new())
-            .build();
         let suffix = format!("-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let provisioned = provision(
             &sdk,
@@ -143,7 +168,16 @@ impl TestEnv {
             &ProvisionOptions::with_suffix(suffix.clone()),
         )
         .await
-        .context("provision the template's resources on the emulator")?;
+        .with_context(|| {
+            let failed: Vec<String> = recorder
+                .as_ref()
+                .map(RecordCalls::calls)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|c| c.error.as_ref().map(|e| format!("{}: {e}", c.api())))
+                .collect();
+            format!("provision the template's resources on the emulator {failed:?}")
+        })?;
         let resources = Resources::from_provisioned(&provisioned)?;
         Ok(Self {
             fusion,
@@ -154,7 +188,62 @@ impl TestEnv {
             seed,
             options,
             suffix,
+            recorder,
         })
+    }
+
+    /// `function`'s session under a role whose policy is its role policy in
+    /// `infra/template.yaml` (see [`iam`]). Needs [`TestEnv::spawn_under_iam`].
+    pub async fn function(&self, function: &str) -> anyhow::Result<FunctionSession> {
+        self.function_with(function, "", |_| {}).await
+    }
+
+    /// Like [`TestEnv::function`], with the template's statements changed by `change` first
+    /// (a role missing an action); `tag` keeps the role's name apart.
+    pub async fn function_with(
+        &self,
+        function: &str,
+        tag: &str,
+        change: impl FnOnce(&mut Vec<template_check::roles::RoleStatement>),
+    ) -> anyhow::Result<FunctionSession> {
+        if self.recorder.is_none() {
+            return Err(anyhow!("function sessions need TestEnv::spawn_under_iam"));
+        }
+        let (role, mut statements) = iam::template_statements(&repo_root().join("infra/template.yaml"), function)?;
+        change(&mut statements);
+        FunctionSession::start(&self.sdk, function, &role, statements, &format!("{tag}{}", self.suffix)).await
+    }
+
+    /// The ports a warm container running as `session` builds.
+    pub fn ports_as(&self, session: &FunctionSession) -> anyhow::Result<AppPorts> {
+        self.ports_on(&session.sdk)
+    }
+
+    /// Every AWS call so far (empty unless spawned under IAM).
+    pub fn calls(&self) -> Vec<Call> {
+        self.recorder.as_ref().map(RecordCalls::calls).unwrap_or_default()
+    }
+
+    /// Physical names and ARNs of the provisioned resources -> their logical ids.
+    pub fn logical_ids(&self) -> BTreeMap<String, String> {
+        iam::logical_ids(&self.provisioned)
+    }
+
+    /// Panics naming every action `session` needed and its role does not grant: refused by
+    /// the emulator, or on a resource the role does not name.
+    pub fn assert_only_granted(&self, session: &FunctionSession) {
+        session.assert_only_granted(&self.calls(), &self.logical_ids());
+    }
+
+    /// The value of `result`, something `session` did, once [`TestEnv::assert_only_granted`]
+    /// passed: a call the role does not allow fails here naming its action, before any other
+    /// check sees only its consequence (an opaque SDK error, a failed alert).
+    pub fn granted<T, E: std::fmt::Debug>(&self, session: &FunctionSession, result: Result<T, E>) -> T {
+        self.assert_only_granted(session);
+        match result {
+            Ok(value) => value,
+            Err(e) => panic!("{} failed within its role: {e:?}", session.function),
+        }
     }
 
     /// The Fusion client configuration pointing at the simulator.
@@ -185,6 +274,14 @@ impl TestEnv {
     /// Like [`Self::ports`] with a Fusion client built from `fusion` (another password, mode,
     /// framework version, ...).
     pub fn ports_with(&self, fusion: FusionConfig) -> anyhow::Result<AppPorts> {
+        self.ports_on_with(&self.sdk, fusion)
+    }
+
+    fn ports_on(&self, sdk: &SdkConfig) -> anyhow::Result<AppPorts> {
+        self.ports_on_with(sdk, self.fusion_config())
+    }
+
+    fn ports_on_with(&self, sdk: &SdkConfig, fusion: FusionConfig) -> anyhow::Result<AppPorts> {
         let fusion = HttpFusionClient::new(fusion).map_err(|e| anyhow!("{e}"))?;
         let wms_config = WmsConfig::new(
             self.wms.base_url(),
@@ -192,7 +289,7 @@ impl TestEnv {
         )
         .map_err(|e| anyhow!("{e}"))?;
         let wms = HttpWmsClient::new(wms_config).map_err(|e| anyhow!("{e}"))?;
-        Ok(AppPorts::new(&self.sdk, &self.resources, fusion, wms))
+        Ok(AppPorts::new(sdk, &self.resources, fusion, wms))
     }
 
     /// DC `i` (0-based) of the seed: `DC01`, `DC02`, ...

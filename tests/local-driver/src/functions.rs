@@ -124,6 +124,27 @@ pub fn with_resources(
     Ok(env)
 }
 
+/// The SDK configuration each function runs with: the caller's, or its role's (`--roles`).
+pub struct FunctionSdks {
+    /// fanout-sync's.
+    pub fanout: SdkConfig,
+    /// sync-inventory's, and the SQS event source's (same role in AWS).
+    pub sync: SdkConfig,
+    /// reconcile-stock's.
+    pub reconcile: SdkConfig,
+}
+
+impl FunctionSdks {
+    /// Every function with `sdk`.
+    pub fn all(sdk: &SdkConfig) -> Self {
+        Self {
+            fanout: sdk.clone(),
+            sync: sdk.clone(),
+            reconcile: sdk.clone(),
+        }
+    }
+}
+
 /// Handlers in this process.
 pub struct InProcess {
     fanout: fanout_sync::handler::Deps,
@@ -196,22 +217,27 @@ pub fn ports(sdk: &SdkConfig, resources: &Resources, env: &BTreeMap<String, Stri
 }
 
 impl Functions {
-    /// Builds the handlers' dependencies in this process, one "container" per function.
-    pub fn in_process(sdk: &SdkConfig, resources: &Resources, env: &BTreeMap<String, String>) -> anyhow::Result<Self> {
+    /// Builds the handlers' dependencies in this process, one "container" per function, each
+    /// with its SDK configuration of `sdks`.
+    pub fn in_process(
+        sdks: &FunctionSdks,
+        resources: &Resources,
+        env: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
         let get = |k: &str| env.get(k).cloned();
         let var = |k: &str| get(k).ok_or_else(|| anyhow!("{k} missing"));
         let dcs = lambda_kit::config::parse_dc_list("DC_LIST", &var("DC_LIST")?)?;
         Ok(Self::InProcess(Box::new(InProcess {
             fanout: fanout_sync::handler::Deps {
                 dcs: dcs.clone(),
-                queue: SqsSyncQueue::new(aws_sdk_sqs::Client::new(sdk), var("SYNC_QUEUE_URL")?),
+                queue: SqsSyncQueue::new(aws_sdk_sqs::Client::new(&sdks.fanout), var("SYNC_QUEUE_URL")?),
             },
             sync: sync_inventory::handler::Deps {
-                ports: ports(sdk, resources, env)?,
+                ports: ports(&sdks.sync, resources, env)?,
                 settings: lambda_kit::reports::sync_settings_from_lookup(&get)?,
             },
             reconcile: reconcile_stock::handler::Deps {
-                ports: ports(sdk, resources, env)?,
+                ports: ports(&sdks.reconcile, resources, env)?,
                 settings: lambda_kit::reports::reconcile_settings_from_lookup(&get)?,
                 dcs,
                 concurrency: lambda_kit::config::parsed_or_in(&get, "RECONCILE_CONCURRENCY", 4usize)?,

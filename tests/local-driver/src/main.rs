@@ -23,8 +23,13 @@
 //! simulator's admin API (2, 5 and the outbox/hold state of 7) are skipped with a note, and the
 //! report shows what the sync and the reconciliation did. The driver never calls Fusion itself:
 //! Fusion is reached only through the functions.
+//!
+//! With `--roles` each in-process function runs under a role made from its template policy
+//! ([`roles`]), and the SQS event source uses sync-inventory's, as in AWS; the run fails naming
+//! any action beyond a role.
 
 mod functions;
+mod roles;
 
 use adapters::aws::{provision, ProvisionOptions};
 use anyhow::{anyhow, bail, Context as _};
@@ -32,7 +37,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use clap::Parser;
 use domain::DcCode;
-use functions::{Functions, Targets};
+use functions::{FunctionSdks, Functions, Targets};
 use lambda_kit::wiring::Resources;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -89,6 +94,10 @@ struct Args {
     /// Repository root (infra/template.yaml and the workspace).
     #[arg(long, default_value = ".")]
     root: PathBuf,
+    /// Run each in-process function under a role made from its policy in infra/template.yaml
+    /// (on an IAM-enforcing emulator, with the administrator's key in the environment).
+    #[arg(long)]
+    roles: bool,
 }
 
 /// What one DC's run produced.
@@ -176,7 +185,12 @@ async fn main() -> anyhow::Result<()> {
             ),
         );
     }
-    let sdk = adapters::aws::config::load().await;
+    let recorder = test_harness::calls::RecordCalls::over_default();
+    let sdk = adapters::aws::config::load()
+        .await
+        .into_builder()
+        .http_client(recorder.clone())
+        .build();
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let provisioned = provision(
         &sdk,
@@ -201,18 +215,54 @@ async fn main() -> anyhow::Result<()> {
     let dcs = lambda_kit::config::parse_dc_list("DC_LIST", settings.get("DC_LIST").map_or("", String::as_str))?;
     let env = functions::with_resources(settings, &provisioned, &resources)?;
     let inbox = AlertInbox::subscribe(&sdk, &resources.alert_topic_arn, &run).await?;
+    let roles = match (args.roles, args.watch_port) {
+        (true, None) => Some(roles::Roles::start(&sdk, recorder, &args.root, &provisioned, &format!("-{run}")).await?),
+        (true, Some(_)) => {
+            progress(
+                started,
+                "--roles: the binaries under cargo lambda watch share one environment, so they run with the caller's key",
+            );
+            None
+        }
+        (false, _) => None,
+    };
+    let sdks = match &roles {
+        Some(r) => FunctionSdks {
+            fanout: r.fanout.sdk.clone(),
+            sync: r.sync.sdk.clone(),
+            reconcile: r.reconcile.sdk.clone(),
+        },
+        None => FunctionSdks::all(&sdk),
+    };
     let functions = match args.watch_port {
         None => {
-            progress(started, "functions: handlers called in this process");
-            Functions::in_process(&sdk, &resources, &env)?
+            progress(
+                started,
+                if roles.is_some() {
+                    "functions: handlers called in this process, each under its template role (IAM enforced)"
+                } else {
+                    "functions: handlers called in this process"
+                },
+            );
+            Functions::in_process(&sdks, &resources, &env)?
         }
         Some(port) => {
             progress(started, &format!("starting cargo lambda watch on 127.0.0.1:{port}"));
             Functions::watch(&args.root, port, &env, args.function_log.as_deref()).await?
         }
     };
-    let outcome = drive(&args, &sdk, &resources, &env, &functions, &dcs, &inbox, started).await;
+    let outcome = drive(
+        &args, &sdk, &sdks.sync, &resources, &env, &functions, &dcs, &inbox, started,
+    )
+    .await;
     functions.stop().await;
+    if let Some(roles) = &roles {
+        roles.check().context("a function needed more than its template role")?;
+        progress(
+            started,
+            "roles: fanout-sync, sync-inventory and reconcile-stock called nothing beyond their template roles",
+        );
+    }
     let figures = outcome?;
     print_report(&args, &figures, started);
     check(&args, &figures)
@@ -222,6 +272,7 @@ async fn main() -> anyhow::Result<()> {
 async fn drive(
     args: &Args,
     sdk: &aws_config::SdkConfig,
+    event_source: &aws_config::SdkConfig,
     resources: &Resources,
     env: &BTreeMap<String, String>,
     functions: &Functions,
@@ -258,7 +309,7 @@ async fn drive(
     progress(started, &format!("fanout-sync (scheduled event): {answer}"));
 
     let queue_url = env.get("SYNC_QUEUE_URL").cloned().unwrap_or_default();
-    let delivered = deliver(sdk, &queue_url, functions, started).await?;
+    let delivered = deliver(sdk, event_source, &queue_url, functions, started).await?;
     progress(
         started,
         &format!("delivered {delivered} SQS message(s) to sync-inventory"),
@@ -363,13 +414,18 @@ fn scheduled(rule: &str, time: chrono::DateTime<chrono::Utc>) -> Value {
 /// function did not report as failed is deleted; a reported one is made visible again at once
 /// (in AWS it waits for the visibility timeout) and retried, until the queue's
 /// maxReceiveCount (3) moves it to the dead-letter queue. Returns the messages delivered.
+/// Receiving, reading the queue's ARN and deleting use `event_source` (the event source mapping
+/// does that with the function's role); making a message visible again is this driver's
+/// shortcut and uses `sdk`.
 async fn deliver(
     sdk: &aws_config::SdkConfig,
+    event_source: &aws_config::SdkConfig,
     queue_url: &str,
     functions: &Functions,
     started: Instant,
 ) -> anyhow::Result<usize> {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(event_source);
+    let admin_sqs = aws_sdk_sqs::Client::new(sdk);
     let arn = sqs
         .get_queue_attributes()
         .queue_url(queue_url)
@@ -428,7 +484,8 @@ async fn deliver(
                     started,
                     &format!("sync-inventory reported {dc:?} for retry (attempt {n})"),
                 );
-                sqs.change_message_visibility()
+                admin_sqs
+                    .change_message_visibility()
                     .queue_url(queue_url)
                     .receipt_handle(handle)
                     .visibility_timeout(0)

@@ -8,11 +8,21 @@
 //! - no IAM statement allows a `*` action, and no data action is allowed on `*`;
 //! - every environment variable a function needs is set for it, none the code does not read is,
 //!   and no secret is passed in plain environment;
-//! - each role grants the DynamoDB actions the adapter of every table it touches calls.
+//! - each role grants the DynamoDB actions the adapter of every table it touches declares;
+//! - each function's role grants exactly what its code declares plus what Lambda needs with it,
+//!   nothing missing and nothing extra ([`roles`]);
+//! - tables and secrets survive the stack, tables have point-in-time recovery and, in the prod
+//!   configuration, deletion protection; the topic is encrypted with a customer key alarms and
+//!   functions can use; single-instance functions have a reserved concurrency of 1; scheduled
+//!   functions have an alarmed failure destination; every function is traced ([`hardening`]).
 //!
 //! The checks work on the YAML as written (CloudFormation short tags included) and report every
-//! violation, not just the first. What the code reads comes from [`Sources`], which the test
-//! fills from the repository's source files, so the rules follow the code.
+//! violation, not just the first. What the code reads and declares comes from [`Sources`], which
+//! the test fills from the repository's source files and the adapters' permission declarations,
+//! so the rules follow the code.
+
+pub mod hardening;
+pub mod roles;
 
 use serde_yaml::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,9 +40,16 @@ pub struct Sources {
     /// Environment variables each function binary cannot start without (or must get from the
     /// stack rather than a default), by binary name.
     pub env_required: BTreeMap<String, Vec<String>>,
-    /// DynamoDB actions each table's adapter calls, by the table's logical id, and whether it
-    /// queries a secondary index.
+    /// DynamoDB actions each table's adapter declares on the table itself, by the table's
+    /// logical id, and whether it queries a secondary index.
     pub table_actions: BTreeMap<String, (BTreeSet<String>, bool)>,
+    /// What each function binary's code declares it calls: `(resource, action)` pairs, where the
+    /// resource is a logical id, or `<table id>/index` for a table's secondary indexes. Empty:
+    /// the exact role rule is not checked.
+    pub function_uses: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// Parameter values of the prod configuration (samconfig.toml `[prod.deploy.parameters]`).
+    /// `None`: the prod-only rules are not checked.
+    pub prod_parameters: Option<BTreeMap<String, String>>,
 }
 
 /// Variables that hold a secret's value: the template passes secret ARNs instead.
@@ -55,10 +72,12 @@ pub fn check(template: &Value, sources: &Sources) -> Vec<String> {
     out.extend(iam_scope(template));
     out.extend(environment(template, sources));
     out.extend(table_grants(template, sources));
+    out.extend(roles::exact_grants(template, &sources.function_uses));
+    out.extend(hardening::check(template, sources.prod_parameters.as_ref()));
     out
 }
 
-fn resources(template: &Value) -> Vec<(String, &Value)> {
+pub(crate) fn resources(template: &Value) -> Vec<(String, &Value)> {
     match template.get("Resources") {
         Some(Value::Mapping(map)) => map
             .iter()
@@ -68,14 +87,14 @@ fn resources(template: &Value) -> Vec<(String, &Value)> {
     }
 }
 
-fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(String, &'a Value)> {
+pub(crate) fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(String, &'a Value)> {
     resources(template)
         .into_iter()
         .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
         .collect()
 }
 
-fn props(resource: &Value) -> &Value {
+pub(crate) fn props(resource: &Value) -> &Value {
     static NULL: Value = Value::Null;
     resource.get("Properties").unwrap_or(&NULL)
 }
@@ -145,7 +164,7 @@ fn collect_references(value: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-fn as_u64(value: Option<&Value>) -> Option<u64> {
+pub(crate) fn as_u64(value: Option<&Value>) -> Option<u64> {
     match value? {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
@@ -153,12 +172,12 @@ fn as_u64(value: Option<&Value>) -> Option<u64> {
     }
 }
 
-fn globals_function(template: &Value) -> Option<&Value> {
+pub(crate) fn globals_function(template: &Value) -> Option<&Value> {
     template.get("Globals").and_then(|g| g.get("Function"))
 }
 
 /// Functions (`AWS::Serverless::Function`) with their event sources.
-fn events(function: &Value) -> Vec<(String, &Value)> {
+pub(crate) fn events(function: &Value) -> Vec<(String, &Value)> {
     match props(function).get("Events") {
         Some(Value::Mapping(map)) => map
             .iter()
@@ -291,12 +310,7 @@ fn sqs_event_sources(template: &Value) -> Vec<String> {
 
 fn dead_letter_queues(template: &Value) -> Vec<String> {
     let queues = of_type(template, "AWS::SQS::Queue");
-    let targets: BTreeSet<String> = queues
-        .iter()
-        .filter_map(|(_, q)| props(q).get("RedrivePolicy"))
-        .filter_map(|r| r.get("deadLetterTargetArn"))
-        .flat_map(references)
-        .collect();
+    let targets = hardening::failure_queues(template);
     queues
         .iter()
         .filter(|(id, q)| !targets.contains(id) && props(q).get("RedrivePolicy").is_none())
@@ -304,7 +318,7 @@ fn dead_letter_queues(template: &Value) -> Vec<String> {
         .collect()
 }
 
-fn as_list(value: Option<&Value>) -> Vec<&Value> {
+pub(crate) fn as_list(value: Option<&Value>) -> Vec<&Value> {
     match value {
         Some(Value::Sequence(items)) => items.iter().collect(),
         Some(other) => vec![other],
@@ -348,7 +362,7 @@ fn statements(template: &Value) -> Vec<(String, &Value)> {
     out
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
+pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
     as_list(value)
         .into_iter()
         .filter_map(|v| v.as_str().map(str::to_string))
@@ -404,7 +418,7 @@ fn function_env(template: &Value, function: &Value) -> BTreeMap<String, Value> {
 }
 
 /// The binary a function runs (`Metadata.BuildProperties.Binary`), or its logical id.
-fn binary(id: &str, function: &Value) -> String {
+pub fn binary(id: &str, function: &Value) -> String {
     function
         .get("Metadata")
         .and_then(|m| m.get("BuildProperties"))
@@ -597,6 +611,8 @@ Resources:
                 ),
             )]
             .into(),
+            function_uses: BTreeMap::new(),
+            prod_parameters: None,
         }
     }
 

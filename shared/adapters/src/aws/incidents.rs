@@ -7,6 +7,7 @@
 
 use super::error::{store_error, WriteCounter};
 use super::item::{expires, s, time, Item, Reader};
+use super::permissions::Permissions;
 use super::review_tasks::query_open;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -16,6 +17,11 @@ use std::collections::HashMap;
 
 /// How long closed incidents are kept before TTL removes them.
 pub const CLOSED_RETENTION: TimeDelta = TimeDelta::days(90);
+
+/// The IAM actions the [`Incidents`] calls below need: `open_if_absent` puts, `close` updates,
+/// `open_incidents` queries the table (`query_open`, shared with the review tasks).
+pub const PERMISSIONS: Permissions =
+    Permissions::on_resource(&["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]);
 
 /// Incidents in DynamoDB.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@
 
 use super::error::{store_error, WriteCounter};
 use super::item::{expires, iso, s, time};
+use super::permissions::Permissions;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::ids::DcCode;
@@ -13,6 +14,11 @@ use domain::ports::{DcLease, StoreError};
 
 /// How long after its expiry an abandoned lease row is swept by TTL.
 const SWEEP_AFTER: TimeDelta = TimeDelta::days(1);
+
+/// The IAM actions the [`DcLease`] calls below need: `acquire` puts, `release` deletes.
+/// [`DynamoDcLease::holder`] (a GetItem) is an operator's and tests' read, not the functions':
+/// no role grants it.
+pub const PERMISSIONS: Permissions = Permissions::on_resource(&["dynamodb:PutItem", "dynamodb:DeleteItem"]);
 
 /// Per-DC leases in DynamoDB: taking one is a single conditional put that succeeds only if
 /// the lease is absent, lapsed, or already held by the same owner (renewal).

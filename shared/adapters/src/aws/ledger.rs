@@ -8,6 +8,7 @@
 
 use super::error::{store_error, WriteCounter};
 use super::item::{expires, iso, n, s, time, Item, Reader, EXPIRES_AT};
+use super::permissions::Permissions;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -22,6 +23,14 @@ pub const STATE_INDEX: &str = "state-index";
 
 /// How long synced and manual-review rows are kept by default before TTL removes them.
 pub const DEFAULT_RETENTION: TimeDelta = TimeDelta::days(30);
+
+/// The IAM actions the [`SyncLedger`] calls below need: `record_seen` puts (and on a conflict
+/// gets), `get` gets, `transition` updates, `unsettled` queries [`STATE_INDEX`]; never the table
+/// itself. `rows_by_state*` use the same index query.
+pub const PERMISSIONS: Permissions = Permissions {
+    resource: &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    indexes: &["dynamodb:Query"],
+};
 
 /// The sync ledger in DynamoDB. Every write is conditional: `record_seen` only creates,
 /// `transition` only succeeds while the stored `version` is the one the caller read.

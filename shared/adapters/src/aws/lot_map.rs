@@ -6,11 +6,16 @@
 
 use super::error::{store_error, WriteCounter};
 use super::item::{s, time, Item, Reader};
+use super::permissions::Permissions;
 use aws_sdk_dynamodb::Client;
 use chrono::{NaiveDate, Utc};
 use domain::ids::{DcCode, ItemNumber, LotNumber};
 use domain::ports::{LotMap, MappedLot, StoreError};
 use std::collections::HashMap;
+
+/// The IAM actions the [`LotMap`] calls below need: `get` gets, `put_if_absent` puts (and on a
+/// conflict gets).
+pub const PERMISSIONS: Permissions = Permissions::on_resource(&["dynamodb:GetItem", "dynamodb:PutItem"]);
 
 /// The lot map in DynamoDB: a mapping is written once (conditional put) and never changed.
 #[derive(Debug, Clone)]

@@ -8,7 +8,9 @@
 //! - [`ledger`], [`lease`], [`lot_map`], [`review_tasks`], [`incidents`], [`run_reports`]:
 //!   one DynamoDB table each, every state change a conditional write;
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
-//! - [`WriteCounter`]: how many DynamoDB write requests the stores made (benchmarks).
+//! - [`WriteCounter`]: how many DynamoDB write requests the stores made (benchmarks);
+//! - [`Permissions`]: the IAM actions each adapter declares next to its calls (`PERMISSIONS` in
+//!   each module), which tests/template-check compares with the roles.
 //!
 //! Error mapping (DynamoDB): `ConditionalCheckFailedException` is
 //! [`StoreError::Conflict`](domain::ports::StoreError::Conflict); throttling, 5xx, timeouts and
@@ -22,6 +24,7 @@ mod item;
 pub mod lease;
 pub mod ledger;
 pub mod lot_map;
+pub mod permissions;
 pub mod provision;
 pub mod review_tasks;
 pub mod run_reports;
@@ -33,6 +36,7 @@ pub use incidents::DynamoIncidents;
 pub use lease::DynamoDcLease;
 pub use ledger::DynamoSyncLedger;
 pub use lot_map::DynamoLotMap;
+pub use permissions::Permissions;
 pub use provision::{provision, ProvisionError, ProvisionOptions, Provisioned, ProvisionedResource, ResourceKind};
 pub use review_tasks::{DynamoReviewTasks, TaskRecord, TaskStatus};
 pub use run_reports::DynamoRunReports;

@@ -9,17 +9,19 @@
 //! policy names its dead-letter queue's ARN). Other resource types (functions, schedules,
 //! alarms) are skipped: the emulators here do not run them.
 //!
-//! What only matters in AWS is not applied: point-in-time recovery, encryption settings,
-//! tags and SNS subscriptions (CloudFormation applies them on deploy; no code relies on them).
+//! Point-in-time recovery is applied (the restore path in docs/operations.md is tested on it).
+//! What only matters in AWS is not applied ([`NOT_APPLIED`]): deletion protection, encryption
+//! settings (the topic's customer key is not created locally), tags and SNS subscriptions
+//! (CloudFormation applies them on deploy; no code relies on them).
 
 use super::error::describe;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ProvisionedThroughput, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
@@ -33,6 +35,37 @@ pub const TEMPLATE_PATH: &str = "infra/template.yaml";
 
 /// Why: a new on-demand table is usually ACTIVE within seconds in AWS; emulators are instant.
 const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Properties left out locally, per kind: they are not evaluated (they may refer to resources
+/// this set-up does not create, like the topic's KMS key, or use conditions) nor sent.
+pub const NOT_APPLIED: &[(ResourceKind, &[&str])] = &[
+    (
+        ResourceKind::Table,
+        &["DeletionProtectionEnabled", "SSESpecification", "Tags"],
+    ),
+    (
+        ResourceKind::Queue,
+        &["KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "Tags"],
+    ),
+    (ResourceKind::Topic, &["KmsMasterKeyId", "Tags"]),
+];
+
+/// `properties` without what [`NOT_APPLIED`] leaves out for `kind`.
+fn applied(kind: ResourceKind, properties: &Value) -> Value {
+    let skipped = NOT_APPLIED
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[][..], |(_, names)| *names);
+    match properties {
+        Value::Mapping(map) => Value::Mapping(
+            map.iter()
+                .filter(|(k, _)| !k.as_str().is_some_and(|k| skipped.contains(&k)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
 
 /// How names are made unique.
 #[derive(Debug, Clone, Default)]
@@ -295,7 +328,7 @@ pub async fn provision_template(
                 done: &done,
                 declared: &template.resources,
             };
-            let props = match scope.eval(raw) {
+            let props = match scope.eval(&applied(*kind, raw)) {
                 Ok(props) => props,
                 Err(Eval::Waiting(on)) => {
                     waiting.insert(id.clone(), on);
@@ -691,6 +724,22 @@ impl Clients {
                     .map_err(|e| aws("UpdateTimeToLive", describe(&e)))?;
             }
         }
+        let pitr =
+            prop(props, "PointInTimeRecoverySpecification").is_some_and(|p| is_true(p, "PointInTimeRecoveryEnabled"));
+        if pitr {
+            self.dynamodb
+                .update_continuous_backups()
+                .table_name(&name)
+                .point_in_time_recovery_specification(
+                    PointInTimeRecoverySpecification::builder()
+                        .point_in_time_recovery_enabled(true)
+                        .build()
+                        .map_err(|e| build_error("PointInTimeRecoverySpecification", e))?,
+                )
+                .send()
+                .await
+                .map_err(|e| aws("UpdateContinuousBackups", describe(&e)))?;
+        }
         Ok(ProvisionedResource {
             kind: ResourceKind::Table,
             name,
@@ -720,7 +769,7 @@ impl Clients {
         if let Value::Mapping(map) = props {
             for (key, value) in map {
                 let key = scalar(key).map_err(ProvisionError::Template)?;
-                if key == "QueueName" || key == "Tags" || value.is_null() {
+                if key == "QueueName" || value.is_null() {
                     continue;
                 }
                 attributes.insert(QueueAttributeName::from(key.as_str()), attribute_text(value)?);
@@ -762,12 +811,7 @@ impl Clients {
         default_name: &str,
         options: &ProvisionOptions,
     ) -> Result<ProvisionedResource, ProvisionError> {
-        const ATTRIBUTES: &[&str] = &[
-            "DisplayName",
-            "FifoTopic",
-            "ContentBasedDeduplication",
-            "KmsMasterKeyId",
-        ];
+        const ATTRIBUTES: &[&str] = &["DisplayName", "FifoTopic", "ContentBasedDeduplication"];
         let mut name = prop_text(props, "TopicName")?.unwrap_or_else(|| default_name.to_string());
         if is_true(props, "FifoTopic") && !name.ends_with(".fifo") {
             name.push_str(".fifo");
@@ -913,7 +957,7 @@ Resources:
         );
         assert_eq!(
             template.logical_ids(ResourceKind::Queue),
-            vec!["SyncDeadLetterQueue", "SyncQueue"]
+            vec!["ScheduledFailureQueue", "SyncDeadLetterQueue", "SyncQueue"]
         );
         assert_eq!(template.logical_ids(ResourceKind::Topic), vec!["AlertTopic"]);
     }

@@ -8,6 +8,7 @@
 
 use super::error::{store_error, WriteCounter};
 use super::item::{expires, s, time, Item, Reader};
+use super::permissions::Permissions;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::ids::DcCode;
@@ -20,6 +21,12 @@ pub const CLOSED_RETENTION: TimeDelta = TimeDelta::days(90);
 /// Rounds of update-then-create `open_or_update` tries before reporting a conflict. Each lost
 /// round means another caller opened or closed the task in between; three in a row is a storm.
 const OPEN_ROUNDS: usize = 3;
+
+/// The IAM actions the [`ReviewTasks`] calls below need: `open_or_update` updates then puts,
+/// `close` updates, `open_tasks` queries the table ([`query_open`]).
+/// [`DynamoReviewTasks::record`] (a GetItem) is an operator's and tests' read: no role grants it.
+pub const PERMISSIONS: Permissions =
+    Permissions::on_resource(&["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]);
 
 /// Whether a task is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 
 use super::error::{store_error, WriteCounter};
 use super::item::{expires, n, s, time, Item, Reader};
+use super::permissions::Permissions;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::TimeDelta;
@@ -15,6 +16,10 @@ use std::collections::{BTreeMap, HashMap};
 
 /// How long run reports are kept before TTL removes them.
 pub const RETENTION: TimeDelta = TimeDelta::days(90);
+
+/// The IAM actions the [`RunReports`] call below needs: `save` puts.
+/// [`DynamoRunReports::get`] (a GetItem) is an operator's and tests' read: no role grants it.
+pub const PERMISSIONS: Permissions = Permissions::on_resource(&["dynamodb:PutItem"]);
 
 /// Run reports in DynamoDB. Saving is a plain put keyed by `(dc, kind, run_id)`: saving the
 /// same report again leaves the same item.

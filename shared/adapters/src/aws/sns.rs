@@ -1,6 +1,7 @@
 //! [`SnsAlertSink`]: alerts published to the `AlertTopic` of `infra/template.yaml`.
 
 use super::error::{classify, describe, Fault};
+use super::permissions::Permissions;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use domain::ports::{Alert, AlertError, AlertSink};
@@ -8,6 +9,11 @@ use domain::ports::{Alert, AlertError, AlertSink};
 /// Longest subject sent. Why: SNS refuses subjects of 100 characters or more
 /// (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, `Subject`).
 pub const MAX_SUBJECT_CHARS: usize = 99;
+
+/// The IAM action [`AlertSink::publish`] needs on the topic. (A topic encrypted with a customer
+/// key also needs `kms:GenerateDataKey*` and `kms:Decrypt` on that key: the template's, not this
+/// adapter's, choice; tests/template-check derives them.)
+pub const PERMISSIONS: Permissions = Permissions::on_resource(&["sns:Publish"]);
 
 /// Publishes alerts to an SNS topic: `Subject` (made SNS-safe), `Message` = the body, and
 /// String message attributes `dc` and `severity`, so each manager's subscription filters on

@@ -1,6 +1,7 @@
 //! [`SqsSyncQueue`]: the per-DC fan-out onto the `SyncQueue` (FIFO) of `infra/template.yaml`.
 
 use super::error::{classify, describe, Fault};
+use super::permissions::Permissions;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
 use domain::error::Retryable;
@@ -14,6 +15,11 @@ pub const MAX_BATCH: usize = 10;
 /// Why: a MessageDeduplicationId is at most 128 characters of alphanumerics and punctuation
 /// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
 pub const MAX_DEDUP_ID: usize = 128;
+
+/// The IAM action [`SqsSyncQueue::send`] needs on the queue. Why `SendMessage`: SQS authorizes
+/// the `SendMessageBatch` call as `sqs:SendMessage`
+/// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html).
+pub const PERMISSIONS: Permissions = Permissions::on_resource(&["sqs:SendMessage"]);
 
 /// Sending to the queue failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -1,0 +1,63 @@
+//! What each function's code calls in AWS, per resource of `infra/template.yaml`: the adapters
+//! a function wires, each with the [`Permissions`] it declares next to its calls.
+//!
+//! `tests/template-check` compares this with the function's role (exactly: nothing missing,
+//! nothing extra beyond what Lambda itself needs), and the IAM-enforced integration tests run
+//! each function under its role. A function that starts using another adapter adds it here.
+
+use adapters::aws::{incidents, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions};
+
+/// One resource a function's code uses: its logical id in the template and what the adapter
+/// declares for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uses {
+    /// Logical id in `infra/template.yaml` (`LedgerTable`, `AlertTopic`, ...).
+    pub resource: &'static str,
+    /// The adapter's declared actions.
+    pub permissions: Permissions,
+}
+
+const fn uses(resource: &'static str, permissions: Permissions) -> Uses {
+    Uses { resource, permissions }
+}
+
+/// fanout-sync: the per-DC fan-out onto the sync queue.
+pub const FANOUT_SYNC: &[Uses] = &[uses("SyncQueue", sqs::PERMISSIONS)];
+
+/// sync-inventory: the sync engine's ports ([`crate::wiring::AppPorts`] as `SyncPorts`), its run
+/// reports and the two secrets read at cold start. Not the incidents: only reconciliation holds.
+pub const SYNC_INVENTORY: &[Uses] = &[
+    uses("LedgerTable", ledger::PERMISSIONS),
+    uses("LotMapTable", lot_map::PERMISSIONS),
+    uses("LeaseTable", lease::PERMISSIONS),
+    uses("ReviewTaskTable", review_tasks::PERMISSIONS),
+    uses("RunTable", run_reports::PERMISSIONS),
+    uses("AlertTopic", sns::PERMISSIONS),
+    uses("FusionSecret", crate::wiring::SECRET_PERMISSIONS),
+    uses("WmsApiKeySecret", crate::wiring::SECRET_PERMISSIONS),
+];
+
+/// reconcile-stock: everything sync-inventory uses plus the incidents.
+pub const RECONCILE_STOCK: &[Uses] = &[
+    uses("LedgerTable", ledger::PERMISSIONS),
+    uses("LotMapTable", lot_map::PERMISSIONS),
+    uses("LeaseTable", lease::PERMISSIONS),
+    uses("ReviewTaskTable", review_tasks::PERMISSIONS),
+    uses("IncidentTable", incidents::PERMISSIONS),
+    uses("RunTable", run_reports::PERMISSIONS),
+    uses("AlertTopic", sns::PERMISSIONS),
+    uses("FusionSecret", crate::wiring::SECRET_PERMISSIONS),
+    uses("WmsApiKeySecret", crate::wiring::SECRET_PERMISSIONS),
+];
+
+/// Every function binary with what its code uses.
+pub const FUNCTIONS: &[(&str, &[Uses])] = &[
+    ("fanout-sync", FANOUT_SYNC),
+    ("sync-inventory", SYNC_INVENTORY),
+    ("reconcile-stock", RECONCILE_STOCK),
+];
+
+/// What the binary `function` uses, if it is one of [`FUNCTIONS`].
+pub fn of(function: &str) -> Option<&'static [Uses]> {
+    FUNCTIONS.iter().find(|(name, _)| *name == function).map(|(_, u)| *u)
+}
