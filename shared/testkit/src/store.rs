@@ -4,7 +4,7 @@ use crate::{lock, Faults};
 use chrono::{DateTime, Utc};
 use domain::ids::{DcCode, ItemNumber, LotNumber};
 use domain::ledger::{LedgerEntry, SyncState};
-use domain::ports::{DcLease, LedgerRow, LotMap, MappedLot, StoreError, SyncLedger};
+use domain::ports::{DcLease, LedgerRow, LotMap, MappedLot, Recorded, StoreError, SyncLedger};
 use domain::txn::WmsTransaction;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -60,7 +60,7 @@ impl InMemoryLedger {
         lock(&self.state).transitions
     }
 
-    /// The next `n` `record_seen` calls fail with `error`.
+    /// The next `n` `record_seen` or `record_claimed` calls fail with `error`.
     pub fn fail_next_record_seen(&self, n: usize, error: StoreError) {
         lock(&self.state).record_faults.push(n, error);
     }
@@ -86,6 +86,30 @@ impl SyncLedger for InMemoryLedger {
                 updated_at: now,
             });
         Ok(row.clone())
+    }
+
+    async fn record_claimed(
+        &self,
+        txn: &WmsTransaction,
+        entry: &LedgerEntry,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        let mut s = lock(&self.state);
+        if let Some(e) = s.record_faults.take() {
+            return Err(e);
+        }
+        let key = (txn.dc.clone(), txn.id.to_string());
+        if let Some(row) = s.rows.get(&key) {
+            return Ok(Recorded::Existing(row.clone()));
+        }
+        let row = LedgerRow {
+            txn: txn.clone(),
+            entry: entry.clone(),
+            updated_at: now,
+        };
+        s.rows.insert(key, row.clone());
+        s.transitions += 1;
+        Ok(Recorded::Created(row))
     }
 
     async fn get(&self, dc: &DcCode, id: &str) -> Result<Option<LedgerRow>, StoreError> {

@@ -246,6 +246,15 @@ impl domain::ports::SyncLedger for CrashingLedger {
         self.inner.record_seen(txn, now).await
     }
 
+    async fn record_claimed(
+        &self,
+        txn: &domain::txn::WmsTransaction,
+        entry: &domain::ledger::LedgerEntry,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<domain::ports::Recorded, domain::ports::StoreError> {
+        self.inner.record_claimed(txn, entry, now).await
+    }
+
     async fn get(&self, dc: &DcCode, id: &str) -> Result<Option<domain::ports::LedgerRow>, domain::ports::StoreError> {
         self.inner.get(dc, id).await
     }

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::ids::DcCode;
 use domain::ledger::{Failure, LedgerEntry, SyncState};
-use domain::ports::{LedgerRow, StoreError, SyncLedger};
+use domain::ports::{LedgerRow, Recorded, StoreError, SyncLedger};
 use domain::txn::WmsTransaction;
 use std::collections::HashMap;
 
@@ -113,6 +113,58 @@ impl DynamoSyncLedger {
         }
     }
 
+    /// Creates the row with `entry` if none exists (one conditional PutItem); otherwise
+    /// returns the stored row.
+    async fn create(
+        &self,
+        txn: &WmsTransaction,
+        entry: &LedgerEntry,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        let json = serde_json::to_string(txn)
+            .map_err(|e| StoreError::Corrupt(format!("transaction {} does not serialize: {e}", txn.id)))?;
+        let mut item = Self::key(&txn.dc, txn.id.as_str());
+        item.extend([
+            ("txn".to_string(), s(json)),
+            ("state".to_string(), s(entry.state.as_str())),
+            ("dc_state".to_string(), s(dc_state(&txn.dc, entry.state))),
+            ("updated_at".to_string(), time(now)),
+            ("seen_at".to_string(), time(now)),
+            ("attempts".to_string(), n(entry.attempts)),
+            ("version".to_string(), n(entry.version)),
+            ("fusion_refs".to_string(), refs(entry)),
+        ]);
+        if let Some(lease) = entry.lease_until {
+            item.insert("lease_until".to_string(), s(iso(lease)));
+        }
+        self.writes.record();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(txn_id)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Recorded::Created(LedgerRow {
+                txn: txn.clone(),
+                entry: entry.clone(),
+                updated_at: now,
+            })),
+            Err(e) => match store_error(&format!("PutItem {}", self.table), e) {
+                StoreError::Conflict(_) => self
+                    .get(&txn.dc, txn.id.as_str())
+                    .await?
+                    .map(Recorded::Existing)
+                    .ok_or_else(|| {
+                        StoreError::Conflict(format!("ledger row {}/{} existed, then vanished", txn.dc, txn.id))
+                    }),
+                other => Err(other),
+            },
+        }
+    }
+
     fn key(dc: &DcCode, txn_id: &str) -> Item {
         HashMap::from([("dc".to_string(), s(dc.as_str())), ("txn_id".to_string(), s(txn_id))])
     }
@@ -162,42 +214,18 @@ fn refs(entry: &LedgerEntry) -> AttributeValue {
 
 impl SyncLedger for DynamoSyncLedger {
     async fn record_seen(&self, txn: &WmsTransaction, now: DateTime<Utc>) -> Result<LedgerRow, StoreError> {
-        let entry = LedgerEntry::pending();
-        let json = serde_json::to_string(txn)
-            .map_err(|e| StoreError::Corrupt(format!("transaction {} does not serialize: {e}", txn.id)))?;
-        let mut item = Self::key(&txn.dc, txn.id.as_str());
-        item.extend([
-            ("txn".to_string(), s(json)),
-            ("state".to_string(), s(entry.state.as_str())),
-            ("dc_state".to_string(), s(dc_state(&txn.dc, entry.state))),
-            ("updated_at".to_string(), time(now)),
-            ("seen_at".to_string(), time(now)),
-            ("attempts".to_string(), n(entry.attempts)),
-            ("version".to_string(), n(entry.version)),
-            ("fusion_refs".to_string(), refs(&entry)),
-        ]);
-        self.writes.record();
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(txn_id)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(LedgerRow {
-                txn: txn.clone(),
-                entry,
-                updated_at: now,
-            }),
-            Err(e) => match store_error(&format!("PutItem {}", self.table), e) {
-                StoreError::Conflict(_) => self.get(&txn.dc, txn.id.as_str()).await?.ok_or_else(|| {
-                    StoreError::Conflict(format!("ledger row {}/{} existed, then vanished", txn.dc, txn.id))
-                }),
-                other => Err(other),
-            },
+        match self.create(txn, &LedgerEntry::pending(), now).await? {
+            Recorded::Created(row) | Recorded::Existing(row) => Ok(row),
         }
+    }
+
+    async fn record_claimed(
+        &self,
+        txn: &WmsTransaction,
+        entry: &LedgerEntry,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded, StoreError> {
+        self.create(txn, entry, now).await
     }
 
     async fn get(&self, dc: &DcCode, id: &str) -> Result<Option<LedgerRow>, StoreError> {

@@ -14,5 +14,5 @@ pub use ops::{
     Alert, AlertError, AlertSink, Incident, Incidents, ReviewTask, ReviewTasks, RunReport, RunReports, Severity,
     TaskChange, TaskKind,
 };
-pub use store::{Clock, DcLease, LedgerRow, LotMap, MappedLot, StoreError, SyncLedger};
+pub use store::{Clock, DcLease, LedgerRow, LotMap, MappedLot, Recorded, StoreError, SyncLedger};
 pub use wms::{Hold, OutboxItem, Page, SyncOutcome, WarehouseSystem, WmsBalance, WmsError};

@@ -40,6 +40,15 @@ pub struct LedgerRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What [`SyncLedger::record_claimed`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// The row was created with the given entry: the caller holds its claim.
+    Created(LedgerRow),
+    /// A row existed; it is returned as stored, unchanged.
+    Existing(LedgerRow),
+}
+
 /// The DynamoDB sync ledger (or a fake).
 pub trait SyncLedger: Send + Sync {
     /// Records a transaction seen in the outbox as `pending_sync` unless a row exists; returns
@@ -49,6 +58,18 @@ pub trait SyncLedger: Send + Sync {
         txn: &WmsTransaction,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<LedgerRow, StoreError>> + Send;
+
+    /// Records a transaction first seen in the outbox directly as `entry` (already claimed:
+    /// `in_flight`, leased) in one conditional write, unless a row exists: then the stored row
+    /// is returned untouched and the caller decides from it. Why: one write instead of two
+    /// (record, then claim) on the normal path, with the same guarantee, since only the
+    /// writer that created the row holds its claim.
+    fn record_claimed(
+        &self,
+        txn: &WmsTransaction,
+        entry: &LedgerEntry,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
     /// Reads one row.
     fn get(&self, dc: &DcCode, id: &str) -> impl Future<Output = Result<Option<LedgerRow>, StoreError>> + Send;

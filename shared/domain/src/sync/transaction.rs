@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::ledger::{staged_interface_id, staged_ref};
+use crate::ports::Recorded;
 
 /// What one attempt cost: lines posted and found, time spent waiting on Fusion.
 #[derive(Debug, Default)]
@@ -69,12 +70,32 @@ pub async fn sync_transaction<P: SyncPorts>(
     notify_wms: bool,
 ) -> TxnOutcome {
     let now = ports.clock().now();
-    let row = match ports.ledger().record_seen(&txn, now).await {
-        Ok(row) => row,
-        Err(e) => {
-            warn!(error = %e, "ledger unavailable; transaction left for the next run");
-            return TxnOutcome::Skipped { transient: true };
-        }
+    let lease_until = now + settings.txn_lease;
+    let claim = LedgerEvent::Claim {
+        now,
+        lease_until,
+        max_attempts: settings.max_attempts,
+    };
+    // The normal path: a transaction seen for the first time is recorded already claimed, in
+    // one conditional write (the second is its verdict).
+    let row = match LedgerEntry::pending().apply(claim) {
+        Ok(fresh) => match ports.ledger().record_claimed(&txn, &fresh, now).await {
+            Ok(Recorded::Created(claimed_row)) => {
+                return post_claimed(ports, settings, claimed_row, notify_wms).await;
+            }
+            Ok(Recorded::Existing(row)) => row,
+            Err(e) => {
+                warn!(error = %e, "ledger unavailable; transaction left for the next run");
+                return TxnOutcome::Skipped { transient: true };
+            }
+        },
+        Err(_) => match ports.ledger().record_seen(&txn, now).await {
+            Ok(row) => row,
+            Err(e) => {
+                warn!(error = %e, "ledger unavailable; transaction left for the next run");
+                return TxnOutcome::Skipped { transient: true };
+            }
+        },
     };
     match row.entry.state {
         SyncState::Synced => {
@@ -100,7 +121,6 @@ pub async fn sync_transaction<P: SyncPorts>(
     {
         return escalate(ports, &row, "attempts exhausted").await;
     }
-    let lease_until = now + settings.txn_lease;
     let claimed = match row.entry.apply(LedgerEvent::Claim {
         now,
         lease_until,
@@ -122,6 +142,16 @@ pub async fn sync_transaction<P: SyncPorts>(
         entry: claimed,
         updated_at: now,
     };
+    post_claimed(ports, settings, claimed_row, notify_wms).await
+}
+
+/// Posts a row this invocation holds the claim of, then records the verdict.
+async fn post_claimed<P: SyncPorts>(
+    ports: &P,
+    settings: &SyncSettings,
+    claimed_row: LedgerRow,
+    notify_wms: bool,
+) -> TxnOutcome {
     let mut attempt = Attempt::default();
     let result = post_lines(ports, settings, &claimed_row, &mut attempt).await;
     finish(ports, settings, claimed_row, result, attempt, notify_wms).await
