@@ -322,3 +322,26 @@ async fn an_answer_larger_than_the_configured_maximum_is_refused_not_held() {
     let err = c.onhand(&dc()).await.unwrap_err();
     assert!(err.to_string().contains("larger than 2048 bytes"), "{err}");
 }
+
+#[tokio::test]
+async fn a_transfer_fusion_processed_is_confirmed_with_one_read() {
+    let env = start(|_| {}).await;
+    let c = client(&env, |_| {});
+    let (item, uom) = item_of(&env, Control::Plain);
+    let mut p = receipt(&item, &uom, "T-XFER", 1, 1);
+    p.source.lines = 1;
+    p.txn_type = FusionTxnType::SubinventoryTransfer;
+    p.transfer_subinventory = Some(SubinventoryCode::parse("PICK").unwrap());
+    let mut stock = receipt(&item, &uom, "T-XFER-STOCK", 1, 5);
+    stock.source.lines = 1;
+    c.post_staged(&stock).await.unwrap();
+    assert!(c.post_staged(&p).await.unwrap().processed);
+    env.sim.reset_stats();
+
+    let landed = c.completed(&dc(), &p.source).await.unwrap();
+
+    assert!(matches!(landed, domain::ports::Landed::Completed { sides: 2, .. }), "{landed:?}");
+    let reads: u64 = env.sim.stats().iter().filter(|(k, _)| k.starts_with("GET ")).map(|(_, n)| n).sum();
+    assert_eq!(reads, 1, "{:?}", env.sim.stats());
+    assert_eq!(env.sim.request_count("GET inventoryStagedTransactions"), 0);
+}

@@ -157,6 +157,10 @@ impl FusionInventory for Ports {
         self.fake.fusion.find(dc, source).await
     }
 
+    async fn completed(&self, dc: &DcCode, source: &SourceRef) -> Result<Landed, FusionError> {
+        self.fake.fusion.completed(dc, source).await
+    }
+
     async fn staged(&self, dc: &DcCode) -> Result<Vec<domain::ports::StagedLine>, FusionError> {
         self.fake.fusion.staged(dc).await
     }

@@ -629,6 +629,13 @@ impl FusionInventory for FakeFusion {
         })
     }
 
+    async fn completed(&self, dc: &DcCode, source: &SourceRef) -> Result<Landed, FusionError> {
+        Ok(match self.find(dc, source).await? {
+            done @ Landed::Completed { .. } => done,
+            _ => Landed::NotFound,
+        })
+    }
+
     async fn staged(&self, dc: &DcCode) -> Result<Vec<StagedLine>, FusionError> {
         let mut s = lock(&self.state);
         if let Some(e) = s.staged_faults.take() {

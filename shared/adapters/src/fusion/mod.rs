@@ -360,6 +360,10 @@ impl FusionInventory for HttpFusionClient {
         HttpFusionClient::find(self, dc, source).await
     }
 
+    async fn completed(&self, dc: &DcCode, source: &SourceRef) -> Result<Landed, FusionError> {
+        HttpFusionClient::completed(self, dc, source).await
+    }
+
     async fn staged(&self, dc: &DcCode) -> Result<Vec<StagedLine>, FusionError> {
         HttpFusionClient::staged(self, dc).await
     }

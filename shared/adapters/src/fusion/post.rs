@@ -118,9 +118,20 @@ impl HttpFusionClient {
         Ok(self.lookup(dc, source).await?.landed())
     }
 
-    /// Staged first, then completed: a row processed between the two reads is seen in the
-    /// second, never missed by both.
+    /// Staged and completed rows carrying the reference (see [`Self::lookup_in`]).
     async fn lookup(&self, dc: &DcCode, source: &SourceRef) -> Result<Lookup, FusionError> {
+        self.lookup_in(dc, source, true).await
+    }
+
+    /// A line Fusion answered as processed, among completed transactions only (the port's
+    /// `completed`): one request instead of [`Self::find`]'s two.
+    pub async fn completed(&self, dc: &DcCode, source: &SourceRef) -> Result<Landed, FusionError> {
+        Ok(self.lookup_in(dc, source, false).await?.landed())
+    }
+
+    /// Staged rows (when `with_staged`), then completed ones: a row processed between the two
+    /// reads is seen in the second, never missed by both.
+    async fn lookup_in(&self, dc: &DcCode, source: &SourceRef, with_staged: bool) -> Result<Lookup, FusionError> {
         let cfg = self.config();
         let line = source.line.to_string();
         let reference = source.to_string();
@@ -140,8 +151,18 @@ impl HttpFusionClient {
             ("onlyData".to_string(), "true".to_string()),
             ("limit".to_string(), cfg.effective_page_size().to_string()),
         ];
-        let staged_body = self.get_json("inventoryStagedTransactions", query.clone()).await?;
-        let staged: Collection<StagedWire> = parse(&staged_body, "inventoryStagedTransactions")?;
+        let staged: Collection<StagedWire> = if with_staged {
+            let staged_body = self.get_json("inventoryStagedTransactions", query.clone()).await?;
+            parse(&staged_body, "inventoryStagedTransactions")?
+        } else {
+            Collection {
+                items: Vec::new(),
+                count: None,
+                has_more: None,
+                limit: None,
+                total_results: None,
+            }
+        };
         let completed_body = self.get_json("inventoryCompletedTransactions", query).await?;
         let completed: Collection<serde_json::Value> = parse(&completed_body, "inventoryCompletedTransactions")?;
         let mut out = Lookup::default();

@@ -210,6 +210,10 @@ pub trait FusionInventory: Send + Sync {
     /// Looks a line up by its Source* reference in staged and completed transactions.
     fn find(&self, dc: &DcCode, source: &SourceRef) -> impl Future<Output = Result<Landed, FusionError>> + Send;
 
+    /// Looks a line Fusion answered as processed up among completed transactions only (one
+    /// read instead of [`FusionInventory::find`]'s two): `Completed` or `NotFound`.
+    fn completed(&self, dc: &DcCode, source: &SourceRef) -> impl Future<Output = Result<Landed, FusionError>> + Send;
+
     /// Every row of the organization's interface that is not processed yet (pending or
     /// failed), lots and serials included. A short or unreadable answer is an error, never a
     /// partial list: callers treat the list as complete.

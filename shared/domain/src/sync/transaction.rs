@@ -216,9 +216,10 @@ async fn post_lines<P: SyncPorts>(
         attempt.lines += 1;
         if post.transfer_subinventory.is_some() && receipt.processed {
             // Why: the brief requires both the debit and the credit of a subinventory transfer
-            // to be confirmed in Fusion before the WMS releases its reservation.
+            // to be confirmed in Fusion before the WMS releases its reservation. Fusion said it
+            // processed the line, so only completed transactions are read (one request).
             let t0 = clock.now();
-            let landed = ports.fusion().find(&txn.dc, &post.source).await;
+            let landed = ports.fusion().completed(&txn.dc, &post.source).await;
             attempt.fusion_ms += elapsed_ms(t0, clock.now());
             refs.push(confirm_landed(
                 true,
