@@ -340,8 +340,17 @@ async fn a_transfer_fusion_processed_is_confirmed_with_one_read() {
 
     let landed = c.completed(&dc(), &p.source).await.unwrap();
 
-    assert!(matches!(landed, domain::ports::Landed::Completed { sides: 2, .. }), "{landed:?}");
-    let reads: u64 = env.sim.stats().iter().filter(|(k, _)| k.starts_with("GET ")).map(|(_, n)| n).sum();
+    assert!(
+        matches!(landed, domain::ports::Landed::Completed { sides: 2, .. }),
+        "{landed:?}"
+    );
+    let reads: u64 = env
+        .sim
+        .stats()
+        .iter()
+        .filter(|(k, _)| k.starts_with("GET "))
+        .map(|(_, n)| n)
+        .sum();
     assert_eq!(reads, 1, "{:?}", env.sim.stats());
     assert_eq!(env.sim.request_count("GET inventoryStagedTransactions"), 0);
 }
