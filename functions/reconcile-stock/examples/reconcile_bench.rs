@@ -4,15 +4,15 @@
 //!
 //! Prints wall time of the handler, Fusion requests by endpoint (simulator counters), peak
 //! memory (VmHWM; the in-process simulators are part of it, so the resident size before the run
-//! is printed too), and the CPU time of `domain::reconcile::compare` alone on snapshots built
+//! is printed too), and the CPU time of `domain::variance::compare` alone on snapshots built
 //! once through the same ports.
 //!
 //! Run with `scripts/bench-reconcile.sh` (starts moto), or with `AWS_ENDPOINT_URL` set:
 //! `cargo run --release -p reconcile-stock --example reconcile_bench -- --dcs 12 --items 50000 --latency-ms 100`.
 
 use domain::ports::WarehouseSystem;
-use domain::reconcile::{compare, BalanceKey, Snapshot};
 use domain::reconciliation::ReconcileSettings;
+use domain::variance::{compare, BalanceKey, Snapshot};
 use reconcile_stock::handler::{handle, Deps};
 use serde_json::Value;
 use std::collections::BTreeSet;

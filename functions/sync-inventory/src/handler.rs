@@ -106,6 +106,7 @@ async fn alert(deps: &Deps, dc: Option<&domain::DcCode>, what: &str, detail: &st
         ),
         dc,
         severity: Severity::Warning,
+        elastic: None,
     };
     if let Err(e) = deps.ports.alerts().publish(&alert).await {
         warn!(error = %e, "alert could not be published");

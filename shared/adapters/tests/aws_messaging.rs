@@ -84,6 +84,7 @@ async fn an_alert_reaches_a_subscribed_queue_with_subject_body_and_filterable_at
             "x".repeat(80)
         ),
         body: "DC07 ITM-42 STORES: WMS 500, Fusion 380, in flight 0.\nHold H-1 placed.".into(),
+        elastic: None,
     };
     SnsAlertSink::new(env.sns.clone(), &topic)
         .publish(&alert)

@@ -23,8 +23,8 @@ use crate::ports::Clock;
 use crate::ports::{FusionInventory, Landed, LedgerRow, ReviewTask, ReviewTasks, StagedStatus, SyncLedger, TaskKind};
 use crate::reconciliation::is_adjustment;
 use crate::sync::{
-    fail_row, report_to_wms, synced_outcome, tally, FailedTxn, SyncError, SyncPorts, SyncReport, SyncSettings,
-    TxnOutcome,
+    fail_row, illegal_transition, report_to_wms, synced_outcome, tally, FailedTxn, SyncError, SyncPorts, SyncReport,
+    SyncSettings, TxnOutcome,
 };
 use crate::txn::{SourceRef, TxnKind};
 use serde::Serialize;
@@ -49,6 +49,8 @@ pub struct ConfirmReport {
     pub failures: Vec<FailedTxn>,
     /// Outcomes the WMS did not take (re-reported by a later run from the outbox).
     pub wms_report_failures: u64,
+    /// Rows left alone because the ledger refused a transition (logged).
+    pub illegal_transitions: u64,
     /// Items with a row still unconfirmed: their later transactions must wait.
     #[serde(skip)]
     pub waiting_items: BTreeSet<ItemNumber>,
@@ -68,6 +70,7 @@ impl ConfirmReport {
         report.failed += self.failed;
         report.failed_retryable += self.failures.iter().filter(|f| f.retryable).count() as u64;
         report.wms_report_failures += self.wms_report_failures;
+        report.illegal_transitions += self.illegal_transitions;
         for f in self.failures {
             if report.failures.len() < list_max {
                 report.failures.push(f);
@@ -179,7 +182,10 @@ async fn settle_row<P: SyncPorts>(
     }
     let next = match row.entry.apply(LedgerEvent::Confirm { fusion_refs: refs }) {
         Ok(next) => next,
-        Err(_) => return,
+        Err(e) => {
+            record_failure(report, illegal_transition(&row, &e));
+            return;
+        }
     };
     if let Err(e) = ports.ledger().transition(&row, &next, ports.clock().now()).await {
         warn!(txn_id = %row.txn.id, error = %e, "confirmation not written; the next pass confirms it");
@@ -199,6 +205,7 @@ fn record_failure(report: &mut ConfirmReport, outcome: TxnOutcome) {
     tally(&mut figures, outcome, usize::MAX);
     report.failed += figures.failed;
     report.wms_report_failures += figures.wms_report_failures;
+    report.illegal_transitions += figures.illegal_transitions;
     report.failures.extend(figures.failures);
 }
 

@@ -18,8 +18,8 @@
 use crate::ids::{DcCode, SerialNumber, WmsTxnId};
 use crate::ledger::SyncState;
 use crate::ports::{StagedLine, StagedStatus};
-use crate::reconcile::{BalanceKey, Snapshot};
 use crate::reconciliation::Tracked;
+use crate::variance::{BalanceKey, Snapshot};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 

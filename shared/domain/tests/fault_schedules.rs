@@ -19,9 +19,9 @@
 use chrono::Duration;
 use domain::ledger::SyncState;
 use domain::ports::{FusionError, OnhandRow, StoreError, WmsError};
-use domain::reconcile::BalanceKey;
 use domain::sync::{sync_dc, SyncSettings};
 use domain::txn::WmsTransaction;
+use domain::variance::BalanceKey;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;

@@ -52,30 +52,7 @@ pub fn sync_settings_from_lookup(get: Lookup<'_>) -> Result<SyncSettings, Config
 
 /// The persisted run record of one DC sync.
 pub fn sync_run_report(dc: &DcCode, report: &SyncReport, started_at: DateTime<Utc>) -> RunReport {
-    let figures: BTreeMap<String, i64> = [
-        ("seen", report.seen),
-        ("synced", report.synced),
-        ("accepted", report.accepted),
-        ("waiting_on_fusion", report.waiting_on_fusion),
-        ("confirmed", report.confirmed),
-        ("still_unprocessed", report.still_unprocessed),
-        ("unprocessed_overdue", report.unprocessed_overdue),
-        ("halted", report.halted),
-        ("already_synced", report.already_synced),
-        ("failed", report.failed),
-        ("failed_retryable", report.failed_retryable),
-        ("escalated", report.escalated),
-        ("malformed", report.malformed),
-        ("skipped", report.skipped),
-        ("deferred", report.deferred),
-        ("lines_posted", report.lines_posted),
-        ("lines_found_landed", report.lines_found_landed),
-        ("fusion_ms", report.fusion_ms),
-        ("wms_report_failures", report.wms_report_failures),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), i64::try_from(v).unwrap_or(i64::MAX)))
-    .collect();
+    let figures = report.figures();
     let mut notes: Vec<String> = report
         .failures
         .iter()

@@ -4,8 +4,8 @@ use crate::{lock, Faults};
 use domain::error::DomainError;
 use domain::ids::{DcCode, ItemNumber};
 use domain::ports::{Hold, OutboxItem, Page, SyncOutcome, WarehouseSystem, WmsBalance, WmsError};
-use domain::reconcile::BalanceKey;
 use domain::txn::WmsTransaction;
+use domain::variance::BalanceKey;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 

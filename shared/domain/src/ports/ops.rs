@@ -94,10 +94,17 @@ pub struct Alert {
     pub dc: DcCode,
     /// Severity (message attribute `severity`).
     pub severity: Severity,
-    /// Email subject, under 100 characters (SNS limit).
+    /// Email subject: the content only; each channel fits it to its own limits.
     pub subject: String,
-    /// Body; its first line is SMS-sized.
+    /// Body. When `elastic` is set, its first line is written as one text message.
     pub body: String,
+    /// Text in `subject` and in the body's first line that a channel with length limits
+    /// shortens first (with `...`) before cutting anything else: the item number of a
+    /// variance alert, which may be 300 characters long. An alert with an elastic part has a
+    /// first line meant as a text message (fitted to one SMS by the channel); `None` leaves
+    /// the first line as it is.
+    #[serde(default)]
+    pub elastic: Option<String>,
 }
 
 /// Publishing an alert failed.

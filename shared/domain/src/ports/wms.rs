@@ -2,8 +2,8 @@
 
 use crate::error::{DomainError, Retryable};
 use crate::ids::{DcCode, ItemNumber, SerialNumber, Uom};
-use crate::reconcile::BalanceKey;
 use crate::txn::WmsTransaction;
+use crate::variance::BalanceKey;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::future::Future;

@@ -99,6 +99,7 @@ pub(crate) async fn publish_failure_alert<P: SyncPorts>(
         severity: Severity::Warning,
         subject,
         body,
+        elastic: None,
     };
     if let Err(e) = ports.alerts().publish(&alert).await {
         warn!(dc = %dc, error = %e, "failure alert could not be published");
@@ -149,6 +150,7 @@ pub(crate) async fn publish_systemic_alert<P: SyncPorts>(ports: &P, dc: &DcCode,
         body: format!(
             "invsync {dc}: run {run_id} stopped at once: {cause}.\n\nNo transaction was failed or reported to the WMS for it: every transaction stays pending (WMS reservations kept) and the sync message is retried. {fix}\nThe next run after the fix syncs everything that waited and closes this incident.\n"
         ),
+        elastic: None,
     };
     if let Err(e) = ports.alerts().publish(&alert).await {
         warn!(dc = %dc, error = %e, "systemic alert could not be published");

@@ -1,7 +1,9 @@
 //! One transaction through the two-phase commit: record, claim, map lots, post, then
 //! confirm, accept, fail or release in the ledger.
 
+use super::lots::map_lots;
 use super::*;
+use crate::error::DomainError;
 use crate::ledger::{staged_interface_id, staged_ref};
 use crate::ports::Recorded;
 
@@ -15,7 +17,7 @@ pub(crate) struct Attempt {
 
 /// Why an attempt ended without every line in Fusion.
 #[derive(Debug)]
-enum AttemptError {
+pub(super) enum AttemptError {
     /// About this transaction (or a passing outage): recorded on the row.
     Txn(Failure),
     /// About Fusion or our access to it (credentials, role): the row is released and the run
@@ -50,7 +52,7 @@ fn is_outage(e: &FusionError) -> bool {
 }
 
 /// A Fusion error as the attempt's outcome: systemic, or a failure of this transaction.
-fn fusion_error(e: &FusionError) -> AttemptError {
+pub(super) fn fusion_error(e: &FusionError) -> AttemptError {
     if e.is_systemic() {
         AttemptError::Systemic(e.to_string())
     } else {
@@ -127,7 +129,12 @@ pub async fn sync_transaction<P: SyncPorts>(
         max_attempts: settings.max_attempts,
     }) {
         Ok(next) => next,
-        Err(_) => return TxnOutcome::Skipped { transient: false },
+        // Not an anomaly: another invocation holds a live claim, or the row's failure is
+        // permanent and waits for a person.
+        Err(e) => {
+            info!(state = %row.entry.state, reason = %e, "not claimable; left alone");
+            return TxnOutcome::Skipped { transient: false };
+        }
     };
     match ports.ledger().transition(&row, &claimed, now).await {
         Ok(()) => {}
@@ -260,104 +267,6 @@ fn confirm_landed(transfer: bool, source: &crate::txn::SourceRef, landed: Landed
     }
 }
 
-/// Maps every WMS lot of the transaction to its Fusion lot through the lot map, filling the
-/// map on first sight: an existing Fusion lot must carry the WMS expiration date; a missing lot
-/// is created for receipts and refused for issues.
-async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> Result<WmsTransaction, AttemptError> {
-    let Tracking::Lots(lots) = &txn.tracking else {
-        return Ok(txn.clone());
-    };
-    let store_failure = |e: StoreError| Failure {
-        retryable: e.is_retryable() || matches!(e, StoreError::Conflict(_)),
-        reason: format!("lot map: {e}"),
-        systemic: false,
-    };
-    let mut mapped = Vec::with_capacity(lots.len());
-    for l in lots {
-        let known = ports
-            .lots()
-            .get(&txn.dc, &txn.item, &l.lot)
-            .await
-            .map_err(store_failure)
-            .map_err(AttemptError::Txn)?;
-        let fusion_lot = match known {
-            Some(m) => m,
-            None => {
-                let m = first_sight(ports, txn, l).await?;
-                ports
-                    .lots()
-                    .put_if_absent(&txn.dc, &txn.item, &l.lot, &m)
-                    .await
-                    .map_err(store_failure)
-                    .map_err(AttemptError::Txn)?
-            }
-        };
-        if let (Some(wms), Some(fusion)) = (l.expiration, fusion_lot.expiration) {
-            if wms != fusion {
-                return Err(Failure {
-                    retryable: false,
-                    reason: format!(
-                        "lot {} of {} expires {wms} in the WMS but {fusion} in Fusion",
-                        l.lot, txn.item
-                    ),
-                    systemic: false,
-                }
-                .into());
-            }
-        }
-        mapped.push(LotQuantity {
-            lot: fusion_lot.fusion_lot,
-            quantity: l.quantity,
-            expiration: l.expiration.or(fusion_lot.expiration),
-        });
-    }
-    let mut out = txn.clone();
-    out.tracking = Tracking::Lots(mapped);
-    Ok(out)
-}
-
-async fn first_sight<P: SyncPorts>(
-    ports: &P,
-    txn: &WmsTransaction,
-    l: &LotQuantity,
-) -> Result<MappedLot, AttemptError> {
-    let found = ports
-        .fusion()
-        .lot(&txn.dc, &txn.item, &l.lot)
-        .await
-        .map_err(|e| fusion_error(&e))?;
-    if let Some(lot) = found {
-        return Ok(MappedLot {
-            fusion_lot: lot.number,
-            expiration: lot.expiration,
-        });
-    }
-    let adds_stock = match &txn.kind {
-        TxnKind::SubinventoryTransfer { .. } => false,
-        _ => txn.quantity.is_sign_positive(),
-    };
-    if !adds_stock {
-        return Err(Failure {
-            retryable: false,
-            reason: format!(
-                "lot {} of {} is unknown in Fusion and this transaction takes stock from it",
-                l.lot, txn.item
-            ),
-            systemic: false,
-        }
-        .into());
-    }
-    ports
-        .fusion()
-        .create_lot(&txn.dc, &txn.item, &l.lot, l.expiration)
-        .await
-        .map_err(|e| fusion_error(&e))?;
-    Ok(MappedLot {
-        fusion_lot: l.lot.clone(),
-        expiration: l.expiration,
-    })
-}
-
 async fn finish<P: SyncPorts>(
     ports: &P,
     settings: &SyncSettings,
@@ -371,9 +280,15 @@ async fn finish<P: SyncPorts>(
         Ok(refs) => refs,
         Err(AttemptError::Txn(failure)) => return fail_row(ports, settings, row, failure, &attempt, notify_wms).await,
         Err(AttemptError::Systemic(reason)) => {
-            if let Ok(next) = row.entry.apply(LedgerEvent::Release) {
-                if let Err(e) = ports.ledger().transition(&row, &next, now).await {
-                    warn!(error = %e, "release after a systemic failure not written; the lease lapses instead");
+            match row.entry.apply(LedgerEvent::Release) {
+                Ok(next) => {
+                    if let Err(e) = ports.ledger().transition(&row, &next, now).await {
+                        warn!(error = %e, "release after a systemic failure not written; the lease lapses instead");
+                    }
+                }
+                // Why: still a systemic stop; the refused release is logged, the lease lapses.
+                Err(e) => {
+                    illegal_transition(&row, &e);
                 }
             }
             warn!(reason = %reason, "systemic failure; transaction back to pending_sync");
@@ -388,7 +303,7 @@ async fn finish<P: SyncPorts>(
     };
     let next = match row.entry.apply(event) {
         Ok(next) => next,
-        Err(_) => return TxnOutcome::Skipped { transient: false },
+        Err(e) => return illegal_transition(&row, &e),
     };
     if let Err(e) = ports.ledger().transition(&row, &next, now).await {
         // Fusion has the lines; the row stays in_flight and the next run finds them by
@@ -428,7 +343,7 @@ pub(crate) async fn fail_row<P: SyncPorts>(
 
     let next = match row.entry.apply(LedgerEvent::Fail(failure.clone())) {
         Ok(next) => next,
-        Err(_) => return TxnOutcome::Skipped { transient: false },
+        Err(e) => return illegal_transition(&row, &e),
     };
     if let Err(e) = ports.ledger().transition(&row, &next, now).await {
         warn!(error = %e, "ledger failure write failed; the lease lapses and recovery retries");
@@ -482,7 +397,7 @@ async fn escalate<P: SyncPorts>(ports: &P, row: &LedgerRow, why: &str) -> TxnOut
     };
     let next = match row.entry.apply(LedgerEvent::Escalate { reason: reason.clone() }) {
         Ok(next) => next,
-        Err(_) => return TxnOutcome::Skipped { transient: false },
+        Err(e) => return illegal_transition(row, &e),
     };
     match ports.ledger().transition(row, &next, ports.clock().now()).await {
         Ok(()) => {}
@@ -503,4 +418,12 @@ async fn escalate<P: SyncPorts>(ports: &P, row: &LedgerRow, why: &str) -> TxnOut
         fusion_ms: 0,
         reported: true,
     }
+}
+
+/// Logs a ledger transition the state machine refused (a row another writer moved, or a bug)
+/// and returns the outcome that counts it: the transaction is left alone, as before, but no
+/// longer silently.
+pub(crate) fn illegal_transition(row: &LedgerRow, e: &DomainError) -> TxnOutcome {
+    warn!(txn_id = %row.txn.id, state = %row.entry.state, error = %e, "illegal ledger transition refused; transaction left alone");
+    TxnOutcome::IllegalTransition { reason: e.to_string() }
 }

@@ -1,0 +1,228 @@
+//! The state machine, event by event: every legal move and every refused one.
+
+use super::*;
+use proptest::prelude::*;
+
+fn t(s: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
+}
+
+fn claim(now: i64) -> LedgerEvent {
+    LedgerEvent::Claim {
+        now: t(now),
+        lease_until: t(now + 60),
+        max_attempts: 3,
+    }
+}
+
+fn fail(retryable: bool) -> LedgerEvent {
+    LedgerEvent::Fail(Failure {
+        retryable,
+        reason: "x".into(),
+        systemic: false,
+    })
+}
+
+fn confirm() -> LedgerEvent {
+    LedgerEvent::Confirm {
+        fusion_refs: vec!["1".into()],
+    }
+}
+
+#[test]
+fn happy_path_and_versions() {
+    let e = LedgerEntry::pending();
+    let e = e.apply(claim(0)).unwrap();
+    assert_eq!((e.state, e.attempts, e.version), (SyncState::InFlight, 1, 1));
+    let e = e.apply(confirm()).unwrap();
+    assert_eq!((e.state, e.version), (SyncState::Synced, 2));
+    assert_eq!(e.fusion_refs, vec!["1".to_string()]);
+}
+
+#[test]
+fn transition_table() {
+    use SyncState::*;
+    let at = |state, attempts, retryable: Option<bool>, lease: Option<i64>| LedgerEntry {
+        state,
+        attempts,
+        lease_until: lease.map(t),
+        failure: retryable.map(|r| Failure {
+            retryable: r,
+            reason: "x".into(),
+            systemic: false,
+        }),
+        fusion_refs: vec![],
+        version: 7,
+    };
+    let cases: Vec<(LedgerEntry, LedgerEvent, Option<SyncState>)> = vec![
+        (at(PendingSync, 0, None, None), claim(0), Some(InFlight)),
+        (at(PendingSync, 0, None, None), confirm(), None),
+        (at(PendingSync, 0, None, None), fail(true), None),
+        (at(InFlight, 1, None, Some(60)), claim(10), None),
+        (at(InFlight, 1, None, Some(60)), claim(60), Some(InFlight)),
+        (at(InFlight, 3, None, Some(60)), claim(60), None),
+        (
+            at(InFlight, 3, None, Some(60)),
+            LedgerEvent::Escalate { reason: "r".into() },
+            Some(ManualReview),
+        ),
+        (at(InFlight, 1, None, Some(60)), fail(true), Some(SyncFailed)),
+        (at(InFlight, 1, None, Some(60)), confirm(), Some(Synced)),
+        (at(SyncFailed, 1, Some(true), None), claim(0), Some(InFlight)),
+        (at(SyncFailed, 3, Some(true), None), claim(0), None),
+        (at(SyncFailed, 1, Some(false), None), claim(0), None),
+        (
+            at(SyncFailed, 1, Some(false), None),
+            LedgerEvent::Escalate { reason: "r".into() },
+            Some(ManualReview),
+        ),
+        (at(SyncFailed, 1, Some(true), None), confirm(), None),
+        (at(Synced, 1, None, None), claim(999), None),
+        (at(Synced, 1, None, None), fail(false), None),
+        (
+            at(Synced, 1, None, None),
+            LedgerEvent::Escalate { reason: "r".into() },
+            None,
+        ),
+        (at(ManualReview, 1, Some(false), None), claim(0), None),
+        (at(InFlight, 1, None, Some(60)), accept(), Some(Accepted)),
+        (at(PendingSync, 0, None, None), accept(), None),
+        (at(Accepted, 1, None, None), confirm(), Some(Synced)),
+        (at(Accepted, 1, None, None), fail(false), Some(SyncFailed)),
+        (at(Accepted, 1, None, None), claim(999), None),
+        (at(Accepted, 1, None, None), accept(), None),
+        (at(Accepted, 1, None, None), LedgerEvent::Release, None),
+        (
+            at(Accepted, 1, None, None),
+            LedgerEvent::Escalate { reason: "r".into() },
+            None,
+        ),
+        (at(InFlight, 1, None, Some(60)), LedgerEvent::Release, Some(PendingSync)),
+        (at(SyncFailed, 1, Some(true), None), LedgerEvent::Release, None),
+        (at(Synced, 1, None, None), accept(), None),
+    ];
+    for (entry, event, want) in cases {
+        let label = format!("{:?} + {:?}", entry.state, event);
+        match (entry.apply(event), want) {
+            (Ok(next), Some(state)) => {
+                assert_eq!(next.state, state, "{label}");
+                assert_eq!(next.version, 8, "{label}");
+            }
+            (Err(e), None) => assert!(e.to_string().contains("illegal ledger transition"), "{label}: {e}"),
+            (got, want) => panic!("{label}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+fn accept() -> LedgerEvent {
+    LedgerEvent::Accept {
+        fusion_refs: vec![staged_ref(7)],
+    }
+}
+
+#[test]
+fn an_accepted_row_is_unsettled_until_fusion_processes_it() {
+    let e = LedgerEntry::pending().apply(claim(0)).unwrap().apply(accept()).unwrap();
+    assert_eq!(e.state, SyncState::Accepted);
+    assert!(e.state.is_unsettled() && !e.state.is_terminal());
+    assert_eq!(e.lease_until, None);
+    assert_eq!(staged_interface_id(&e.fusion_refs[0]), Some(7));
+    assert_eq!(staged_interface_id("900100"), None);
+    let done = e.apply(confirm()).unwrap();
+    assert_eq!(done.state, SyncState::Synced);
+}
+
+#[test]
+fn a_released_claim_does_not_count_as_an_attempt() {
+    let e = LedgerEntry::pending().apply(claim(0)).unwrap();
+    let e = e.apply(LedgerEvent::Release).unwrap();
+    assert_eq!((e.state, e.attempts, e.lease_until), (SyncState::PendingSync, 0, None));
+    let mut e = e;
+    for i in 0..10 {
+        e = e.apply(claim(i * 100)).unwrap().apply(LedgerEvent::Release).unwrap();
+    }
+    assert!(e.claimable(t(5000), 3), "systemic releases never exhaust the attempts");
+}
+
+#[test]
+fn a_reclaimed_row_must_be_looked_up_before_reposting() {
+    let e = LedgerEntry::pending().apply(claim(0)).unwrap();
+    assert!(!e.must_look_up_before_post());
+    let e = e.apply(claim(61)).unwrap();
+    assert!(e.must_look_up_before_post());
+    assert_eq!(e.attempts, 2);
+}
+
+#[test]
+fn a_claim_that_keeps_crashing_is_abandoned_at_the_cap() {
+    let mut e = LedgerEntry::pending().apply(claim(0)).unwrap();
+    e = e.apply(claim(61)).unwrap();
+    e = e.apply(claim(122)).unwrap();
+    assert_eq!(e.attempts, 3);
+    assert!(!e.is_abandoned(t(150), 3), "lease still live");
+    assert!(e.is_abandoned(t(183), 3));
+    assert!(e.apply(claim(183)).is_err());
+}
+
+#[test]
+fn state_names_round_trip() {
+    for s in SyncState::ALL {
+        assert_eq!(SyncState::parse(s.as_str()).ok(), Some(s));
+    }
+    assert!(SyncState::parse("done").is_err());
+}
+
+fn any_event() -> impl Strategy<Value = LedgerEvent> {
+    prop_oneof![
+        (0i64..1000).prop_map(claim),
+        any::<bool>().prop_map(fail),
+        Just(confirm()),
+        Just(accept()),
+        Just(LedgerEvent::Release),
+        Just(LedgerEvent::Escalate { reason: "r".into() }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn no_sequence_of_events_moves_a_synced_row(events in prop::collection::vec(any_event(), 0..40)) {
+        let mut e = LedgerEntry::pending();
+        let mut synced: Option<LedgerEntry> = None;
+        for ev in events {
+            if let Ok(next) = e.apply(ev) {
+                prop_assert!(synced.is_none(), "a synced row moved");
+                prop_assert_eq!(next.version, e.version + 1);
+                e = next;
+                if e.state == SyncState::Synced {
+                    synced = Some(e.clone());
+                }
+            }
+        }
+        if let Some(s) = synced {
+            prop_assert_eq!(s, e);
+        }
+    }
+
+    #[test]
+    fn attempts_never_exceed_the_cap_from_fresh_claims(events in prop::collection::vec(any_event(), 0..60)) {
+        let mut e = LedgerEntry::pending();
+        // A release undoes its claim's attempt (a systemic failure, not this row's), so
+        // the cap bounds the claims that were not released.
+        let mut fresh_claims = 0u32;
+        for ev in events {
+            let was = e.state;
+            if let Ok(next) = e.apply(ev.clone()) {
+                if matches!(ev, LedgerEvent::Claim { .. }) && was != SyncState::InFlight {
+                    fresh_claims += 1;
+                }
+                if matches!(ev, LedgerEvent::Release) {
+                    fresh_claims -= 1;
+                }
+                e = next;
+            }
+        }
+        prop_assert!(fresh_claims <= 3);
+        prop_assert!(e.attempts >= fresh_claims);
+        prop_assert!(e.attempts <= 3);
+    }
+}

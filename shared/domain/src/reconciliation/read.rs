@@ -1,0 +1,249 @@
+//! Reading and settling: the in-flight reads before and after the balance reads, the WMS
+//! and Fusion balances, and which keys settled while they were read.
+
+use super::*;
+
+/// One transaction seen by an in-flight read, with its ledger state and version (`None`
+/// when the ledger has not recorded it yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked {
+    /// The transaction (the ledger's copy when recorded).
+    pub txn: WmsTransaction,
+    /// Ledger state and version at the read.
+    pub state: Option<(SyncState, u64)>,
+}
+
+pub(super) struct InFlightRead {
+    pub(super) txns: BTreeMap<WmsTxnId, Tracked>,
+    pub(super) ledger: Vec<LedgerRow>,
+    pub(super) malformed: u64,
+}
+
+pub(super) async fn read_in_flight<P: ReconcilePorts>(
+    ports: &P,
+    dc: &DcCode,
+    page_size: usize,
+    concurrency: usize,
+) -> Result<InFlightRead, ReconcileError> {
+    let ledger: Vec<LedgerRow> = ports
+        .ledger()
+        .unsettled(dc)
+        .await?
+        .into_iter()
+        .filter(|r| r.txn.dc == *dc)
+        .collect();
+    let mut txns: BTreeMap<WmsTxnId, Tracked> = ledger
+        .iter()
+        .map(|r| {
+            let tracked = Tracked {
+                txn: r.txn.clone(),
+                state: Some((r.entry.state, r.entry.version)),
+            };
+            (r.txn.id.clone(), tracked)
+        })
+        .collect();
+    let mut unknown: BTreeMap<WmsTxnId, WmsTransaction> = BTreeMap::new();
+    let mut malformed = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = ports.wms().outbox(dc, cursor.as_deref(), page_size).await?;
+        for entry in page.items {
+            match entry.txn {
+                Ok(txn) if txn.dc == *dc && !txns.contains_key(&txn.id) => {
+                    unknown.entry(txn.id.clone()).or_insert(txn);
+                }
+                Ok(_) => {}
+                Err(_) => malformed += 1,
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let looked_up: Vec<Result<(WmsTransaction, Option<LedgerRow>), StoreError>> = stream::iter(unknown.into_values())
+        .map(|txn| async move {
+            let row = ports.ledger().get(dc, txn.id.as_str()).await?;
+            Ok((txn, row))
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+    for result in looked_up {
+        let (txn, row) = result?;
+        let tracked = match row {
+            Some(row) if row.entry.state == SyncState::Synced => continue,
+            Some(row) => Tracked {
+                state: Some((row.entry.state, row.entry.version)),
+                txn: row.txn,
+            },
+            None => Tracked { txn, state: None },
+        };
+        txns.insert(tracked.txn.id.clone(), tracked);
+    }
+    Ok(InFlightRead {
+        txns,
+        ledger,
+        malformed,
+    })
+}
+
+/// What the two in-flight reads say together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Net effect of the transactions present and unchanged in both reads.
+    pub in_flight: Snapshot,
+    /// Keys touched by a transaction that appeared, vanished or changed between the reads.
+    pub unsettled: BTreeSet<BalanceKey>,
+    /// Serials moved by the in-flight transactions, per key.
+    pub serials: BTreeMap<BalanceKey, BTreeSet<SerialNumber>>,
+    /// Transactions counted in `in_flight`.
+    pub txns: u64,
+}
+
+impl Settled {
+    /// Adds what Fusion's interface contributes (see [`crate::interface`]).
+    pub fn absorb(&mut self, staged: StagedEffect) {
+        for (key, q) in staged.in_flight {
+            *self.in_flight.entry(key).or_default() += q;
+        }
+        for (key, serials) in staged.serials {
+            self.serials.entry(key).or_default().extend(serials);
+        }
+        self.unsettled.extend(staged.unsettled);
+    }
+}
+
+/// Combines the in-flight reads taken before and after the balance reads. Linear in the
+/// number of transactions (times log for the maps).
+pub fn settle(before: &BTreeMap<WmsTxnId, Tracked>, after: &BTreeMap<WmsTxnId, Tracked>) -> Settled {
+    let mut out = Settled::default();
+    let touch = |out: &mut Settled, txn: &WmsTransaction| {
+        for (key, _) in txn.net_effects() {
+            out.unsettled.insert(key);
+        }
+    };
+    for (id, b) in before {
+        match after.get(id) {
+            Some(a) if a.state == b.state => {
+                out.txns += 1;
+                for (key, q) in b.txn.net_effects() {
+                    if let Tracking::Serials(serials) = &b.txn.tracking {
+                        out.serials
+                            .entry(key.clone())
+                            .or_default()
+                            .extend(serials.iter().cloned());
+                    }
+                    *out.in_flight.entry(key).or_default() += q;
+                }
+            }
+            Some(a) => {
+                touch(&mut out, &b.txn);
+                touch(&mut out, &a.txn);
+            }
+            None => touch(&mut out, &b.txn),
+        }
+    }
+    for (id, a) in after {
+        if !before.contains_key(id) {
+            touch(&mut out, &a.txn);
+        }
+    }
+    out
+}
+
+/// One side's balances with the facts an adjustment needs, kept lean: UOM per item,
+/// expiration per lot, serials only where there are some.
+#[derive(Debug, Default)]
+pub(super) struct Side {
+    pub(super) snapshot: Snapshot,
+    pub(super) uoms: BTreeMap<ItemNumber, Uom>,
+    pub(super) expirations: BTreeMap<(ItemNumber, LotNumber), NaiveDate>,
+    pub(super) serials: BTreeMap<BalanceKey, BTreeSet<SerialNumber>>,
+}
+
+impl Side {
+    fn add(
+        &mut self,
+        key: BalanceKey,
+        quantity: Decimal,
+        uom: &Uom,
+        expiration: Option<NaiveDate>,
+        serials: Vec<SerialNumber>,
+    ) {
+        if !self.uoms.contains_key(&key.item) {
+            self.uoms.insert(key.item.clone(), uom.clone());
+        }
+        if let (Some(lot), Some(exp)) = (&key.lot, expiration) {
+            self.expirations.entry((key.item.clone(), lot.clone())).or_insert(exp);
+        }
+        if !serials.is_empty() {
+            self.serials.entry(key.clone()).or_default().extend(serials);
+        }
+        *self.snapshot.entry(key).or_default() += quantity;
+    }
+}
+
+pub(super) async fn read_wms<P: ReconcilePorts>(
+    ports: &P,
+    dc: &DcCode,
+    page_size: usize,
+) -> Result<Side, ReconcileError> {
+    let mut side = Side::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = ports.wms().balances(dc, cursor.as_deref(), page_size).await?;
+        for b in page.items {
+            if b.key.dc == *dc {
+                side.add(b.key, b.quantity, &b.uom, b.expiration, b.serials);
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(side)
+}
+
+pub(super) async fn read_fusion<P: ReconcilePorts>(ports: &P, dc: &DcCode) -> Result<Side, ReconcileError> {
+    let mut side = Side::default();
+    for row in ports.fusion().onhand(dc).await? {
+        if row.dc == *dc {
+            let key = BalanceKey::new(row.dc, row.item, row.subinventory, row.lot);
+            side.add(key, row.quantity, &row.uom, row.expiration, row.serials);
+        }
+    }
+    Ok(side)
+}
+
+pub(super) struct Facts<'a> {
+    pub(super) wms: &'a Side,
+    pub(super) fusion: &'a Side,
+    pub(super) in_flight_serials: &'a BTreeMap<BalanceKey, BTreeSet<SerialNumber>>,
+}
+
+impl Facts<'_> {
+    pub(super) fn uom(&self, item: &ItemNumber) -> Option<Uom> {
+        self.wms.uoms.get(item).or_else(|| self.fusion.uoms.get(item)).cloned()
+    }
+
+    pub(super) fn key_facts(&self, key: &BalanceKey, uom: Uom) -> KeyFacts {
+        let expiration = key.lot.as_ref().and_then(|lot| {
+            let k = (key.item.clone(), lot.clone());
+            self.wms
+                .expirations
+                .get(&k)
+                .or_else(|| self.fusion.expirations.get(&k))
+                .copied()
+        });
+        let serials = |m: &BTreeMap<BalanceKey, BTreeSet<SerialNumber>>| m.get(key).cloned().unwrap_or_default();
+        KeyFacts {
+            uom,
+            expiration,
+            wms_serials: serials(&self.wms.serials),
+            fusion_serials: serials(&self.fusion.serials),
+            in_flight_serials: serials(self.in_flight_serials),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The run's report: what a reconciliation found and did, its figures, and saving it.
+
+use super::*;
+
+/// What one reconciliation run of one DC found and did. In a dry run every action count is
+/// zero and the tier counts say what would have been done.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    /// DC.
+    pub dc: String,
+    /// Run id (derived from the schedule slot by the caller).
+    pub run_id: String,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Keys compared (union of the three snapshots, less skipped keys).
+    pub keys_compared: u64,
+    /// Keys with zero variance.
+    pub matched: u64,
+    /// Keys skipped because a transaction settled while the snapshots were read.
+    pub unsettled_skipped: u64,
+    /// Transactions counted as in flight (present and unchanged in both in-flight reads).
+    pub in_flight_txns: u64,
+    /// Rows in Fusion's interface netted as in flight (ours, not tracked by the ledger).
+    pub staged_rows_netted: u64,
+    /// Pending rows in Fusion's interface staged by others (their keys skipped).
+    pub staged_foreign_rows: u64,
+    /// `accepted` transactions Fusion had processed, confirmed (`synced`) by this run.
+    pub confirmed: u64,
+    /// `accepted` transactions whose processing failed in Fusion (`sync_failed`, alerted).
+    pub confirm_failed: u64,
+    /// `accepted` transactions still unprocessed in Fusion.
+    pub still_unprocessed: u64,
+    /// Of `still_unprocessed`, those past the review age (a task is open).
+    pub unprocessed_overdue: u64,
+    /// Keys in the auto-correct tier.
+    pub auto_correct: u64,
+    /// Keys in the review tier.
+    pub review: u64,
+    /// Keys in the alert tier.
+    pub alert: u64,
+    /// Share of compared keys that matched (1 when nothing was compared).
+    pub accuracy: Decimal,
+    /// Adjustments this run moved to `synced` in Fusion.
+    pub adjustments_posted: u64,
+    /// Adjustments the ledger already had as synced (a rerun of the same run id).
+    pub adjustments_already_posted: u64,
+    /// Adjustments that failed (the sync path opened a review task when a person is needed).
+    pub adjustments_failed: u64,
+    /// Adjustments Fusion took into its interface and has not processed yet (`accepted`;
+    /// confirmed by a later sync or reconciliation).
+    pub adjustments_awaiting_fusion: u64,
+    /// Adjustments left alone (claimed elsewhere, store hiccup, time budget).
+    pub adjustments_skipped: u64,
+    /// Auto-correct keys that could not be expressed as an adjustment (serials that do not
+    /// explain the variance) and went to review instead.
+    pub adjustments_to_review: u64,
+    /// Review tasks opened (variance and orphan tasks).
+    pub tasks_opened: u64,
+    /// Open review tasks updated with fresh figures.
+    pub tasks_updated: u64,
+    /// Variance tasks closed because their key matched again.
+    pub tasks_closed: u64,
+    /// Incidents opened this run.
+    pub incidents_opened: u64,
+    /// Incidents closed because their key matched again.
+    pub incidents_closed: u64,
+    /// Alerts published.
+    pub alerts_published: u64,
+    /// Alerts or holds that failed (the incident is closed again so the next run retries).
+    pub alerts_failed: u64,
+    /// Holds placed on order releases.
+    pub holds_placed: u64,
+    /// Orphaned ledger rows retried through the sync path.
+    pub orphans_retried: u64,
+    /// Of `orphans_retried`, how many ended synced.
+    pub orphans_recovered: u64,
+    /// Orphaned ledger rows handed to a person (review task `txn:<id>`).
+    pub orphans_to_review: u64,
+    /// Outbox entries that could not be parsed (left to the sync, which reports them).
+    pub malformed_outbox: u64,
+    /// Single actions that failed on a store or channel error (logged, retried next run).
+    pub action_errors: u64,
+    /// Adjustments, orphan retries and confirmations left alone because the ledger refused a
+    /// transition (logged).
+    pub illegal_transitions: u64,
+    /// Stopped acting before the deadline; the rest waits for the next run.
+    pub stopped_early: bool,
+    /// Whether the run report was persisted (never in a dry run).
+    pub report_saved: bool,
+    /// Variances in key order, at most [`REPORT_VARIANCES_MAX`].
+    pub variances: Vec<Variance>,
+    /// Whether `variances` was cut short.
+    pub variances_truncated: bool,
+    /// Run duration in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl ReconcileReport {
+    /// The report's counts by name, as a [`RunReport`] stores them; accuracy is in basis points.
+    pub fn figures(&self) -> BTreeMap<String, i64> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let accuracy_bp = (self.accuracy * Decimal::from(10_000))
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+            .to_i64()
+            .unwrap_or(0);
+        [
+            ("keys_compared", n(self.keys_compared)),
+            ("matched", n(self.matched)),
+            ("unsettled_skipped", n(self.unsettled_skipped)),
+            ("in_flight_txns", n(self.in_flight_txns)),
+            ("staged_rows_netted", n(self.staged_rows_netted)),
+            ("staged_foreign_rows", n(self.staged_foreign_rows)),
+            ("confirmed", n(self.confirmed)),
+            ("confirm_failed", n(self.confirm_failed)),
+            ("still_unprocessed", n(self.still_unprocessed)),
+            ("unprocessed_overdue", n(self.unprocessed_overdue)),
+            ("auto_correct", n(self.auto_correct)),
+            ("review", n(self.review)),
+            ("alert", n(self.alert)),
+            ("accuracy_bp", accuracy_bp),
+            ("adjustments_posted", n(self.adjustments_posted)),
+            ("adjustments_already_posted", n(self.adjustments_already_posted)),
+            ("adjustments_failed", n(self.adjustments_failed)),
+            ("adjustments_awaiting_fusion", n(self.adjustments_awaiting_fusion)),
+            ("adjustments_skipped", n(self.adjustments_skipped)),
+            ("adjustments_to_review", n(self.adjustments_to_review)),
+            ("tasks_opened", n(self.tasks_opened)),
+            ("tasks_updated", n(self.tasks_updated)),
+            ("tasks_closed", n(self.tasks_closed)),
+            ("incidents_opened", n(self.incidents_opened)),
+            ("incidents_closed", n(self.incidents_closed)),
+            ("alerts_published", n(self.alerts_published)),
+            ("alerts_failed", n(self.alerts_failed)),
+            ("holds_placed", n(self.holds_placed)),
+            ("orphans_retried", n(self.orphans_retried)),
+            ("orphans_recovered", n(self.orphans_recovered)),
+            ("orphans_to_review", n(self.orphans_to_review)),
+            ("malformed_outbox", n(self.malformed_outbox)),
+            ("action_errors", n(self.action_errors)),
+            ("illegal_transitions", n(self.illegal_transitions)),
+            ("stopped_early", i64::from(self.stopped_early)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+pub(super) fn summarize(
+    dc: &DcCode,
+    run_id: &str,
+    dry_run: bool,
+    c: &Comparison,
+    settled: &Settled,
+) -> ReconcileReport {
+    let count = |tier| c.of_tier(tier).count() as u64;
+    ReconcileReport {
+        dc: dc.to_string(),
+        run_id: run_id.to_string(),
+        dry_run,
+        keys_compared: c.keys_compared as u64,
+        matched: c.matched as u64,
+        unsettled_skipped: c.unsettled_skipped as u64,
+        in_flight_txns: settled.txns,
+        auto_correct: count(Tier::AutoCorrect),
+        review: count(Tier::Review),
+        alert: count(Tier::Alert),
+        accuracy: c.accuracy().round_dp(6),
+        variances: c.variances.iter().take(REPORT_VARIANCES_MAX).cloned().collect(),
+        variances_truncated: c.variances.len() > REPORT_VARIANCES_MAX,
+        ..ReconcileReport::default()
+    }
+}
+
+pub(super) async fn save_report<P: ReconcilePorts>(
+    ports: &P,
+    dc: &DcCode,
+    run_id: &str,
+    started: DateTime<Utc>,
+    report: &ReconcileReport,
+) -> bool {
+    let mut notes = Vec::new();
+    if report.stopped_early {
+        notes.push("stopped early: time budget".to_string());
+    }
+    if report.variances_truncated {
+        notes.push(format!("variance list cut at {REPORT_VARIANCES_MAX}"));
+    }
+    if report.action_errors > 0 {
+        notes.push(format!("{} action(s) failed; retried next run", report.action_errors));
+    }
+    let saved = RunReport {
+        dc: dc.clone(),
+        run_id: run_id.to_string(),
+        kind: "reconcile".to_string(),
+        started_at: started,
+        duration_ms: report.duration_ms,
+        figures: report.figures(),
+        notes,
+    };
+    match ports.runs().save(&saved).await {
+        Ok(()) => true,
+        Err(e) => {
+            warn!(dc = %dc, run_id, error = %e, "run report could not be saved");
+            false
+        }
+    }
+}
