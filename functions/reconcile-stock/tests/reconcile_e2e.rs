@@ -5,7 +5,7 @@
 // Why: the helpers below are test code too; a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use domain::ports::{Incidents, ReviewTasks, TaskKind};
+use domain::ports::{Incidents, ReviewTasks, RunKind, TaskKind};
 use domain::reconciliation::ReconcileSettings;
 use domain::DcCode;
 use reconcile_stock::handler::{handle, Deps};
@@ -125,7 +125,7 @@ async fn open_tasks(env: &TestEnv, deps: &Deps) -> BTreeMap<String, TaskKind> {
     for dc in dcs(env) {
         for t in deps.ports.tasks.open_tasks(&dc).await.unwrap() {
             assert_eq!(t.dc, dc);
-            out.insert(t.key, t.kind);
+            out.insert(t.key.to_string(), t.kind);
         }
     }
     out
@@ -136,7 +136,7 @@ async fn open_incidents(env: &TestEnv, deps: &Deps) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for dc in dcs(env) {
         for i in deps.ports.incidents.open_incidents(&dc).await.unwrap() {
-            out.insert(i.key);
+            out.insert(i.key.to_string());
         }
     }
     out
@@ -234,7 +234,7 @@ async fn each_drift_size_ends_in_exactly_its_action_and_untouched_keys_get_nothi
         let saved = deps
             .ports
             .runs
-            .get(&dc, "reconcile", "reconcile:2026-11-26T23:15Z")
+            .get(&dc, RunKind::Reconcile, "reconcile:2026-11-26T23:15Z")
             .await
             .unwrap();
         assert!(saved.is_some(), "run report of {dc} saved");
@@ -596,7 +596,7 @@ async fn a_dry_run_changes_nothing_anywhere_but_reports_variances_and_tiers() {
     assert!(deps
         .ports
         .runs
-        .get(&dc, "reconcile", "reconcile:manual-after-recount:dry")
+        .get(&dc, RunKind::Reconcile, "reconcile:manual-after-recount:dry")
         .await
         .unwrap()
         .is_none());
@@ -663,7 +663,13 @@ async fn a_task_whose_variance_returned_to_zero_is_closed_with_the_reason() {
     assert_eq!(count(r, "tasks_closed"), 2, "{r}");
     assert!(open_tasks(&env, &deps).await.is_empty());
     for key in [&key1, &key2] {
-        let rec = deps.ports.tasks.record(&dc, key).await.unwrap().unwrap();
+        let rec = deps
+            .ports
+            .tasks
+            .record(&dc, &key.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(rec.status, adapters::aws::TaskStatus::Closed, "{key}");
         let reason = rec.closed_reason.unwrap_or_default();
         assert!(

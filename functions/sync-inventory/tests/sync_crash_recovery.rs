@@ -97,7 +97,7 @@ async fn a_claim_that_died_before_the_ledger_write_is_recovered_by_source_lookup
         .await
         .unwrap();
     assert_eq!(stuck.len(), 1, "exactly one claim left in flight: {stuck:?}");
-    let stuck_id = stuck[0].txn.id.to_string();
+    let stuck_id = stuck[0].txn.id().to_string();
     let lease_until = stuck[0].entry.lease_until.unwrap();
     let stuck_txn = txns.iter().find(|t| t.id == stuck_id).unwrap();
     let stuck_lines = expected_lines(std::slice::from_ref(stuck_txn), 50);

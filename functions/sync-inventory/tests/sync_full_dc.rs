@@ -49,7 +49,7 @@ async fn a_full_dc_sync_of_mixed_transactions_leaves_fusion_equal_to_the_wms() {
         .await
         .unwrap()
         .into_iter()
-        .map(|r| r.txn.id.to_string())
+        .map(|r| r.txn.id().to_string())
         .collect();
     let missing: Vec<&String> = txns.iter().map(|t| &t.id).filter(|id| !synced.contains(*id)).collect();
     assert!(

@@ -275,7 +275,7 @@ async fn a_wrong_fusion_password_fails_nothing_alerts_once_and_everything_syncs_
         );
     }
     let tasks = bad.ports.tasks.open_tasks(&dc).await.unwrap();
-    let keys: Vec<&str> = tasks.iter().map(|t| t.key.as_str()).collect();
+    let keys: Vec<String> = tasks.iter().map(|t| t.key.to_string()).collect();
     assert_eq!(
         keys,
         vec!["systemic:fusion"],

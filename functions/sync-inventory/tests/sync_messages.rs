@@ -119,7 +119,13 @@ async fn a_run_out_of_time_stops_early_and_the_next_message_finishes() {
     assert!(resp.batch_item_failures.is_empty(), "stopping early is not a failure");
 
     let run_id = format!("sync:{dc}:{slot}:budget01");
-    let report = deps.ports.runs.get(&dc, "sync", &run_id).await.unwrap().unwrap();
+    let report = deps
+        .ports
+        .runs
+        .get(&dc, domain::ports::RunKind::Sync, &run_id)
+        .await
+        .unwrap()
+        .unwrap();
     let deferred = report.figures["deferred"];
     assert!(deferred > 0, "{report:?}");
     assert!(report.notes.iter().any(|n| n.contains("stopped early")), "{report:?}");
@@ -132,7 +138,7 @@ async fn a_run_out_of_time_stops_early_and_the_next_message_finishes() {
         .await
         .unwrap()
         .into_iter()
-        .map(|r| r.txn.id.to_string())
+        .map(|r| r.txn.id().to_string())
         .collect();
     let mut untouched = 0;
     for t in &txns {

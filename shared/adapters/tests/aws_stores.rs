@@ -5,6 +5,8 @@ mod aws_support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_support::{at, dc, receipt, TestEnv};
+use domain::ledger::FusionRef;
+use domain::ports::RunKind;
 use domain::ports::{
     DcLease, Incident, Incidents, LotMap, MappedLot, ReviewTask, ReviewTasks, RunReport, RunReports, StoreError,
     SyncLedger, TaskChange, TaskKind,
@@ -95,7 +97,7 @@ async fn unsettled_finds_pending_in_flight_and_failed_rows_but_not_settled_ones(
                 let next = row.entry.apply(event).unwrap();
                 let now = at(10 + i as i64);
                 ledger.transition(&row, &next, now).await.unwrap();
-                row = ledger.get(&row.txn.dc, row.txn.id.as_str()).await.unwrap().unwrap();
+                row = ledger.get(row.txn.dc(), row.txn.id().as_str()).await.unwrap().unwrap();
                 assert_eq!(row.entry, next);
             }
             row
@@ -115,14 +117,14 @@ async fn unsettled_finds_pending_in_flight_and_failed_rows_but_not_settled_ones(
         vec![
             claim(1),
             LedgerEvent::Confirm {
-                fusion_refs: vec!["300100".into(), "300101".into()],
+                fusion_refs: vec![FusionRef::processed_id(300100), "300101+300102".parse().unwrap()],
             },
         ],
     )
     .await;
     assert_eq!(
         synced.entry.fusion_refs,
-        vec!["300100".to_string(), "300101".to_string()]
+        vec![FusionRef::processed_id(300100), "300101+300102".parse().unwrap()]
     );
 
     let unsettled: BTreeSet<String> = ledger
@@ -130,7 +132,7 @@ async fn unsettled_finds_pending_in_flight_and_failed_rows_but_not_settled_ones(
         .await
         .unwrap()
         .into_iter()
-        .map(|r| r.txn.id.to_string())
+        .map(|r| r.txn.id().to_string())
         .collect();
     assert_eq!(unsettled, BTreeSet::from(["P-1".into(), "F-1".into(), "X-1".into()]));
     assert_eq!(pending.entry.state, SyncState::PendingSync);
@@ -259,7 +261,7 @@ async fn the_lot_map_keeps_the_first_mapping_it_sees() {
 fn variance_task(detail: &str) -> ReviewTask {
     ReviewTask {
         dc: dc("DC01"),
-        key: "bal:DC01/ITM-1/STORES".into(),
+        key: "bal:DC01/ITM-1/STORES".parse().unwrap_or_else(|e| panic!("{e}")),
         kind: TaskKind::Variance,
         summary: "ITM-1 in STORES is off by 12 EA".into(),
         detail: detail.into(),
@@ -324,20 +326,61 @@ async fn concurrent_review_task_opens_never_duplicate_and_closed_tasks_reopen() 
 }
 
 #[tokio::test]
+async fn every_task_key_shape_is_stored_as_its_text_and_read_back() {
+    let env = TestEnv::spawn().await;
+    let tasks = env.review_tasks();
+    let keys = [
+        "txn:DC01-0001",
+        "txn:not a valid id",
+        "bal:DC01/ITM/WITH/SLASHES/STORES/L1",
+        "systemic:fusion",
+        "systemic:wms",
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        let task = ReviewTask {
+            key: key.parse().unwrap(),
+            ..variance_task("shape")
+        };
+        assert_eq!(
+            tasks.open_or_update(&task, at(i as i64)).await.unwrap(),
+            TaskChange::Opened
+        );
+        let stored = env
+            .dynamodb
+            .get_item()
+            .table_name(env.table("ReviewTaskTable"))
+            .key("dc", AttributeValue::S("DC01".into()))
+            .key("task_key", AttributeValue::S((*key).into()))
+            .send()
+            .await
+            .unwrap();
+        assert!(stored.item().is_some(), "{key} stored under its text");
+    }
+    let open: BTreeSet<String> = tasks
+        .open_tasks(&dc("DC01"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.key.to_string())
+        .collect();
+    assert_eq!(open, keys.iter().map(|k| k.to_string()).collect());
+}
+
+#[tokio::test]
 async fn an_incident_opens_once_until_it_is_closed() {
     let env = TestEnv::spawn().await;
     let incidents = env.incidents();
     let incident = Incident {
         dc: dc("DC01"),
-        key: "DC01/ITM-9/STORES".into(),
+        key: "DC01/ITM-9/STORES".parse().unwrap(),
         item: ItemNumber::parse("ITM-9").unwrap(),
-        id: "inc-1".into(),
+        id: "INC-1".parse().unwrap(),
         opened_at: at(0),
     };
 
     assert!(incidents.open_if_absent(&incident).await.unwrap());
     let later = Incident {
-        id: "inc-2".into(),
+        id: "INC-2".parse().unwrap(),
         opened_at: at(900),
         ..incident.clone()
     };
@@ -347,7 +390,7 @@ async fn an_incident_opens_once_until_it_is_closed() {
     );
     let open = incidents.open_incidents(&dc("DC01")).await.unwrap();
     assert_eq!(open.len(), 1);
-    assert_eq!(open[0].id, "inc-1");
+    assert_eq!(open[0].id.as_str(), "INC-1");
 
     assert!(incidents
         .close(&dc("DC01"), &incident.key, "released by J. Smith", at(1000))
@@ -362,7 +405,10 @@ async fn an_incident_opens_once_until_it_is_closed() {
         incidents.open_if_absent(&later).await.unwrap(),
         "a new incident after the last one closed"
     );
-    assert_eq!(incidents.open_incidents(&dc("DC01")).await.unwrap()[0].id, "inc-2");
+    assert_eq!(
+        incidents.open_incidents(&dc("DC01")).await.unwrap()[0].id.as_str(),
+        "INC-2"
+    );
 }
 
 #[tokio::test]
@@ -372,7 +418,7 @@ async fn run_reports_round_trip_and_saving_twice_is_harmless() {
     let report = RunReport {
         dc: dc("DC01"),
         run_id: "reconcile:DC01:2030-03-01T08:00Z".into(),
-        kind: "reconcile".into(),
+        kind: RunKind::Reconcile,
         started_at: at(0),
         duration_ms: 4_200,
         figures: [("auto_corrected".to_string(), 3), ("variance_units".to_string(), -12)].into(),
@@ -381,7 +427,10 @@ async fn run_reports_round_trip_and_saving_twice_is_harmless() {
     reports.save(&report).await.unwrap();
     reports.save(&report).await.unwrap();
     assert_eq!(
-        reports.get(&dc("DC01"), "reconcile", &report.run_id).await.unwrap(),
+        reports
+            .get(&dc("DC01"), RunKind::Reconcile, &report.run_id)
+            .await
+            .unwrap(),
         Some(report)
     );
 }
@@ -397,9 +446,9 @@ async fn the_write_counter_counts_every_write_request_including_lost_ones() {
     let next = row.entry.apply(claim(2)).unwrap();
     ledger.transition(&row, &next, at(2)).await.unwrap();
     assert!(ledger.transition(&row, &next, at(3)).await.is_err());
-    ledger.get(&txn.dc, txn.id.as_str()).await.unwrap();
-    ledger.unsettled(&txn.dc).await.unwrap();
+    ledger.get(txn.dc(), txn.id().as_str()).await.unwrap();
+    ledger.unsettled(txn.dc()).await.unwrap();
     assert_eq!(env.writes.get(), 4, "two puts and two updates; reads are not counted");
-    env.lease().acquire(&txn.dc, "me", at(0), at(9)).await.unwrap();
+    env.lease().acquire(txn.dc(), "me", at(0), at(9)).await.unwrap();
     assert_eq!(env.writes.get(), 5, "stores built from one counter share it");
 }

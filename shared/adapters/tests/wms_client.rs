@@ -120,13 +120,13 @@ async fn outbox_pages_follow_the_cursor_in_sequence_order() {
     for (item, sim_tx) in all.iter().zip(&generated) {
         assert!(!item.failed_before);
         let txn = item.txn.as_ref().unwrap();
-        assert_eq!(txn.id.as_str(), sim_tx.id);
-        assert_eq!(txn.dc, dc("DC01"));
-        assert_eq!(txn.kind.name(), sim_tx.kind.as_str());
-        assert_eq!(txn.item.as_str(), sim_tx.item);
-        assert_eq!(txn.quantity, sim_tx.quantity);
-        assert_eq!(txn.occurred_at, sim_tx.occurred_at);
-        if let TxnKind::SubinventoryTransfer { to } = &txn.kind {
+        assert_eq!(txn.id().as_str(), sim_tx.id);
+        assert_eq!(*txn.dc(), dc("DC01"));
+        assert_eq!(txn.kind().name(), sim_tx.kind.as_str());
+        assert_eq!(txn.item().as_str(), sim_tx.item);
+        assert_eq!(txn.quantity(), sim_tx.quantity);
+        assert_eq!(txn.occurred_at(), sim_tx.occurred_at);
+        if let TxnKind::SubinventoryTransfer { to } = &txn.kind() {
             assert_eq!(Some(to.to_string()), sim_tx.to_subinventory);
         }
     }

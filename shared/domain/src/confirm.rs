@@ -18,8 +18,9 @@
 //! reads anything.
 
 use crate::ids::{DcCode, ItemNumber};
-use crate::ledger::{staged_interface_id, Failure, LedgerEvent, SyncState};
+use crate::ledger::{Failure, FusionRef, LedgerEvent, SyncState};
 use crate::ports::Clock;
+use crate::ports::TaskKey;
 use crate::ports::{FusionInventory, Landed, LedgerRow, ReviewTask, ReviewTasks, StagedStatus, SyncLedger, TaskKind};
 use crate::reconciliation::is_adjustment;
 use crate::sync::{
@@ -86,7 +87,7 @@ impl ConfirmReport {
 /// The verdict on one line of an `accepted` row.
 enum Line {
     /// Processed; the reference to keep.
-    Done(String),
+    Done(FusionRef),
     /// Still pending in Fusion's interface, or its state could not be read this time.
     Waiting,
     /// Processing failed, or the staged row vanished without a completed transaction.
@@ -118,7 +119,7 @@ pub async fn confirm_accepted<P: SyncPorts>(
             }
             report.checked = rows.len() as u64;
             report.still_unprocessed = rows.len() as u64;
-            report.waiting_items = rows.into_iter().map(|r| r.txn.item).collect();
+            report.waiting_items = rows.into_iter().map(|r| r.txn.item().clone()).collect();
             return Ok(report);
         }
     };
@@ -126,7 +127,7 @@ pub async fn confirm_accepted<P: SyncPorts>(
         report.checked += 1;
         if report.systemic.is_some() {
             report.still_unprocessed += 1;
-            report.waiting_items.insert(row.txn.item.clone());
+            report.waiting_items.insert(row.txn.item().clone());
             continue;
         }
         settle_row(ports, settings, row, &staged, &mut report).await;
@@ -151,7 +152,7 @@ async fn settle_row<P: SyncPorts>(
     let mut failure: Option<Failure> = None;
     for (i, fusion_ref) in row.entry.fusion_refs.iter().enumerate() {
         let source = SourceRef {
-            txn: row.txn.id.clone(),
+            txn: row.txn.id().clone(),
             line: u32::try_from(i + 1).unwrap_or(u32::MAX),
             lines,
         };
@@ -170,10 +171,11 @@ async fn settle_row<P: SyncPorts>(
             }
         }
     }
-    let notify_wms = !is_adjustment(&row.txn.id);
+    let notify_wms = !is_adjustment(row.txn.id());
     if let (Some(f), None) = (failure, &report.systemic) {
+        let dc = row.txn.dc().clone();
         let outcome = fail_row(ports, settings, row, f, &Default::default(), notify_wms).await;
-        record_failure(report, outcome);
+        record_failure(report, &dc, outcome);
         return;
     }
     if waiting {
@@ -183,25 +185,26 @@ async fn settle_row<P: SyncPorts>(
     let next = match row.entry.apply(LedgerEvent::Confirm { fusion_refs: refs }) {
         Ok(next) => next,
         Err(e) => {
-            record_failure(report, illegal_transition(&row, &e));
+            record_failure(report, row.txn.dc(), illegal_transition(&row, &e));
             return;
         }
     };
     if let Err(e) = ports.ledger().transition(&row, &next, ports.clock().now()).await {
-        warn!(txn_id = %row.txn.id, error = %e, "confirmation not written; the next pass confirms it");
+        warn!(txn_id = %row.txn.id(), error = %e, "confirmation not written; the next pass confirms it");
         report.still_unprocessed += 1;
-        report.waiting_items.insert(row.txn.item.clone());
+        report.waiting_items.insert(row.txn.item().clone());
         return;
     }
     report.confirmed += 1;
-    info!(txn_id = %row.txn.id, refs = ?next.fusion_refs, "Fusion processed the transaction; synced");
+    info!(txn_id = %row.txn.id(), refs = ?next.fusion_refs, "Fusion processed the transaction; synced");
     if notify_wms && !report_to_wms(ports, &row.txn, &synced_outcome(&next)).await {
         report.wms_report_failures += 1;
     }
 }
 
-fn record_failure(report: &mut ConfirmReport, outcome: TxnOutcome) {
-    let mut figures = SyncReport::default();
+/// Counts one settled row's outcome (`dc` is the row's).
+fn record_failure(report: &mut ConfirmReport, dc: &DcCode, outcome: TxnOutcome) {
+    let mut figures = SyncReport::new(dc.clone(), "");
     tally(&mut figures, outcome, usize::MAX);
     report.failed += figures.failed;
     report.wms_report_failures += figures.wms_report_failures;
@@ -213,7 +216,7 @@ fn record_failure(report: &mut ConfirmReport, outcome: TxnOutcome) {
 /// review task.
 async fn wait<P: SyncPorts>(ports: &P, settings: &SyncSettings, row: &LedgerRow, report: &mut ConfirmReport) {
     report.still_unprocessed += 1;
-    report.waiting_items.insert(row.txn.item.clone());
+    report.waiting_items.insert(row.txn.item().clone());
     let now = ports.clock().now();
     if now - row.updated_at < settings.unprocessed_review_after {
         return;
@@ -222,30 +225,35 @@ async fn wait<P: SyncPorts>(ports: &P, settings: &SyncSettings, row: &LedgerRow,
     let t = &row.txn;
     let hours = (now - row.updated_at).num_minutes() as f64 / 60.0;
     let task = ReviewTask {
-        dc: t.dc.clone(),
-        key: format!("txn:{}", t.id),
+        dc: t.dc().clone(),
+        key: TaskKey::txn(t.id()),
         kind: TaskKind::SyncFailure,
         summary: format!("Fusion has not processed this transaction: {}", t.describe()),
         detail: format!(
             "item {}; accepted into Fusion's interface {hours:.1} h ago (staged rows {}); later transactions of the item wait. Check Manage Pending Transactions in Fusion and that the Manage Inventory Transactions job runs.",
-            t.item,
-            row.entry.fusion_refs.join(", ")
+            t.item(),
+            row.entry
+                .fusion_refs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     if let Err(e) = ports.tasks().open_or_update(&task, now).await {
-        warn!(txn_id = %t.id, error = %e, "could not open the unprocessed-transaction task");
+        warn!(txn_id = %t.id(), error = %e, "could not open the unprocessed-transaction task");
     }
 }
 
 async fn line_state<P: SyncPorts>(
     ports: &P,
     row: &LedgerRow,
-    fusion_ref: &str,
+    fusion_ref: &FusionRef,
     source: &SourceRef,
     staged: &BTreeMap<i64, StagedStatus>,
 ) -> Line {
-    let Some(interface_id) = staged_interface_id(fusion_ref) else {
-        return Line::Done(fusion_ref.to_string());
+    let Some(interface_id) = fusion_ref.staged_interface_id() else {
+        return Line::Done(fusion_ref.clone());
     };
     match staged.get(&interface_id) {
         Some(StagedStatus::Pending) => return Line::Waiting,
@@ -253,8 +261,8 @@ async fn line_state<P: SyncPorts>(
         None => {}
     }
     // Gone from the interface: processed (or deleted). Completed transactions say which.
-    let transfer = matches!(row.txn.kind, TxnKind::SubinventoryTransfer { .. });
-    match ports.fusion().find(&row.txn.dc, source).await {
+    let transfer = matches!(row.txn.kind(), TxnKind::SubinventoryTransfer { .. });
+    match ports.fusion().find(row.txn.dc(), source).await {
         Ok(Landed::Completed { transaction_ids, sides }) => {
             if transfer && sides < 2 {
                 return Line::Failed(Failure {
@@ -265,7 +273,7 @@ async fn line_state<P: SyncPorts>(
                     systemic: false,
                 });
             }
-            Line::Done(transaction_ids.join("+"))
+            Line::Done(FusionRef::Processed(transaction_ids))
         }
         Ok(Landed::Staged { error: None, .. }) => Line::Waiting,
         Ok(Landed::Staged { error: Some(e), .. }) => Line::Failed(processing_failed(source, &e)),

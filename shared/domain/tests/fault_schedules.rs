@@ -189,26 +189,26 @@ fn check(seed: u64, schedule: &[Vec<Fault>]) -> Result<(), TestCaseError> {
     // Effects still only in the WMS: transactions in manual review that never reached Fusion.
     let mut unsettled_effect: BTreeMap<BalanceKey, Decimal> = BTreeMap::new();
     for t in &txns {
-        let state = ports.ledger.state_of(&ports.dc, t.id.as_str());
+        let state = ports.ledger.state_of(&ports.dc, t.id().as_str());
         let lines = t.to_posts(50).map_err(|e| TestCaseError::fail(e.to_string()))?.len();
         let landed_lines = ports
             .fusion
             .accepted()
             .iter()
-            .filter(|a| a.post.source.txn == t.id && a.mode == PostMode::Processed)
+            .filter(|a| a.post.source.txn == *t.id() && a.mode == PostMode::Processed)
             .count();
         let into = match state {
             Some(SyncState::Synced) => {
-                prop_assert_eq!(landed_lines, lines, "{} synced but not every line is in Fusion", t.id);
+                prop_assert_eq!(landed_lines, lines, "{} synced but not every line is in Fusion", t.id());
                 &mut landed_effect
             }
             Some(SyncState::ManualReview) => {
-                let task = ports.tasks.open_task(&ports.dc, &format!("txn:{}", t.id));
-                prop_assert!(task.is_some(), "{} in manual review without a task", t.id);
+                let task = ports.tasks.open_task(&ports.dc, &format!("txn:{}", t.id()));
+                prop_assert!(task.is_some(), "{} in manual review without a task", t.id());
                 prop_assert!(
                     landed_lines == 0 || landed_lines == lines,
                     "{} in manual review landed {} of {} lines",
-                    t.id,
+                    t.id(),
                     landed_lines,
                     lines
                 );
@@ -221,7 +221,7 @@ fn check(seed: u64, schedule: &[Vec<Fault>]) -> Result<(), TestCaseError> {
             other => {
                 return Err(TestCaseError::fail(format!(
                     "{} lost: {other:?} after convergence",
-                    t.id
+                    t.id()
                 )))
             }
         };

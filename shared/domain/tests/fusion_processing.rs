@@ -211,7 +211,12 @@ async fn rejected_credentials_stop_the_run_fail_nothing_and_alert_once() {
             "{id}: nothing reported to the WMS"
         );
     }
-    let keys: Vec<String> = ports.tasks.open(&ports.dc).into_iter().map(|t| t.key).collect();
+    let keys: Vec<String> = ports
+        .tasks
+        .open(&ports.dc)
+        .into_iter()
+        .map(|t| t.key.to_string())
+        .collect();
     assert_eq!(
         keys,
         vec!["systemic:fusion".to_string()],

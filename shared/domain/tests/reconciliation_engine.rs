@@ -4,7 +4,7 @@
 
 use chrono::{Duration, NaiveDate};
 use domain::ids::{DcCode, ItemNumber, LotNumber, SerialNumber};
-use domain::ledger::{Failure, LedgerEntry, SyncState};
+use domain::ledger::{Failure, FusionRef, LedgerEntry, SyncState};
 use domain::ports::{
     Clock, FusionError, FusionInventory, FusionLot, Landed, LedgerRow, OnhandRow, PostReceipt, Severity, SyncOutcome,
     WarehouseSystem, WmsBalance,
@@ -114,7 +114,12 @@ impl Ports {
     }
 
     fn open_task_keys(&self) -> Vec<String> {
-        self.fake.tasks.open(&self.dc()).into_iter().map(|t| t.key).collect()
+        self.fake
+            .tasks
+            .open(&self.dc())
+            .into_iter()
+            .map(|t| t.key.to_string())
+            .collect()
     }
 
     fn active_holds(&self) -> Vec<domain::ports::Hold> {
@@ -180,7 +185,7 @@ impl FusionInventory for Ports {
                     expiration: None,
                     serials: Vec::new(),
                     quantity: now + q,
-                    uom: txn.uom.clone(),
+                    uom: txn.uom().clone(),
                 });
             }
             self.fake.ledger.put_row(LedgerRow {
@@ -190,7 +195,7 @@ impl FusionInventory for Ports {
                     attempts: 1,
                     lease_until: None,
                     failure: None,
-                    fusion_refs: vec!["900".into()],
+                    fusion_refs: vec![FusionRef::processed_id(900)],
                     version: 2,
                 },
                 updated_at: self.fake.clock.now(),
@@ -198,7 +203,7 @@ impl FusionInventory for Ports {
             let synced = SyncOutcome::Synced {
                 fusion_reference: "900".into(),
             };
-            let _ = self.fake.wms.report(&txn.dc, txn.id.as_str(), &synced).await;
+            let _ = self.fake.wms.report(txn.dc(), txn.id().as_str(), &synced).await;
         }
         self.fake.fusion.onhand(dc).await
     }
@@ -360,9 +365,9 @@ fn a_large_drift_publishes_one_alert_and_places_one_hold_per_key() {
     let incidents = p.fake.incidents.open(&p.dc());
     assert_eq!(incidents.len(), 2);
     assert!(holds.iter().all(|h| h.placed_by == "invsync"));
-    assert!(holds
+    assert!(holds.iter().all(|h| incidents
         .iter()
-        .all(|h| incidents.iter().any(|i| i.id == h.reference && i.item == h.item)));
+        .any(|i| i.id.as_str() == h.reference && i.item == h.item)));
 
     let again = p.run("r2");
     assert_eq!(

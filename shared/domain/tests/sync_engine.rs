@@ -3,7 +3,7 @@
 //! ordering; the time budget; and re-reporting outcomes to the WMS.
 
 use chrono::Duration;
-use domain::ledger::{LedgerEvent, SyncState};
+use domain::ledger::{FusionRef, LedgerEvent, SyncState};
 use domain::ports::{Clock, FusionError, FusionInventory, StoreError, SyncLedger, SyncOutcome, WmsError};
 use domain::sync::{sync_dc, sync_transaction, SyncReport, SyncSettings, TxnOutcome};
 use domain::txn::SourceRef;
@@ -75,7 +75,7 @@ async fn a_mixed_batch_of_every_kind_syncs_and_is_reported_to_the_wms() {
     assert!(!report.stopped_early && !report.lease_busy);
     for id in MIXED_IDS {
         assert_eq!(state(&ports, id), Some(SyncState::Synced), "{id}");
-        let ledger_refs = ports.ledger.row(&ports.dc, id).unwrap().entry.fusion_refs.join(",");
+        let ledger_refs = FusionRef::wms_reference(&ports.ledger.row(&ports.dc, id).unwrap().entry.fusion_refs);
         assert_eq!(
             wms_status(&ports, id),
             Some(WmsTxnStatus::Synced {
@@ -108,7 +108,7 @@ async fn a_mixed_batch_of_every_kind_syncs_and_is_reported_to_the_wms() {
     let transfer_ref = ports.ledger.row(dc, "T4").unwrap().entry.fusion_refs;
     assert_eq!(transfer_ref.len(), 1);
     assert_eq!(
-        transfer_ref[0].split('+').count(),
+        transfer_ref[0].to_string().split('+').count(),
         2,
         "both sides of the transfer: {transfer_ref:?}"
     );
@@ -580,7 +580,7 @@ async fn a_synced_row_whose_wms_report_failed_is_re_reported_next_run_without_po
         "{second:?}"
     );
     assert_eq!(ports.fusion.post_calls(), calls);
-    let refs = ports.ledger.row(&ports.dc, "T1").unwrap().entry.fusion_refs.join(",");
+    let refs = FusionRef::wms_reference(&ports.ledger.row(&ports.dc, "T1").unwrap().entry.fusion_refs);
     assert_eq!(
         wms_status(&ports, "T1"),
         Some(WmsTxnStatus::Synced {
@@ -657,7 +657,7 @@ async fn a_transaction_whose_every_claim_dies_goes_to_manual_review_without_anot
             })
             .unwrap();
         ports.ledger.transition(&row, &claimed, now).await.unwrap();
-        row = ports.ledger.get(&txn.dc, "T1").await.unwrap().unwrap();
+        row = ports.ledger.get(txn.dc(), "T1").await.unwrap().unwrap();
         ports.clock.advance(s.txn_lease + Duration::seconds(1));
         now = ports.clock.now();
     }
@@ -667,7 +667,7 @@ async fn a_transaction_whose_every_claim_dies_goes_to_manual_review_without_anot
     assert_eq!((report.escalated, report.lines_posted), (1, 0), "{report:?}");
     assert_eq!(state(&ports, "T1"), Some(SyncState::ManualReview));
     assert_eq!(ports.fusion.post_calls(), 0, "nothing re-posted blindly");
-    assert_eq!(ports.tasks.open(&txn.dc).len(), 1, "a person gets a task");
+    assert_eq!(ports.tasks.open(txn.dc()).len(), 1, "a person gets a task");
     let again = run(&ports, "r-later").await;
     assert_eq!(
         (again.escalated, again.lines_posted, again.failed),

@@ -88,7 +88,7 @@ pub fn sync_run_report(dc: &DcCode, report: &SyncReport, started_at: DateTime<Ut
     RunReport {
         dc: dc.clone(),
         run_id: report.run_id.clone(),
-        kind: "sync".into(),
+        kind: domain::ports::RunKind::Sync,
         started_at,
         duration_ms: report.duration_ms,
         figures,
@@ -99,7 +99,7 @@ pub fn sync_run_report(dc: &DcCode, report: &SyncReport, started_at: DateTime<Ut
 /// EMF metrics of one DC sync: transactions synced, failed, retried, Fusion latency, duration.
 pub fn sync_metrics(report: &SyncReport) -> MetricSet {
     let posted = report.lines_posted.max(1);
-    MetricSet::new(&[("dc", &report.dc), ("function", "sync-inventory")])
+    MetricSet::new(&[("dc", report.dc.as_str()), ("function", "sync-inventory")])
         .count("TransactionsSynced", report.synced)
         .count("TransactionsAccepted", report.accepted)
         .count("TransactionsConfirmed", report.confirmed)
@@ -130,14 +130,12 @@ mod tests {
     fn run_report_carries_counts_and_says_when_work_was_left() {
         let dc = DcCode::parse("DC01").unwrap();
         let r = SyncReport {
-            dc: "DC01".into(),
-            run_id: "sync:DC01:x".into(),
             seen: 10,
             synced: 7,
             failed: 1,
             deferred: 2,
             stopped_early: true,
-            ..SyncReport::default()
+            ..SyncReport::new(dc.clone(), "sync:DC01:x")
         };
         let rr = sync_run_report(&dc, &r, Utc::now());
         assert_eq!(rr.figures["synced"], 7);
@@ -215,7 +213,7 @@ pub fn parse_per_dc(text: &str) -> Result<BTreeMap<DcCode, domain::Thresholds>, 
 /// EMF metrics of one DC reconciliation: keys compared, variances per tier, accuracy, actions.
 pub fn reconcile_metrics(r: &domain::reconciliation::ReconcileReport) -> MetricSet {
     let accuracy: f64 = r.accuracy.to_string().parse().unwrap_or(0.0);
-    MetricSet::new(&[("dc", &r.dc), ("function", "reconcile-stock")])
+    MetricSet::new(&[("dc", r.dc.as_str()), ("function", "reconcile-stock")])
         .count("KeysCompared", r.keys_compared)
         .count("KeysMatched", r.matched)
         .count("VarianceAutoCorrect", r.auto_correct)

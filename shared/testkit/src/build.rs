@@ -122,9 +122,9 @@ pub fn lot_qty(number: &str, quantity: impl Into<Decimal>, expiration: Option<Na
 /// ```
 /// use testkit::TxnBuilder;
 /// let pick = TxnBuilder::issue("T2", "ITM-L", 3).lot("L1", 3, None).build();
-/// assert_eq!(pick.quantity, (-3).into());
+/// assert_eq!(pick.quantity(), (-3).into());
 /// let big = TxnBuilder::receipt("T3", "ITM-S", 1).serials(120).build();
-/// assert_eq!(big.quantity, 120.into());
+/// assert_eq!(big.quantity(), 120.into());
 /// ```
 #[derive(Debug, Clone)]
 pub struct TxnBuilder {

@@ -5,8 +5,8 @@ use crate::{lock, Faults};
 use chrono::{DateTime, Utc};
 use domain::ids::DcCode;
 use domain::ports::{
-    Alert, AlertError, AlertSink, Incident, Incidents, ReviewTask, ReviewTasks, RunReport, RunReports, StoreError,
-    TaskChange,
+    Alert, AlertError, AlertSink, BalanceKeyText, Incident, Incidents, ReviewTask, ReviewTasks, RunKind, RunReport,
+    RunReports, StoreError, TaskChange, TaskKey,
 };
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -61,7 +61,7 @@ impl InMemoryTasks {
             .collect()
     }
 
-    /// The open task for `(dc, key)`.
+    /// The open task for `(dc, key)`, the key given as stored (`bal:DC01/ITM-1/STORES`).
     pub fn open_task(&self, dc: &DcCode, key: &str) -> Option<ReviewTask> {
         lock(&self.records)
             .iter()
@@ -90,11 +90,11 @@ impl ReviewTasks for InMemoryTasks {
         Ok(TaskChange::Opened)
     }
 
-    async fn close(&self, dc: &DcCode, key: &str, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn close(&self, dc: &DcCode, key: &TaskKey, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut records = lock(&self.records);
         match records
             .iter_mut()
-            .find(|r| r.is_open() && &r.task.dc == dc && r.task.key == key)
+            .find(|r| r.is_open() && &r.task.dc == dc && &r.task.key == key)
         {
             Some(r) => {
                 r.closed = Some((now, reason.to_string()));
@@ -150,11 +150,17 @@ impl Incidents for InMemoryIncidents {
         Ok(true)
     }
 
-    async fn close(&self, dc: &DcCode, key: &str, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn close(
+        &self,
+        dc: &DcCode,
+        key: &BalanceKeyText,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut records = lock(&self.records);
         match records
             .iter_mut()
-            .find(|(i, closed)| closed.is_none() && &i.dc == dc && i.key == key)
+            .find(|(i, closed)| closed.is_none() && &i.dc == dc && &i.key == key)
         {
             Some((_, closed)) => {
                 *closed = Some((now, reason.to_string()));
@@ -172,7 +178,7 @@ impl Incidents for InMemoryIncidents {
 /// Run reports in memory, one per `(dc, kind, run_id)` (a second save replaces the first).
 #[derive(Debug, Default)]
 pub struct InMemoryRunReports {
-    reports: Mutex<BTreeMap<(DcCode, String, String), RunReport>>,
+    reports: Mutex<BTreeMap<(DcCode, RunKind, String), RunReport>>,
 }
 
 impl InMemoryRunReports {
@@ -189,10 +195,7 @@ impl InMemoryRunReports {
 
 impl RunReports for InMemoryRunReports {
     async fn save(&self, report: &RunReport) -> Result<(), StoreError> {
-        lock(&self.reports).insert(
-            (report.dc.clone(), report.kind.clone(), report.run_id.clone()),
-            report.clone(),
-        );
+        lock(&self.reports).insert((report.dc.clone(), report.kind, report.run_id.clone()), report.clone());
         Ok(())
     }
 }

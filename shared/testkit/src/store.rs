@@ -36,7 +36,7 @@ impl InMemoryLedger {
     /// Stores `row` as is, replacing any row with its key (test set-up: a crashed `in_flight`
     /// row, a `synced` row, ...).
     pub fn put_row(&self, row: LedgerRow) {
-        let key = (row.txn.dc.clone(), row.txn.id.to_string());
+        let key = (row.txn.dc().clone(), row.txn.id().to_string());
         lock(&self.state).rows.insert(key, row);
     }
 
@@ -79,7 +79,7 @@ impl SyncLedger for InMemoryLedger {
         }
         let row = s
             .rows
-            .entry((txn.dc.clone(), txn.id.to_string()))
+            .entry((txn.dc().clone(), txn.id().to_string()))
             .or_insert_with(|| LedgerRow {
                 txn: txn.clone(),
                 entry: LedgerEntry::pending(),
@@ -98,7 +98,7 @@ impl SyncLedger for InMemoryLedger {
         if let Some(e) = s.record_faults.take() {
             return Err(e);
         }
-        let key = (txn.dc.clone(), txn.id.to_string());
+        let key = (txn.dc().clone(), txn.id().to_string());
         if let Some(row) = s.rows.get(&key) {
             return Ok(Recorded::Existing(row.clone()));
         }
@@ -121,7 +121,7 @@ impl SyncLedger for InMemoryLedger {
         if let Some(e) = s.transition_faults.take() {
             return Err(e);
         }
-        let key = (row.txn.dc.clone(), row.txn.id.to_string());
+        let key = (row.txn.dc().clone(), row.txn.id().to_string());
         let Some(stored) = s.rows.get_mut(&key) else {
             return Err(StoreError::Conflict(format!("no ledger row {}/{}", key.0, key.1)));
         };
@@ -141,7 +141,7 @@ impl SyncLedger for InMemoryLedger {
         let mut rows: Vec<LedgerRow> = lock(&self.state)
             .rows
             .values()
-            .filter(|r| &r.txn.dc == dc && r.entry.state == state)
+            .filter(|r| r.txn.dc() == dc && r.entry.state == state)
             .cloned()
             .collect();
         rows.sort_by_key(|r| r.updated_at);
@@ -152,7 +152,7 @@ impl SyncLedger for InMemoryLedger {
         Ok(lock(&self.state)
             .rows
             .values()
-            .filter(|r| &r.txn.dc == dc && r.entry.state.is_unsettled())
+            .filter(|r| r.txn.dc() == dc && r.entry.state.is_unsettled())
             .cloned()
             .collect())
     }

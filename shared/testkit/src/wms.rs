@@ -196,7 +196,7 @@ impl FakeWms {
 
     /// Appends a transaction to its DC's outbox as `pending_sync`.
     pub fn push_txn(&self, txn: WmsTransaction) {
-        lock(&self.state).push(txn.dc.clone(), txn.id.to_string(), Ok(txn));
+        lock(&self.state).push(txn.dc().clone(), txn.id().to_string(), Ok(txn));
     }
 
     /// Appends an outbox entry the adapter could not parse.

@@ -55,7 +55,7 @@ async fn one_open_task_per_key_and_a_closed_key_opens_afresh() {
     let now = ports.clock.now();
     let task = ReviewTask {
         dc: ports.dc.clone(),
-        key: "bal:x".into(),
+        key: "bal:x".parse().unwrap(),
         kind: TaskKind::Variance,
         summary: "s".into(),
         detail: "d".into(),
@@ -71,10 +71,14 @@ async fn one_open_task_per_key_and_a_closed_key_opens_afresh() {
     );
     assert!(ports
         .tasks
-        .close(&ports.dc, "bal:x", "back to zero", now)
+        .close(&ports.dc, &"bal:x".parse().unwrap(), "back to zero", now)
         .await
         .unwrap());
-    assert!(!ports.tasks.close(&ports.dc, "bal:x", "again", now).await.unwrap());
+    assert!(!ports
+        .tasks
+        .close(&ports.dc, &"bal:x".parse().unwrap(), "again", now)
+        .await
+        .unwrap());
     assert_eq!(
         ports.tasks.open_or_update(&task, now).await.unwrap(),
         TaskChange::Opened

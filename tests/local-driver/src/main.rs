@@ -524,7 +524,12 @@ async fn sync_reports(
     let mut reports = Vec::new();
     for item in out.items() {
         if let Some(Ok(run_id)) = item.get("run_id").map(|v| v.as_s()) {
-            if let Some(r) = ports.runs.get(dc, "sync", run_id).await.map_err(|e| anyhow!("{e}"))? {
+            if let Some(r) = ports
+                .runs
+                .get(dc, domain::ports::RunKind::Sync, run_id)
+                .await
+                .map_err(|e| anyhow!("{e}"))?
+            {
                 reports.push(r);
             }
         }

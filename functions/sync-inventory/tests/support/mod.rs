@@ -267,7 +267,7 @@ impl domain::ports::SyncLedger for CrashingLedger {
     ) -> Result<(), domain::ports::StoreError> {
         use std::sync::atomic::Ordering;
         if next.state == SyncState::Synced
-            && self.only_txn.as_ref().is_none_or(|id| row.txn.id.as_str() == id)
+            && self.only_txn.as_ref().is_none_or(|id| row.txn.id().as_str() == id)
             && self
                 .fail_confirms
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

@@ -4,45 +4,38 @@
 //! One item per `(dc, incident_key)`: `status` (`open` | `closed`), `item`, `incident_id`
 //! (the hold reference), `opened_at`, and once closed `closed_at`, `closed_reason` and
 //! `expires_at` (TTL, 90 days). A new incident may open on a key whose last one is closed.
+//! The table shape is shared with review tasks: [`OpenClosedTable`].
 
-use super::error::{store_error, WriteCounter};
-use super::item::{expires, s, time, Item, Reader};
+use super::error::WriteCounter;
+use super::item::{s, time, Item, Reader};
+use super::open_closed::{self, OpenClosedTable};
 use super::permissions::Permissions;
-use super::review_tasks::query_open;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::ids::{DcCode, ItemNumber};
-use domain::ports::{Incident, Incidents, StoreError};
+use domain::ports::{BalanceKeyText, Incident, IncidentId, Incidents, StoreError};
 use std::collections::HashMap;
+use std::str::FromStr;
 
 /// How long closed incidents are kept before TTL removes them.
 pub const CLOSED_RETENTION: TimeDelta = TimeDelta::days(90);
 
 /// The IAM actions the [`Incidents`] calls below need: `open_if_absent` puts, `close` updates,
-/// `open_incidents` queries the table (`query_open`, shared with the review tasks).
-pub const PERMISSIONS: Permissions =
-    Permissions::on_resource(&["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]);
+/// `open_incidents` queries the table (those of an [`OpenClosedTable`]).
+pub const PERMISSIONS: Permissions = Permissions::on_resource(open_closed::ACTIONS);
 
-/// Incidents in DynamoDB.
+/// Incidents in DynamoDB: an [`OpenClosedTable`] keyed by `incident_key`.
 #[derive(Debug, Clone)]
 pub struct DynamoIncidents {
-    client: Client,
-    table: String,
-    writes: WriteCounter,
+    records: OpenClosedTable,
 }
 
 impl DynamoIncidents {
     /// Incidents on `table`, counting write requests in `writes`.
     pub fn new(client: Client, table: impl Into<String>, writes: WriteCounter) -> Self {
         Self {
-            client,
-            table: table.into(),
-            writes,
+            records: OpenClosedTable::new(client, table, writes, "incident_key", CLOSED_RETENTION, false),
         }
-    }
-
-    fn key(dc: &DcCode, key: &str) -> Item {
-        HashMap::from([("dc".to_string(), s(dc.as_str())), ("incident_key".to_string(), s(key))])
     }
 }
 
@@ -57,72 +50,43 @@ fn incident_from_item(item: &Item) -> Result<Incident, StoreError> {
     let r = Reader::new(item, &what);
     Ok(Incident {
         dc: r.parsed("dc", DcCode::parse)?,
-        key: r.str("incident_key")?.to_string(),
+        key: r.parsed("incident_key", BalanceKeyText::from_str)?,
         item: r.parsed("item", ItemNumber::parse)?,
-        id: r.str("incident_id")?.to_string(),
+        id: r.parsed("incident_id", IncidentId::from_str)?,
         opened_at: r.time("opened_at")?,
     })
 }
 
 impl Incidents for DynamoIncidents {
     async fn open_if_absent(&self, incident: &Incident) -> Result<bool, StoreError> {
-        let mut item = Self::key(&incident.dc, &incident.key);
-        item.extend([
-            ("status".to_string(), s("open")),
+        let attributes = HashMap::from([
             ("item".to_string(), s(incident.item.as_str())),
             ("incident_id".to_string(), s(incident.id.as_str())),
             ("opened_at".to_string(), time(incident.opened_at)),
         ]);
-        self.writes.record();
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(incident_key) OR #status = :closed")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":closed", s("closed"))
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) => match store_error(&format!("PutItem {} {}/{}", self.table, incident.dc, incident.key), e) {
-                StoreError::Conflict(_) => Ok(false),
-                other => Err(other),
-            },
+        match self
+            .records
+            .create_open(&incident.dc, incident.key.as_str(), attributes)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(other) => Err(other),
         }
     }
 
-    async fn close(&self, dc: &DcCode, key: &str, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.writes.record();
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(dc, key)))
-            .update_expression(
-                "SET #status = :closed, closed_reason = :reason, closed_at = :now, expires_at = :expires",
-            )
-            .condition_expression("#status = :open")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":open", s("open"))
-            .expression_attribute_values(":closed", s("closed"))
-            .expression_attribute_values(":reason", s(reason))
-            .expression_attribute_values(":now", time(now))
-            .expression_attribute_values(":expires", expires(now, CLOSED_RETENTION))
-            .send()
-            .await;
-        match update {
-            Ok(_) => Ok(true),
-            Err(e) => match store_error(&format!("UpdateItem {} {dc}/{key}", self.table), e) {
-                StoreError::Conflict(_) => Ok(false),
-                other => Err(other),
-            },
-        }
+    async fn close(
+        &self,
+        dc: &DcCode,
+        key: &BalanceKeyText,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.records.close(dc, key.as_str(), reason, now).await
     }
 
     async fn open_incidents(&self, dc: &DcCode) -> Result<Vec<Incident>, StoreError> {
-        let items = query_open(&self.client, &self.table, dc).await?;
+        let items = self.records.open_items(dc).await?;
         items.iter().map(incident_from_item).collect()
     }
 }

@@ -122,12 +122,12 @@ impl DynamoSyncLedger {
         now: DateTime<Utc>,
     ) -> Result<Recorded, StoreError> {
         let json = serde_json::to_string(txn)
-            .map_err(|e| StoreError::Corrupt(format!("transaction {} does not serialize: {e}", txn.id)))?;
-        let mut item = Self::key(&txn.dc, txn.id.as_str());
+            .map_err(|e| StoreError::Corrupt(format!("transaction {} does not serialize: {e}", txn.id())))?;
+        let mut item = Self::key(txn.dc(), txn.id().as_str());
         item.extend([
             ("txn".to_string(), s(json)),
             ("state".to_string(), s(entry.state.as_str())),
-            ("dc_state".to_string(), s(dc_state(&txn.dc, entry.state))),
+            ("dc_state".to_string(), s(dc_state(txn.dc(), entry.state))),
             ("updated_at".to_string(), time(now)),
             ("seen_at".to_string(), time(now)),
             ("attempts".to_string(), n(entry.attempts)),
@@ -154,11 +154,11 @@ impl DynamoSyncLedger {
             })),
             Err(e) => match store_error(&format!("PutItem {}", self.table), e) {
                 StoreError::Conflict(_) => self
-                    .get(&txn.dc, txn.id.as_str())
+                    .get(txn.dc(), txn.id().as_str())
                     .await?
                     .map(Recorded::Existing)
                     .ok_or_else(|| {
-                        StoreError::Conflict(format!("ledger row {}/{} existed, then vanished", txn.dc, txn.id))
+                        StoreError::Conflict(format!("ledger row {}/{} existed, then vanished", txn.dc(), txn.id()))
                     }),
                 other => Err(other),
             },
@@ -198,7 +198,14 @@ fn row_from_item(item: &Item) -> Result<LedgerRow, StoreError> {
         attempts: r.num("attempts")?,
         lease_until: r.opt_time("lease_until")?,
         failure: failure.transpose()?,
-        fusion_refs: r.str_list("fusion_refs")?,
+        fusion_refs: r
+            .str_list("fusion_refs")?
+            .iter()
+            .map(|text| {
+                text.parse()
+                    .map_err(|e| StoreError::Corrupt(format!("{what}: fusion_refs: {e}")))
+            })
+            .collect::<Result<_, _>>()?,
         version: r.num("version")?,
     };
     Ok(LedgerRow {
@@ -209,7 +216,7 @@ fn row_from_item(item: &Item) -> Result<LedgerRow, StoreError> {
 }
 
 fn refs(entry: &LedgerEntry) -> AttributeValue {
-    AttributeValue::L(entry.fusion_refs.iter().map(|r| s(r.as_str())).collect())
+    AttributeValue::L(entry.fusion_refs.iter().map(|r| s(r.to_string())).collect())
 }
 
 impl SyncLedger for DynamoSyncLedger {
@@ -255,13 +262,13 @@ impl SyncLedger for DynamoSyncLedger {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(&row.txn.dc, row.txn.id.as_str())))
+            .set_key(Some(Self::key(row.txn.dc(), row.txn.id().as_str())))
             .condition_expression("#version = :expected")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":expected", n(row.entry.version))
             .expression_attribute_values(":state", s(next.state.as_str()))
-            .expression_attribute_values(":dc_state", s(dc_state(&row.txn.dc, next.state)))
+            .expression_attribute_values(":dc_state", s(dc_state(row.txn.dc(), next.state)))
             .expression_attribute_values(":attempts", n(next.attempts))
             .expression_attribute_values(":version", n(next.version))
             .expression_attribute_values(":now", time(now))
@@ -301,7 +308,12 @@ impl SyncLedger for DynamoSyncLedger {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| store_error(&format!("UpdateItem {} {}/{}", self.table, row.txn.dc, row.txn.id), e))
+            .map_err(|e| {
+                store_error(
+                    &format!("UpdateItem {} {}/{}", self.table, row.txn.dc(), row.txn.id()),
+                    e,
+                )
+            })
     }
 
     async fn in_state(&self, dc: &DcCode, state: SyncState) -> Result<Vec<LedgerRow>, StoreError> {

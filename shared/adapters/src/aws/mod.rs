@@ -6,7 +6,8 @@
 //!   (`AWS_ENDPOINT_URL`), so the same code runs against moto, LocalStack and AWS;
 //! - [`provision`]: creates the template's tables, queues and topics (local set-up and tests);
 //! - [`ledger`], [`lease`], [`lot_map`], [`review_tasks`], [`incidents`], [`run_reports`]:
-//!   one DynamoDB table each, every state change a conditional write;
+//!   one DynamoDB table each, every state change a conditional write; review tasks and
+//!   incidents share one open/closed record table with TTL (`open_closed`);
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
 //! - [`WriteCounter`]: how many DynamoDB write requests the stores made (benchmarks);
 //! - [`Permissions`]: the IAM actions each adapter declares next to its calls (`PERMISSIONS` in
@@ -24,6 +25,7 @@ mod item;
 pub mod lease;
 pub mod ledger;
 pub mod lot_map;
+mod open_closed;
 pub mod permissions;
 pub mod provision;
 pub mod review_tasks;

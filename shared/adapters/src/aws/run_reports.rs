@@ -11,8 +11,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::TimeDelta;
 use domain::ids::DcCode;
-use domain::ports::{RunReport, RunReports, StoreError};
+use domain::ports::{RunKind, RunReport, RunReports, StoreError};
 use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
 
 /// How long run reports are kept before TTL removes them.
 pub const RETENTION: TimeDelta = TimeDelta::days(90);
@@ -40,7 +41,7 @@ impl DynamoRunReports {
         }
     }
 
-    fn key(dc: &DcCode, kind: &str, run_id: &str) -> Item {
+    fn key(dc: &DcCode, kind: RunKind, run_id: &str) -> Item {
         HashMap::from([
             ("dc_kind".to_string(), s(format!("{dc}#{kind}"))),
             ("run_id".to_string(), s(run_id)),
@@ -48,7 +49,7 @@ impl DynamoRunReports {
     }
 
     /// One stored report.
-    pub async fn get(&self, dc: &DcCode, kind: &str, run_id: &str) -> Result<Option<RunReport>, StoreError> {
+    pub async fn get(&self, dc: &DcCode, kind: RunKind, run_id: &str) -> Result<Option<RunReport>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -78,7 +79,7 @@ impl DynamoRunReports {
         Ok(Some(RunReport {
             dc: r.parsed("dc", DcCode::parse)?,
             run_id: r.str("run_id")?.to_string(),
-            kind: r.str("kind")?.to_string(),
+            kind: r.parsed("kind", RunKind::from_str)?,
             started_at: r.time("started_at")?,
             duration_ms: r.num("duration_ms")?,
             figures,
@@ -90,7 +91,7 @@ impl DynamoRunReports {
 impl RunReports for DynamoRunReports {
     async fn save(&self, report: &RunReport) -> Result<(), StoreError> {
         let started = report.started_at;
-        let mut item = Self::key(&report.dc, &report.kind, &report.run_id);
+        let mut item = Self::key(&report.dc, report.kind, &report.run_id);
         item.extend([
             ("dc".to_string(), s(report.dc.as_str())),
             ("kind".to_string(), s(report.kind.as_str())),

@@ -190,7 +190,12 @@ mod tests {
     #[test]
     fn alert_subject_is_short_ascii_even_for_a_300_character_item() {
         let v = long_variance();
-        let a = alert_for(&v, "INC-0123456789abcdef", Some(&Uom::parse("EA").unwrap()), true);
+        let a = alert_for(
+            &v,
+            &"INC-0123456789abcdef".parse().unwrap(),
+            Some(&Uom::parse("EA").unwrap()),
+            true,
+        );
         let subject = alert_subject(&a);
         assert!(subject.chars().count() < 100, "{} chars", subject.chars().count());
         assert!(subject.is_ascii());
@@ -215,7 +220,12 @@ mod tests {
             SubinventoryCode::parse("STORES").unwrap(),
             Some(LotNumber::parse("LOT-7").unwrap()),
         );
-        let a = alert_for(&variance(key, dec!(27), dec!(100), dec!(0)), "INC-1", None, true);
+        let a = alert_for(
+            &variance(key, dec!(27), dec!(100), dec!(0)),
+            &"INC-1".parse().unwrap(),
+            None,
+            true,
+        );
         assert_eq!(alert_subject(&a), a.subject);
         assert_eq!(alert_message(&a), a.body);
     }

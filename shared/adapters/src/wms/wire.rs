@@ -453,19 +453,19 @@ mod tests {
         assert_eq!(item.raw_id, "DC01-000000123");
         assert!(!item.failed_before);
         let t = item.txn.unwrap();
-        assert_eq!(t.dc, dc());
-        assert_eq!(t.kind, TxnKind::MiscIssue);
-        assert_eq!(t.quantity, dec!(-3));
-        assert_eq!(t.uom.as_str(), "CS");
+        assert_eq!(*t.dc(), dc());
+        assert_eq!(*t.kind(), TxnKind::MiscIssue);
+        assert_eq!(t.quantity(), dec!(-3));
+        assert_eq!(t.uom().as_str(), "CS");
         assert_eq!(
-            t.tracking,
+            *t.tracking(),
             Tracking::Lots(vec![LotQuantity {
                 lot: LotNumber::parse("L000002-00").unwrap(),
                 quantity: dec!(3),
                 expiration: NaiveDate::from_ymd_opt(2027, 3, 19),
             }])
         );
-        assert_eq!(t.occurred_at.to_rfc3339(), "2026-11-01T10:15:00+00:00");
+        assert_eq!(t.occurred_at().to_rfc3339(), "2026-11-01T10:15:00+00:00");
     }
 
     #[test]
@@ -480,19 +480,19 @@ mod tests {
         assert!(item.failed_before);
         let t = item.txn.unwrap();
         assert_eq!(
-            t.kind,
+            *t.kind(),
             TxnKind::SubinventoryTransfer {
                 to: SubinventoryCode::parse("PICK").unwrap()
             }
         );
         assert_eq!(
-            t.tracking,
+            *t.tracking(),
             Tracking::Serials(vec![
                 SerialNumber::parse("SN1").unwrap(),
                 SerialNumber::parse("SN2").unwrap()
             ])
         );
-        assert_eq!(t.occurred_at.to_rfc3339(), "2026-11-01T09:15:00+00:00");
+        assert_eq!(t.occurred_at().to_rfc3339(), "2026-11-01T09:15:00+00:00");
         let adj = with(
             with(with(entry(), "kind", json!("adjustment")), "lots", json!([])),
             "quantity",
@@ -500,8 +500,8 @@ mod tests {
         );
         let t = outbox_item(&dc(), &adj).txn.unwrap();
         assert_eq!(
-            (t.kind, t.quantity, t.tracking),
-            (TxnKind::Adjustment, dec!(12.500), Tracking::None)
+            (t.kind(), t.quantity(), t.tracking()),
+            (&TxnKind::Adjustment, dec!(12.500), &Tracking::None)
         );
     }
 

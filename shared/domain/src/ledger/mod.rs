@@ -22,6 +22,9 @@ use crate::error::DomainError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod fusion_ref;
+pub use fusion_ref::{FusionRef, STAGED_REF_PREFIX};
+
 /// Where a transaction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,19 +107,6 @@ impl std::fmt::Display for SyncState {
     }
 }
 
-/// Prefix of a `fusion_refs` entry for a line Fusion holds in its interface, unprocessed.
-pub const STAGED_REF_PREFIX: &str = "staged:";
-
-/// The `fusion_refs` entry of a line staged as `interface_id` and not processed yet.
-pub fn staged_ref(interface_id: i64) -> String {
-    format!("{STAGED_REF_PREFIX}{interface_id}")
-}
-
-/// The `TransactionInterfaceId` of a `fusion_refs` entry that is still staged, if it is one.
-pub fn staged_interface_id(fusion_ref: &str) -> Option<i64> {
-    fusion_ref.strip_prefix(STAGED_REF_PREFIX)?.parse().ok()
-}
-
 /// Why an attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
@@ -146,13 +136,13 @@ pub enum LedgerEvent {
     /// Fusion processed every line.
     Confirm {
         /// Fusion references (transaction ids) of the lines.
-        fusion_refs: Vec<String>,
+        fusion_refs: Vec<FusionRef>,
     },
     /// Fusion took every line into its interface; at least one awaits processing.
     Accept {
         /// One reference per line: a processed line's transaction id(s), or
-        /// [`staged_ref`] of a line still in the interface.
-        fusion_refs: Vec<String>,
+        /// [`FusionRef::Staged`] of a line still in the interface.
+        fusion_refs: Vec<FusionRef>,
     },
     /// A failure that is not about this transaction (Fusion or the WMS refused the
     /// credentials or the role) ended the claim: the row goes back to `pending_sync` and the
@@ -192,7 +182,7 @@ pub struct LedgerEntry {
     /// Cause of the last failure (`sync_failed`, `manual_review`).
     pub failure: Option<Failure>,
     /// Fusion references once synced.
-    pub fusion_refs: Vec<String>,
+    pub fusion_refs: Vec<FusionRef>,
     /// Optimistic-concurrency version: every transition increments it, and stores only write
     /// a new entry if the stored version is still the one it was computed from.
     pub version: u64,

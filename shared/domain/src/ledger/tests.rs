@@ -25,7 +25,7 @@ fn fail(retryable: bool) -> LedgerEvent {
 
 fn confirm() -> LedgerEvent {
     LedgerEvent::Confirm {
-        fusion_refs: vec!["1".into()],
+        fusion_refs: vec![FusionRef::processed_id(1)],
     }
 }
 
@@ -36,7 +36,7 @@ fn happy_path_and_versions() {
     assert_eq!((e.state, e.attempts, e.version), (SyncState::InFlight, 1, 1));
     let e = e.apply(confirm()).unwrap();
     assert_eq!((e.state, e.version), (SyncState::Synced, 2));
-    assert_eq!(e.fusion_refs, vec!["1".to_string()]);
+    assert_eq!(e.fusion_refs, vec![FusionRef::processed_id(1)]);
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn transition_table() {
 
 fn accept() -> LedgerEvent {
     LedgerEvent::Accept {
-        fusion_refs: vec![staged_ref(7)],
+        fusion_refs: vec![FusionRef::Staged(7)],
     }
 }
 
@@ -126,8 +126,8 @@ fn an_accepted_row_is_unsettled_until_fusion_processes_it() {
     assert_eq!(e.state, SyncState::Accepted);
     assert!(e.state.is_unsettled() && !e.state.is_terminal());
     assert_eq!(e.lease_until, None);
-    assert_eq!(staged_interface_id(&e.fusion_refs[0]), Some(7));
-    assert_eq!(staged_interface_id("900100"), None);
+    assert_eq!(e.fusion_refs[0].staged_interface_id(), Some(7));
+    assert_eq!(FusionRef::processed_id(900100).staged_interface_id(), None);
     let done = e.apply(confirm()).unwrap();
     assert_eq!(done.state, SyncState::Synced);
 }

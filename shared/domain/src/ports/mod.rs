@@ -5,11 +5,13 @@
 //! implementations may be plain `async fn`s.
 
 pub mod fusion;
+pub mod keys;
 pub mod ops;
 pub mod store;
 pub mod wms;
 
 pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine, StagedStatus};
+pub use keys::{BalanceKeyText, IncidentId, RunKind, SystemicCause, TaskKey};
 pub use ops::{
     Alert, AlertError, AlertSink, Incident, Incidents, ReviewTask, ReviewTasks, RunReport, RunReports, Severity,
     TaskChange, TaskKind,

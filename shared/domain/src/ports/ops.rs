@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use thiserror::Error;
 
+use super::keys::{BalanceKeyText, IncidentId, RunKind, TaskKey};
 use super::store::StoreError;
 
 /// Why a person must look at something.
@@ -26,8 +27,9 @@ pub enum TaskKind {
 pub struct ReviewTask {
     /// DC.
     pub dc: DcCode,
-    /// What the task is about: `txn:<wms id>` or `bal:<balance key>`.
-    pub key: String,
+    /// What the task is about (stored as `txn:<wms id>`, `bal:<balance key>`,
+    /// `systemic:<system>`).
+    pub key: TaskKey,
     /// Kind.
     pub kind: TaskKind,
     /// One line a supervisor reads first.
@@ -58,7 +60,7 @@ pub trait ReviewTasks: Send + Sync {
     fn close(
         &self,
         dc: &DcCode,
-        key: &str,
+        key: &TaskKey,
         reason: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -136,12 +138,12 @@ pub trait AlertSink: Send + Sync {
 pub struct Incident {
     /// DC.
     pub dc: DcCode,
-    /// Balance key text.
-    pub key: String,
+    /// The balance key the incident is about.
+    pub key: BalanceKeyText,
     /// Item held.
     pub item: ItemNumber,
     /// Incident id (used as the hold reference).
-    pub id: String,
+    pub id: IncidentId,
     /// When it opened.
     pub opened_at: DateTime<Utc>,
 }
@@ -155,7 +157,7 @@ pub trait Incidents: Send + Sync {
     fn close(
         &self,
         dc: &DcCode,
-        key: &str,
+        key: &BalanceKeyText,
         reason: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -171,8 +173,8 @@ pub struct RunReport {
     pub dc: DcCode,
     /// Run id.
     pub run_id: String,
-    /// `sync` or `reconcile`.
-    pub kind: String,
+    /// Which engine ran.
+    pub kind: RunKind,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// Duration in milliseconds.

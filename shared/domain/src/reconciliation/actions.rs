@@ -12,11 +12,7 @@ pub(super) async fn alert_confirm_failures<P: ReconcilePorts>(
     run_id: &str,
     c: crate::confirm::ConfirmReport,
 ) {
-    let mut figures = SyncReport {
-        dc: dc.to_string(),
-        run_id: run_id.to_string(),
-        ..SyncReport::default()
-    };
+    let mut figures = SyncReport::new(dc.clone(), run_id);
     c.fold_into(&mut figures, settings.alert_list_max);
     publish_failure_alert(ports, settings, dc, &figures).await;
 }
@@ -44,7 +40,7 @@ pub(super) async fn act<P: ReconcilePorts>(
         ) {
             Ok(txn) => adjustments.push(txn),
             Err(reason) => {
-                review(ctx, v, Some(&uom), Some(&reason), report).await;
+                review(ctx, v, Some(&uom), Some(&reason.to_string()), report).await;
                 report.adjustments_to_review += 1;
             }
         }
@@ -136,7 +132,7 @@ pub(super) async fn raise<P: ReconcilePorts>(
     let now = ports.clock().now();
     let incident = Incident {
         dc: ctx.dc.clone(),
-        key: v.key.to_string(),
+        key: BalanceKeyText::from(&v.key),
         item: v.key.item.clone(),
         id: incident_id(ctx.run_id, &v.key),
         opened_at: now,
@@ -190,19 +186,19 @@ pub(super) async fn close_resolved<P: ReconcilePorts>(
     unsettled: &BTreeSet<BalanceKey>,
     report: &mut ReconcileReport,
 ) {
-    let still_open: BTreeSet<String> = comparison
+    let still_open: BTreeSet<BalanceKeyText> = comparison
         .variances
         .iter()
         .map(|v| &v.key)
         .chain(unsettled.iter())
-        .map(ToString::to_string)
+        .map(BalanceKeyText::from)
         .collect();
     let reason = format!("variance returned to zero in run {}", ctx.run_id);
     let ports = ctx.ports;
     match ports.tasks().open_tasks(ctx.dc).await {
         Ok(tasks) => {
             for task in tasks {
-                let Some(key) = task.key.strip_prefix(BALANCE_TASK_PREFIX) else {
+                let TaskKey::Balance(key) = &task.key else {
                     continue;
                 };
                 if task.kind != TaskKind::Variance || still_open.contains(key) {

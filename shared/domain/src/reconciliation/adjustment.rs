@@ -17,6 +17,34 @@ pub struct KeyFacts {
     pub in_flight_serials: BTreeSet<SerialNumber>,
 }
 
+/// Why a variance in the auto-correct tier cannot be corrected by an adjustment (it goes to
+/// review with this text). Never retryable: the same facts give the same answer.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NoAdjustment {
+    /// The key is a lot of a serial-controlled item.
+    #[error("lot- and serial-controlled stock cannot be auto-corrected")]
+    LotAndSerial,
+    /// The serials that differ between the WMS and Fusion do not add up to the variance.
+    #[error("serial-controlled: {found} serial(s) are in the {side}, which does not explain a variance of {variance}")]
+    SerialsDoNotExplain {
+        /// Serials on one side only.
+        found: usize,
+        /// Which side has them (`WMS but not Fusion`, or the reverse).
+        side: &'static str,
+        /// The variance (normalized).
+        variance: Decimal,
+    },
+    /// The adjustment breaks a transaction rule (an id or quantity out of range).
+    #[error("{0}")]
+    Invalid(#[from] DomainError),
+}
+
+impl Retryable for NoAdjustment {
+    fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
 /// The adjustment that corrects a variance: kind `Adjustment`, quantity = variance, the key's
 /// subinventory, the lot with its expiration for lot keys, and for serial keys the serials
 /// that differ between WMS and Fusion (not moved by an in-flight transaction) when they
@@ -27,12 +55,12 @@ pub fn adjustment_for(
     v: &Variance,
     facts: &KeyFacts,
     now: DateTime<Utc>,
-) -> Result<WmsTransaction, String> {
+) -> Result<WmsTransaction, NoAdjustment> {
     let key = &v.key;
     let serial =
         !(facts.wms_serials.is_empty() && facts.fusion_serials.is_empty() && facts.in_flight_serials.is_empty());
     let tracking = match (&key.lot, serial) {
-        (Some(_), true) => return Err("lot- and serial-controlled stock cannot be auto-corrected".into()),
+        (Some(_), true) => return Err(NoAdjustment::LotAndSerial),
         (Some(lot), false) => Tracking::Lots(vec![LotQuantity {
             lot: lot.clone(),
             quantity: v.variance.abs(),
@@ -42,7 +70,7 @@ pub fn adjustment_for(
         (None, false) => Tracking::None,
     };
     WmsTransaction::new(NewTransaction {
-        id: adjustment_id(run_id, key).map_err(|e| e.to_string())?,
+        id: adjustment_id(run_id, key)?,
         dc: key.dc.clone(),
         kind: TxnKind::Adjustment,
         item: key.item.clone(),
@@ -52,10 +80,10 @@ pub fn adjustment_for(
         tracking,
         occurred_at: now,
     })
-    .map_err(|e| e.to_string())
+    .map_err(NoAdjustment::from)
 }
 
-pub(super) fn explaining_serials(variance: Decimal, facts: &KeyFacts) -> Result<Vec<SerialNumber>, String> {
+pub(super) fn explaining_serials(variance: Decimal, facts: &KeyFacts) -> Result<Vec<SerialNumber>, NoAdjustment> {
     let (from, to) = if variance.is_sign_positive() {
         (&facts.wms_serials, &facts.fusion_serials)
     } else {
@@ -74,10 +102,10 @@ pub(super) fn explaining_serials(variance: Decimal, facts: &KeyFacts) -> Result<
         } else {
             "Fusion but not the WMS"
         };
-        Err(format!(
-            "serial-controlled: {} serial(s) are in the {side}, which does not explain a variance of {}",
-            diff.len(),
-            variance.normalize()
-        ))
+        Err(NoAdjustment::SerialsDoNotExplain {
+            found: diff.len(),
+            side,
+            variance: variance.normalize(),
+        })
     }
 }

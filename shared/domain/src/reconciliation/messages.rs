@@ -44,7 +44,7 @@ pub fn review_task_for(v: &Variance, uom: Option<&Uom>, run_id: &str, why_not_co
         .push_str(" Count the stock and correct the system that is wrong; the task closes when the variance is zero.");
     ReviewTask {
         dc: v.key.dc.clone(),
-        key: balance_task_key(&v.key),
+        key: TaskKey::balance(&v.key),
         kind: TaskKind::Variance,
         summary,
         detail,
@@ -52,7 +52,7 @@ pub fn review_task_for(v: &Variance, uom: Option<&Uom>, run_id: &str, why_not_co
 }
 
 /// The hold on order releases for an alert-tier variance; `reference` is the incident id.
-pub fn hold_for(v: &Variance, incident_id: &str, uom: Option<&Uom>) -> Hold {
+pub fn hold_for(v: &Variance, incident_id: &IncidentId, uom: Option<&Uom>) -> Hold {
     Hold {
         item: v.key.item.clone(),
         reason: format!(
@@ -74,7 +74,7 @@ pub fn hold_for(v: &Variance, incident_id: &str, uom: Option<&Uom>) -> Hold {
 /// in-flight quantities, variance, what was done and the incident id. The item number is the
 /// alert's elastic part: a channel with length limits shortens it first. `held` says whether
 /// the hold on order releases was placed.
-pub fn alert_for(v: &Variance, incident_id: &str, uom: Option<&Uom>, held: bool) -> Alert {
+pub fn alert_for(v: &Variance, incident_id: &IncidentId, uom: Option<&Uom>, held: bool) -> Alert {
     let key = &v.key;
     let variance = qty(v.variance, uom);
     let action = if held { "releases held" } else { "hold FAILED" };

@@ -22,9 +22,9 @@ use crate::ids::{DcCode, ItemNumber, LotNumber, SerialNumber, Uom, WmsTxnId};
 use crate::interface::{account_staged, StagedEffect};
 use crate::ledger::SyncState;
 use crate::ports::{
-    Alert, AlertSink, Clock, FusionError, FusionInventory, Hold, Incident, Incidents, LedgerRow, ReviewTask,
-    ReviewTasks, RunReport, RunReports, Severity, StoreError, SyncLedger, TaskChange, TaskKind, WarehouseSystem,
-    WmsError,
+    Alert, AlertSink, BalanceKeyText, Clock, FusionError, FusionInventory, Hold, Incident, IncidentId, Incidents,
+    LedgerRow, ReviewTask, ReviewTasks, RunKind, RunReport, RunReports, Severity, StoreError, SyncLedger, TaskChange,
+    TaskKey, TaskKind, WarehouseSystem, WmsError,
 };
 use crate::sync::{publish_failure_alert, sync_transaction, SyncPorts, SyncReport, SyncSettings, TxnOutcome};
 use crate::txn::{LotQuantity, NewTransaction, Tracking, TxnKind, WmsTransaction};
@@ -49,8 +49,8 @@ mod report;
 mod tests;
 
 use actions::{act, alert_confirm_failures};
-pub use adjustment::{adjustment_for, KeyFacts};
-pub use ids::{adjustment_id, balance_task_key, incident_id, is_adjustment};
+pub use adjustment::{adjustment_for, KeyFacts, NoAdjustment};
+pub use ids::{adjustment_id, incident_id, is_adjustment};
 pub use messages::{alert_for, hold_for, review_task_for};
 use orphans::retry_orphans;
 pub use orphans::{orphan_action, orphan_task_for, OrphanAction};
@@ -62,9 +62,6 @@ use report::{save_report, summarize};
 /// Prefix of the ids of adjustments the reconciliation posts. The WMS never saw these
 /// transactions, so their outcome is never reported to it.
 pub const ADJUSTMENT_ID_PREFIX: &str = "RC-";
-
-/// Prefix of review-task keys that are about a balance key (`bal:<key>`).
-pub const BALANCE_TASK_PREFIX: &str = "bal:";
 
 /// Who places holds, as the WMS records it.
 pub const HOLD_PLACED_BY: &str = "invsync";

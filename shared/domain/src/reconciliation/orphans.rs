@@ -47,7 +47,7 @@ pub(super) async fn retry_orphans<P: ReconcilePorts>(
     for row in rows {
         match orphan_action(row, now, ctx.settings) {
             OrphanAction::Leave => {}
-            OrphanAction::Retry => by_item.entry(&row.txn.item).or_default().push(row),
+            OrphanAction::Retry => by_item.entry(row.txn.item()).or_default().push(row),
             OrphanAction::Review => {
                 if ctx.out_of_time(report) {
                     return;
@@ -59,7 +59,7 @@ pub(super) async fn retry_orphans<P: ReconcilePorts>(
     let groups: Vec<Vec<&LedgerRow>> = by_item
         .into_values()
         .map(|mut g| {
-            g.sort_by(|a, b| (a.txn.occurred_at, &a.txn.id).cmp(&(b.txn.occurred_at, &b.txn.id)));
+            g.sort_by(|a, b| (a.txn.occurred_at(), &a.txn.id()).cmp(&(b.txn.occurred_at(), &b.txn.id())));
             g
         })
         .collect();
@@ -92,7 +92,7 @@ pub(super) async fn retry_group<P: ReconcilePorts>(ctx: &Ctx<'_, P>, group: Vec<
             out.deferred = true;
             return out;
         }
-        let notify_wms = !is_adjustment(&row.txn.id);
+        let notify_wms = !is_adjustment(row.txn.id());
         out.retried += 1;
         match sync_transaction(ctx.ports, &ctx.settings.sync, row.txn.clone(), notify_wms).await {
             TxnOutcome::Synced { .. } | TxnOutcome::AlreadySynced { .. } => out.recovered += 1,
@@ -120,7 +120,7 @@ pub(super) async fn orphan_task<P: ReconcilePorts>(ctx: &Ctx<'_, P>, row: &Ledge
             }
         }
         Err(e) => {
-            warn!(dc = %ctx.dc, txn_id = %row.txn.id, error = %e, "orphan review task could not be written");
+            warn!(dc = %ctx.dc, txn_id = %row.txn.id(), error = %e, "orphan review task could not be written");
             report.action_errors += 1;
         }
     }
@@ -136,13 +136,15 @@ pub fn orphan_task_for(row: &LedgerRow) -> ReviewTask {
         .as_ref()
         .map_or_else(|| "no failure recorded".to_string(), |f| f.reason.clone());
     ReviewTask {
-        dc: t.dc.clone(),
-        key: format!("txn:{}", t.id),
+        dc: t.dc().clone(),
+        key: TaskKey::txn(t.id()),
         kind: TaskKind::SyncFailure,
         summary: format!("{} did not sync", t.describe()),
         detail: format!(
             "item {}; ledger state {}; attempts {}; last failure: {reason}. Found by reconciliation.",
-            t.item, row.entry.state, row.entry.attempts
+            t.item(),
+            row.entry.state,
+            row.entry.attempts
         ),
     }
 }

@@ -30,7 +30,7 @@ pub(super) async fn read_in_flight<P: ReconcilePorts>(
         .unsettled(dc)
         .await?
         .into_iter()
-        .filter(|r| r.txn.dc == *dc)
+        .filter(|r| r.txn.dc() == dc)
         .collect();
     let mut txns: BTreeMap<WmsTxnId, Tracked> = ledger
         .iter()
@@ -39,7 +39,7 @@ pub(super) async fn read_in_flight<P: ReconcilePorts>(
                 txn: r.txn.clone(),
                 state: Some((r.entry.state, r.entry.version)),
             };
-            (r.txn.id.clone(), tracked)
+            (r.txn.id().clone(), tracked)
         })
         .collect();
     let mut unknown: BTreeMap<WmsTxnId, WmsTransaction> = BTreeMap::new();
@@ -49,8 +49,8 @@ pub(super) async fn read_in_flight<P: ReconcilePorts>(
         let page = ports.wms().outbox(dc, cursor.as_deref(), page_size).await?;
         for entry in page.items {
             match entry.txn {
-                Ok(txn) if txn.dc == *dc && !txns.contains_key(&txn.id) => {
-                    unknown.entry(txn.id.clone()).or_insert(txn);
+                Ok(txn) if txn.dc() == dc && !txns.contains_key(txn.id()) => {
+                    unknown.entry(txn.id().clone()).or_insert(txn);
                 }
                 Ok(_) => {}
                 Err(_) => malformed += 1,
@@ -63,7 +63,7 @@ pub(super) async fn read_in_flight<P: ReconcilePorts>(
     }
     let looked_up: Vec<Result<(WmsTransaction, Option<LedgerRow>), StoreError>> = stream::iter(unknown.into_values())
         .map(|txn| async move {
-            let row = ports.ledger().get(dc, txn.id.as_str()).await?;
+            let row = ports.ledger().get(dc, txn.id().as_str()).await?;
             Ok((txn, row))
         })
         .buffered(concurrency)
@@ -79,7 +79,7 @@ pub(super) async fn read_in_flight<P: ReconcilePorts>(
             },
             None => Tracked { txn, state: None },
         };
-        txns.insert(tracked.txn.id.clone(), tracked);
+        txns.insert(tracked.txn.id().clone(), tracked);
     }
     Ok(InFlightRead {
         txns,
@@ -128,7 +128,7 @@ pub fn settle(before: &BTreeMap<WmsTxnId, Tracked>, after: &BTreeMap<WmsTxnId, T
             Some(a) if a.state == b.state => {
                 out.txns += 1;
                 for (key, q) in b.txn.net_effects() {
-                    if let Tracking::Serials(serials) = &b.txn.tracking {
+                    if let Tracking::Serials(serials) = &b.txn.tracking() {
                         out.serials
                             .entry(key.clone())
                             .or_default()

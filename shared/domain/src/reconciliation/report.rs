@@ -4,10 +4,10 @@ use super::*;
 
 /// What one reconciliation run of one DC found and did. In a dry run every action count is
 /// zero and the tier counts say what would have been done.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReconcileReport {
     /// DC.
-    pub dc: String,
+    pub dc: DcCode,
     /// Run id (derived from the schedule slot by the caller).
     pub run_id: String,
     /// Whether this was a dry run.
@@ -96,6 +96,54 @@ pub struct ReconcileReport {
 }
 
 impl ReconcileReport {
+    /// The report of a run that has found and done nothing yet.
+    pub fn new(dc: DcCode, run_id: impl Into<String>, dry_run: bool) -> Self {
+        Self {
+            dc,
+            run_id: run_id.into(),
+            dry_run,
+            keys_compared: 0,
+            matched: 0,
+            unsettled_skipped: 0,
+            in_flight_txns: 0,
+            staged_rows_netted: 0,
+            staged_foreign_rows: 0,
+            confirmed: 0,
+            confirm_failed: 0,
+            still_unprocessed: 0,
+            unprocessed_overdue: 0,
+            auto_correct: 0,
+            review: 0,
+            alert: 0,
+            accuracy: Decimal::ZERO,
+            adjustments_posted: 0,
+            adjustments_already_posted: 0,
+            adjustments_failed: 0,
+            adjustments_awaiting_fusion: 0,
+            adjustments_skipped: 0,
+            adjustments_to_review: 0,
+            tasks_opened: 0,
+            tasks_updated: 0,
+            tasks_closed: 0,
+            incidents_opened: 0,
+            incidents_closed: 0,
+            alerts_published: 0,
+            alerts_failed: 0,
+            holds_placed: 0,
+            orphans_retried: 0,
+            orphans_recovered: 0,
+            orphans_to_review: 0,
+            malformed_outbox: 0,
+            action_errors: 0,
+            illegal_transitions: 0,
+            stopped_early: false,
+            report_saved: false,
+            variances: Vec::new(),
+            variances_truncated: false,
+            duration_ms: 0,
+        }
+    }
+
     /// The report's counts by name, as a [`RunReport`] stores them; accuracy is in basis points.
     pub fn figures(&self) -> BTreeMap<String, i64> {
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
@@ -155,9 +203,6 @@ pub(super) fn summarize(
 ) -> ReconcileReport {
     let count = |tier| c.of_tier(tier).count() as u64;
     ReconcileReport {
-        dc: dc.to_string(),
-        run_id: run_id.to_string(),
-        dry_run,
         keys_compared: c.keys_compared as u64,
         matched: c.matched as u64,
         unsettled_skipped: c.unsettled_skipped as u64,
@@ -168,7 +213,7 @@ pub(super) fn summarize(
         accuracy: c.accuracy().round_dp(6),
         variances: c.variances.iter().take(REPORT_VARIANCES_MAX).cloned().collect(),
         variances_truncated: c.variances.len() > REPORT_VARIANCES_MAX,
-        ..ReconcileReport::default()
+        ..ReconcileReport::new(dc.clone(), run_id, dry_run)
     }
 }
 
@@ -192,7 +237,7 @@ pub(super) async fn save_report<P: ReconcilePorts>(
     let saved = RunReport {
         dc: dc.clone(),
         run_id: run_id.to_string(),
-        kind: "reconcile".to_string(),
+        kind: RunKind::Reconcile,
         started_at: started,
         duration_ms: report.duration_ms,
         figures: report.figures(),

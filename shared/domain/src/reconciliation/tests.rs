@@ -79,18 +79,21 @@ fn incident_ids_are_stable_per_run_and_key() {
     let k = key("ITM-1", None);
     assert_eq!(incident_id("r1", &k), incident_id("r1", &k));
     assert_ne!(incident_id("r1", &k), incident_id("r2", &k));
-    assert!(incident_id("r1", &k).starts_with("INC-"));
+    assert!(incident_id("r1", &k).as_str().starts_with("INC-"));
+    // The same text as before it was a type: the first half of the run's 128-bit hash.
+    let h = ids::hash128(&["r1", &k.to_string()]);
+    assert_eq!(incident_id("r1", &k).as_str(), format!("INC-{}", &h[..16]));
 }
 
 #[test]
 fn a_small_plain_variance_becomes_a_signed_adjustment() {
     let v = variance(key("ITM-1", None), dec!(97), dec!(100), dec!(0));
     let t = adjustment_for("r1", &v, &facts(), now()).unwrap();
-    assert_eq!(t.kind, TxnKind::Adjustment);
-    assert_eq!(t.quantity, dec!(-3));
-    assert_eq!(t.tracking, Tracking::None);
-    assert_eq!(t.subinventory.as_str(), "STORES");
-    assert_eq!(t.id, adjustment_id("r1", &v.key).unwrap());
+    assert_eq!(*t.kind(), TxnKind::Adjustment);
+    assert_eq!(t.quantity(), dec!(-3));
+    assert_eq!(*t.tracking(), Tracking::None);
+    assert_eq!(t.subinventory().as_str(), "STORES");
+    assert_eq!(*t.id(), adjustment_id("r1", &v.key).unwrap());
     assert_eq!(t.net_effects(), vec![(v.key.clone(), dec!(-3))]);
 }
 
@@ -103,7 +106,7 @@ fn a_lot_adjustment_carries_the_lot_and_its_expiration() {
         ..facts()
     };
     let t = adjustment_for("r1", &v, &f, now()).unwrap();
-    match &t.tracking {
+    match &t.tracking() {
         Tracking::Lots(lots) => {
             assert_eq!(lots.len(), 1);
             assert_eq!(lots[0].lot.as_str(), "L1");
@@ -125,7 +128,7 @@ fn serial_differences_that_explain_the_variance_are_adjusted() {
     };
     let t = adjustment_for("r1", &v, &f, now()).unwrap();
     assert_eq!(
-        t.tracking,
+        *t.tracking(),
         Tracking::Serials(serials(&["S2", "S3"]).into_iter().collect())
     );
 
@@ -136,8 +139,8 @@ fn serial_differences_that_explain_the_variance_are_adjusted() {
         ..facts()
     };
     let t = adjustment_for("r1", &v, &f, now()).unwrap();
-    assert_eq!(t.quantity, dec!(-1));
-    assert_eq!(t.tracking, Tracking::Serials(serials(&["S2"]).into_iter().collect()));
+    assert_eq!(t.quantity(), dec!(-1));
+    assert_eq!(*t.tracking(), Tracking::Serials(serials(&["S2"]).into_iter().collect()));
 }
 
 #[test]
@@ -149,13 +152,18 @@ fn serial_differences_that_do_not_explain_the_variance_go_to_review() {
         ..facts()
     };
     let err = adjustment_for("r1", &v, &f, now()).unwrap_err();
-    assert!(err.contains("does not explain"), "{err}");
+    assert!(err.to_string().contains("does not explain"), "{err}");
+    assert!(
+        matches!(err, NoAdjustment::SerialsDoNotExplain { found: 2, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn alert_names_everything_a_manager_needs() {
     let v = variance(key("ITM-000042", Some("LOT-7")), dec!(27), dec!(100), dec!(0));
-    let a = alert_for(&v, "INC-1", Some(&ea()), true);
+    let inc: IncidentId = "INC-1".parse().unwrap();
+    let a = alert_for(&v, &inc, Some(&ea()), true);
     assert_eq!(
         a.subject,
         "invsync CRITICAL DC03 ITM-000042: variance -73 EA, releases held"
@@ -188,7 +196,7 @@ fn alert_names_everything_a_manager_needs() {
     ] {
         assert!(a.body.contains(needle), "body lacks {needle}: {}", a.body);
     }
-    let h = hold_for(&v, "INC-1", Some(&ea()));
+    let h = hold_for(&v, &inc, Some(&ea()));
     assert_eq!((h.placed_by.as_str(), h.reference.as_str()), ("invsync", "INC-1"));
     assert_eq!(h.item, v.key.item);
 }
@@ -219,7 +227,7 @@ fn tracked(id: &str, q: Decimal, state: Option<(SyncState, u64)>) -> (WmsTxnId, 
         occurred_at: now(),
     })
     .unwrap();
-    (txn.id.clone(), Tracked { txn, state })
+    (txn.id().clone(), Tracked { txn, state })
 }
 
 #[test]
@@ -294,7 +302,7 @@ fn figures_carry_accuracy_in_basis_points() {
     let r = ReconcileReport {
         accuracy: dec!(0.98765),
         keys_compared: 3,
-        ..ReconcileReport::default()
+        ..ReconcileReport::new(DcCode::parse("DC03").unwrap(), "r1", false)
     };
     let f = r.figures();
     assert_eq!(f.get("accuracy_bp"), Some(&9877));

@@ -35,7 +35,10 @@ pub(super) async fn drain<P: SyncPorts>(
         let groups = group_by_item(page.items);
         let results: Vec<(Option<ItemNumber>, Option<Hold>, Vec<TxnOutcome>)> = stream::iter(groups)
             .map(|group| {
-                let item = group.first().and_then(|e| e.txn.as_ref().ok()).map(|t| t.item.clone());
+                let item = group
+                    .first()
+                    .and_then(|e| e.txn.as_ref().ok())
+                    .map(|t| t.item().clone());
                 let held_back = item.as_ref().and_then(|i| held.get(i).copied());
                 async move {
                     let (hold, outcomes) = process_group(run, held_back, group).await;
@@ -131,12 +134,12 @@ fn group_by_item(items: Vec<OutboxItem>) -> Vec<Vec<OutboxItem>> {
     let mut order: Vec<Vec<OutboxItem>> = Vec::new();
     let mut index: BTreeMap<ItemNumber, usize> = BTreeMap::new();
     for entry in items {
-        let key = entry.txn.as_ref().ok().map(|t| t.item.clone());
+        let key = entry.txn.as_ref().ok().map(|t| t.item().clone());
         match key.and_then(|k| index.get(&k).copied().map(|i| (k, i))) {
             Some((_, i)) => order[i].push(entry),
             None => {
                 if let Ok(t) = &entry.txn {
-                    index.insert(t.item.clone(), order.len());
+                    index.insert(t.item().clone(), order.len());
                 }
                 order.push(vec![entry]);
             }

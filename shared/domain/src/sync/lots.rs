@@ -7,7 +7,7 @@ use super::*;
 /// map on first sight: an existing Fusion lot must carry the WMS expiration date; a missing lot
 /// is created for receipts and refused for issues.
 pub(super) async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> Result<WmsTransaction, AttemptError> {
-    let Tracking::Lots(lots) = &txn.tracking else {
+    let Tracking::Lots(lots) = &txn.tracking() else {
         return Ok(txn.clone());
     };
     let store_failure = |e: StoreError| Failure {
@@ -19,7 +19,7 @@ pub(super) async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> R
     for l in lots {
         let known = ports
             .lots()
-            .get(&txn.dc, &txn.item, &l.lot)
+            .get(txn.dc(), txn.item(), &l.lot)
             .await
             .map_err(store_failure)
             .map_err(AttemptError::Txn)?;
@@ -29,7 +29,7 @@ pub(super) async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> R
                 let m = first_sight(ports, txn, l).await?;
                 ports
                     .lots()
-                    .put_if_absent(&txn.dc, &txn.item, &l.lot, &m)
+                    .put_if_absent(txn.dc(), txn.item(), &l.lot, &m)
                     .await
                     .map_err(store_failure)
                     .map_err(AttemptError::Txn)?
@@ -41,7 +41,8 @@ pub(super) async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> R
                     retryable: false,
                     reason: format!(
                         "lot {} of {} expires {wms} in the WMS but {fusion} in Fusion",
-                        l.lot, txn.item
+                        l.lot,
+                        txn.item()
                     ),
                     systemic: false,
                 }
@@ -54,9 +55,13 @@ pub(super) async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> R
             expiration: l.expiration.or(fusion_lot.expiration),
         });
     }
-    let mut out = txn.clone();
-    out.tracking = Tracking::Lots(mapped);
-    Ok(out)
+    txn.with_tracking(Tracking::Lots(mapped)).map_err(|e| {
+        AttemptError::Txn(Failure {
+            retryable: false,
+            reason: e.to_string(),
+            systemic: false,
+        })
+    })
 }
 
 async fn first_sight<P: SyncPorts>(
@@ -66,7 +71,7 @@ async fn first_sight<P: SyncPorts>(
 ) -> Result<MappedLot, AttemptError> {
     let found = ports
         .fusion()
-        .lot(&txn.dc, &txn.item, &l.lot)
+        .lot(txn.dc(), txn.item(), &l.lot)
         .await
         .map_err(|e| fusion_error(&e))?;
     if let Some(lot) = found {
@@ -75,16 +80,13 @@ async fn first_sight<P: SyncPorts>(
             expiration: lot.expiration,
         });
     }
-    let adds_stock = match &txn.kind {
-        TxnKind::SubinventoryTransfer { .. } => false,
-        _ => txn.quantity.is_sign_positive(),
-    };
-    if !adds_stock {
+    if !txn.kind().adds_stock(txn.quantity()) {
         return Err(Failure {
             retryable: false,
             reason: format!(
                 "lot {} of {} is unknown in Fusion and this transaction takes stock from it",
-                l.lot, txn.item
+                l.lot,
+                txn.item()
             ),
             systemic: false,
         }
@@ -92,7 +94,7 @@ async fn first_sight<P: SyncPorts>(
     }
     ports
         .fusion()
-        .create_lot(&txn.dc, &txn.item, &l.lot, l.expiration)
+        .create_lot(txn.dc(), txn.item(), &l.lot, l.expiration)
         .await
         .map_err(|e| fusion_error(&e))?;
     Ok(MappedLot {

@@ -27,7 +27,7 @@ use crate::ports::{
     ReviewTask, ReviewTasks, Severity, StoreError, SyncLedger, SyncOutcome, TaskChange, TaskKind, WarehouseSystem,
     WmsError,
 };
-use crate::txn::{LotQuantity, Tracking, TxnKind, WmsTransaction};
+use crate::txn::{LotQuantity, Tracking, WmsTransaction};
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -177,11 +177,7 @@ pub async fn sync_dc<P: SyncPorts>(
     deadline: DateTime<Utc>,
 ) -> Result<SyncReport, SyncError> {
     let started = ports.clock().now();
-    let mut report = SyncReport {
-        dc: dc.to_string(),
-        run_id: run_id.to_string(),
-        ..SyncReport::default()
-    };
+    let mut report = SyncReport::new(dc.clone(), run_id);
     if settings.dcs.as_ref().is_some_and(|dcs| !dcs.contains(dc)) {
         warn!(dc = %dc, run_id, "sync requested for a DC outside DC_LIST; refused");
         return Err(SyncError::NotConfigured(dc.clone()));

@@ -1,11 +1,13 @@
 //! What a sync tells people and the WMS: review tasks, outcome reports, failure alerts.
 
 use super::*;
+use crate::ledger::FusionRef;
+use crate::ports::{SystemicCause, TaskKey};
 
 pub(crate) async fn malformed<P: SyncPorts>(ports: &P, dc: &DcCode, raw_id: &str, reason: &str) -> TxnOutcome {
     let task = ReviewTask {
         dc: dc.clone(),
-        key: format!("txn:{raw_id}"),
+        key: TaskKey::txn(raw_id),
         kind: TaskKind::SyncFailure,
         summary: format!("WMS transaction {raw_id} at {dc} is malformed and cannot sync"),
         detail: reason.to_string(),
@@ -38,11 +40,11 @@ pub(crate) async fn malformed<P: SyncPorts>(ports: &P, dc: &DcCode, raw_id: &str
 pub(crate) async fn open_task<P: SyncPorts>(ports: &P, row: &LedgerRow, reason: &str) {
     let t = &row.txn;
     let task = ReviewTask {
-        dc: t.dc.clone(),
-        key: format!("txn:{}", t.id),
+        dc: t.dc().clone(),
+        key: TaskKey::txn(t.id()),
         kind: TaskKind::SyncFailure,
         summary: format!("{} did not sync", t.describe()),
-        detail: format!("item {}; attempts {}; reason: {reason}", t.item, row.entry.attempts),
+        detail: format!("item {}; attempts {}; reason: {reason}", t.item(), row.entry.attempts),
     };
     if let Err(e) = ports.tasks().open_or_update(&task, ports.clock().now()).await {
         warn!(error = %e, "could not open review task");
@@ -50,7 +52,7 @@ pub(crate) async fn open_task<P: SyncPorts>(ports: &P, row: &LedgerRow, reason: 
 }
 
 pub(crate) async fn report_to_wms<P: SyncPorts>(ports: &P, txn: &WmsTransaction, outcome: &SyncOutcome) -> bool {
-    match ports.wms().report(&txn.dc, txn.id.as_str(), outcome).await {
+    match ports.wms().report(txn.dc(), txn.id().as_str(), outcome).await {
         Ok(()) => true,
         Err(e) => {
             warn!(error = %e, "WMS did not take the outcome; it is reported again next run");
@@ -61,7 +63,7 @@ pub(crate) async fn report_to_wms<P: SyncPorts>(ports: &P, txn: &WmsTransaction,
 
 pub(crate) fn synced_outcome(entry: &LedgerEntry) -> SyncOutcome {
     SyncOutcome::Synced {
-        fusion_reference: entry.fusion_refs.join(","),
+        fusion_reference: FusionRef::wms_reference(&entry.fusion_refs),
     }
 }
 
@@ -107,12 +109,12 @@ pub(crate) async fn publish_failure_alert<P: SyncPorts>(
 }
 
 /// The review-task key that records an open systemic incident of a DC (one per cause).
-fn systemic_key(cause: &str) -> &'static str {
-    if cause.contains("WMS") {
-        "systemic:wms"
+fn systemic_key(cause: &str) -> TaskKey {
+    TaskKey::Systemic(if cause.contains("WMS") {
+        SystemicCause::Wms
     } else {
-        "systemic:fusion"
-    }
+        SystemicCause::Fusion
+    })
 }
 
 /// Records a run stopped by a systemic failure as one incident: a review task keyed by the
@@ -130,7 +132,7 @@ pub(crate) async fn publish_systemic_alert<P: SyncPorts>(ports: &P, dc: &DcCode,
     let now = ports.clock().now();
     let task = ReviewTask {
         dc: dc.clone(),
-        key: systemic_key(cause).to_string(),
+        key: systemic_key(cause),
         kind: TaskKind::SyncFailure,
         summary: format!("invsync cannot sync {dc}: {cause}"),
         detail: format!("last seen in run {run_id}. {fix} Transactions stay pending until it is fixed."),
@@ -160,15 +162,16 @@ pub(crate) async fn publish_systemic_alert<P: SyncPorts>(ports: &P, dc: &DcCode,
 /// Closes the DC's systemic incidents after a run that met no systemic failure.
 pub(crate) async fn clear_systemic<P: SyncPorts>(ports: &P, dc: &DcCode) {
     let now = ports.clock().now();
-    for key in ["systemic:fusion", "systemic:wms"] {
+    for cause in SystemicCause::ALL {
+        let key = TaskKey::Systemic(cause);
         match ports
             .tasks()
-            .close(dc, key, "a later run got through: the cause is fixed", now)
+            .close(dc, &key, "a later run got through: the cause is fixed", now)
             .await
         {
-            Ok(true) => info!(dc = %dc, key, "systemic incident closed"),
+            Ok(true) => info!(dc = %dc, %key, "systemic incident closed"),
             Ok(false) => {}
-            Err(e) => warn!(dc = %dc, key, error = %e, "systemic incident not closed; the next run retries"),
+            Err(e) => warn!(dc = %dc, %key, error = %e, "systemic incident not closed; the next run retries"),
         }
     }
 }

@@ -16,10 +16,10 @@ pub struct FailedTxn {
 }
 
 /// What one sync run of one DC did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
     /// DC.
-    pub dc: String,
+    pub dc: DcCode,
     /// Run id.
     pub run_id: String,
     /// Outbox transactions looked at.
@@ -82,6 +82,40 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// The report of a run that has done nothing yet.
+    pub fn new(dc: DcCode, run_id: impl Into<String>) -> Self {
+        Self {
+            dc,
+            run_id: run_id.into(),
+            seen: 0,
+            synced: 0,
+            accepted: 0,
+            waiting_on_fusion: 0,
+            confirmed: 0,
+            still_unprocessed: 0,
+            unprocessed_overdue: 0,
+            already_synced: 0,
+            failed: 0,
+            failed_retryable: 0,
+            escalated: 0,
+            malformed: 0,
+            skipped: 0,
+            deferred: 0,
+            illegal_transitions: 0,
+            lines_posted: 0,
+            lines_found_landed: 0,
+            fusion_ms: 0,
+            wms_report_failures: 0,
+            lease_busy: false,
+            systemic: None,
+            halted: 0,
+            outage: None,
+            stopped_early: false,
+            duration_ms: 0,
+            failures: Vec::new(),
+        }
+    }
+
     /// The report's counts by name, as a run report stores them.
     pub fn figures(&self) -> std::collections::BTreeMap<String, i64> {
         [
@@ -270,7 +304,7 @@ mod tests {
 
     #[test]
     fn a_refused_ledger_transition_is_counted_as_skipped_and_as_illegal() {
-        let mut report = SyncReport::default();
+        let mut report = SyncReport::new(DcCode::parse("DC01").unwrap(), "r1");
         tally(
             &mut report,
             TxnOutcome::IllegalTransition {

@@ -4,7 +4,7 @@
 use super::lots::map_lots;
 use super::*;
 use crate::error::DomainError;
-use crate::ledger::{staged_interface_id, staged_ref};
+use crate::ledger::FusionRef;
 use crate::ports::Recorded;
 
 /// What one attempt cost: lines posted and found, time spent waiting on Fusion.
@@ -169,11 +169,11 @@ async fn post_lines<P: SyncPorts>(
     settings: &SyncSettings,
     row: &LedgerRow,
     attempt: &mut Attempt,
-) -> Result<Vec<String>, AttemptError> {
+) -> Result<Vec<FusionRef>, AttemptError> {
     let txn = &row.txn;
     let info = ports
         .fusion()
-        .item_info(&txn.dc, &txn.item)
+        .item_info(txn.dc(), txn.item())
         .await
         .map_err(|e| fusion_error(&e))?;
     txn.check_against(&info).map_err(|e| Failure {
@@ -193,7 +193,7 @@ async fn post_lines<P: SyncPorts>(
         let clock = ports.clock();
         if must_look_up {
             let t0 = clock.now();
-            let landed = ports.fusion().find(&txn.dc, &post.source).await;
+            let landed = ports.fusion().find(txn.dc(), &post.source).await;
             attempt.fusion_ms += elapsed_ms(t0, clock.now());
             match landed.map_err(|e| fusion_error(&e))? {
                 Landed::NotFound => {}
@@ -226,7 +226,7 @@ async fn post_lines<P: SyncPorts>(
             // to be confirmed in Fusion before the WMS releases its reservation. Fusion said it
             // processed the line, so only completed transactions are read (one request).
             let t0 = clock.now();
-            let landed = ports.fusion().completed(&txn.dc, &post.source).await;
+            let landed = ports.fusion().completed(txn.dc(), &post.source).await;
             attempt.fusion_ms += elapsed_ms(t0, clock.now());
             refs.push(confirm_landed(
                 true,
@@ -234,17 +234,17 @@ async fn post_lines<P: SyncPorts>(
                 landed.map_err(|e| fusion_error(&e))?,
             )?);
         } else if receipt.processed {
-            refs.push(receipt.interface_id.to_string());
+            refs.push(FusionRef::processed_id(receipt.interface_id));
         } else {
             // Background or Concurrent mode, or an Online post answered 408: in Fusion's
             // interface, not processed. Confirmed later (crate::confirm).
-            refs.push(staged_ref(receipt.interface_id));
+            refs.push(FusionRef::Staged(receipt.interface_id));
         }
     }
     Ok(refs)
 }
 
-fn confirm_landed(transfer: bool, source: &crate::txn::SourceRef, landed: Landed) -> Result<String, Failure> {
+fn confirm_landed(transfer: bool, source: &crate::txn::SourceRef, landed: Landed) -> Result<FusionRef, Failure> {
     match landed {
         Landed::Completed { transaction_ids, sides } => {
             if transfer && sides < 2 {
@@ -256,9 +256,9 @@ fn confirm_landed(transfer: bool, source: &crate::txn::SourceRef, landed: Landed
                     systemic: false,
                 });
             }
-            Ok(transaction_ids.join("+"))
+            Ok(FusionRef::Processed(transaction_ids))
         }
-        Landed::Staged { interface_id, .. } => Ok(staged_ref(interface_id)),
+        Landed::Staged { interface_id, .. } => Ok(FusionRef::Staged(interface_id)),
         Landed::NotFound => Err(Failure {
             retryable: true,
             reason: format!("Fusion accepted line {source} but cannot find it by its Source* reference"),
@@ -271,7 +271,7 @@ async fn finish<P: SyncPorts>(
     ports: &P,
     settings: &SyncSettings,
     row: LedgerRow,
-    result: Result<Vec<String>, AttemptError>,
+    result: Result<Vec<FusionRef>, AttemptError>,
     attempt: Attempt,
     notify_wms: bool,
 ) -> TxnOutcome {
@@ -295,7 +295,7 @@ async fn finish<P: SyncPorts>(
             return TxnOutcome::Systemic { reason };
         }
     };
-    let unprocessed = refs.iter().any(|r| staged_interface_id(r).is_some());
+    let unprocessed = refs.iter().any(|r| r.staged_interface_id().is_some());
     let event = if unprocessed {
         LedgerEvent::Accept { fusion_refs: refs }
     } else {
@@ -377,7 +377,7 @@ pub(crate) async fn fail_row<P: SyncPorts>(
     warn!(retryable = failure.retryable, reason = %failure.reason, "transaction failed to sync");
     TxnOutcome::Failed {
         failure: FailedTxn {
-            id: failed_row.txn.id.to_string(),
+            id: failed_row.txn.id().to_string(),
             reason: failure.reason,
             retryable: failure.retryable && !exhausted,
             outage: failure.systemic,
@@ -407,7 +407,7 @@ async fn escalate<P: SyncPorts>(ports: &P, row: &LedgerRow, why: &str) -> TxnOut
     open_task(ports, row, &reason).await;
     TxnOutcome::Failed {
         failure: FailedTxn {
-            id: row.txn.id.to_string(),
+            id: row.txn.id().to_string(),
             reason,
             retryable: false,
             outage: false,
@@ -424,6 +424,6 @@ async fn escalate<P: SyncPorts>(ports: &P, row: &LedgerRow, why: &str) -> TxnOut
 /// and returns the outcome that counts it: the transaction is left alone, as before, but no
 /// longer silently.
 pub(crate) fn illegal_transition(row: &LedgerRow, e: &DomainError) -> TxnOutcome {
-    warn!(txn_id = %row.txn.id, state = %row.entry.state, error = %e, "illegal ledger transition refused; transaction left alone");
+    warn!(txn_id = %row.txn.id(), state = %row.entry.state, error = %e, "illegal ledger transition refused; transaction left alone");
     TxnOutcome::IllegalTransition { reason: e.to_string() }
 }

@@ -1,7 +1,7 @@
 //! WMS transactions and how they become Fusion staged transactions.
 //!
-//! A [`WmsTransaction`] can only be built through [`WmsTransaction::new`], which enforces the
-//! structural rules (signs per kind, lots summing to the quantity, one serial per unit, no
+//! A [`WmsTransaction`] can only be built through [`WmsTransaction::new`] (deserializing goes
+//! through it too, and its fields are private), which enforces the structural rules (signs per kind, lots summing to the quantity, one serial per unit, no
 //! transfer to the same subinventory). Rules that need the item master (lot/serial control,
 //! UOM precision) are checked by [`WmsTransaction::check_against`].
 
@@ -31,6 +31,50 @@ pub enum TxnKind {
 }
 
 impl TxnKind {
+    /// The Fusion transaction type that carries this kind with a `quantity` signed as its
+    /// rules require: an adjustment is a receipt or an issue by its sign.
+    pub fn fusion_type(&self, quantity: Decimal) -> FusionTxnType {
+        match self {
+            TxnKind::Adjustment if quantity.is_sign_negative() => FusionTxnType::MiscellaneousIssue,
+            TxnKind::Adjustment | TxnKind::MiscReceipt => FusionTxnType::MiscellaneousReceipt,
+            TxnKind::MiscIssue => FusionTxnType::MiscellaneousIssue,
+            TxnKind::SubinventoryTransfer { .. } => FusionTxnType::SubinventoryTransfer,
+        }
+    }
+
+    /// The sides whose on-hand the kind changes, from the transaction's `subinventory`: one
+    /// side (direction `+1`; the quantity's sign says which way), or a transfer's source
+    /// (`-1`) and destination (`+1`).
+    pub fn sides(&self, subinventory: &SubinventoryCode) -> Vec<(SubinventoryCode, Decimal)> {
+        match self {
+            TxnKind::Adjustment | TxnKind::MiscReceipt | TxnKind::MiscIssue => {
+                vec![(subinventory.clone(), Decimal::ONE)]
+            }
+            TxnKind::SubinventoryTransfer { to } => vec![
+                (subinventory.clone(), Decimal::NEGATIVE_ONE),
+                (to.clone(), Decimal::ONE),
+            ],
+        }
+    }
+
+    /// Whether a `quantity` of this kind adds stock to a lot (so a lot Fusion does not know
+    /// yet may be created for it). A transfer moves stock between existing places.
+    pub fn adds_stock(&self, quantity: Decimal) -> bool {
+        match self {
+            TxnKind::Adjustment => quantity.is_sign_positive(),
+            TxnKind::MiscReceipt => true,
+            TxnKind::MiscIssue | TxnKind::SubinventoryTransfer { .. } => false,
+        }
+    }
+
+    /// The destination of a transfer.
+    pub fn destination(&self) -> Option<&SubinventoryCode> {
+        match self {
+            TxnKind::SubinventoryTransfer { to } => Some(to),
+            TxnKind::Adjustment | TxnKind::MiscReceipt | TxnKind::MiscIssue => None,
+        }
+    }
+
     /// Short stable name for logs and metrics.
     pub fn name(&self) -> &'static str {
         match self {
@@ -66,27 +110,20 @@ pub enum Tracking {
     Serials(Vec<SerialNumber>),
 }
 
-/// A transaction the WMS applied locally and marked "pending sync".
+/// A transaction the WMS applied locally and marked "pending sync". Its fields are private
+/// and deserializing goes through [`WmsTransaction::new`], so every value obeys its rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "NewTransaction")]
 pub struct WmsTransaction {
-    /// Stable WMS id, the idempotency key.
-    pub id: WmsTxnId,
-    /// The DC (Fusion organization).
-    pub dc: DcCode,
-    /// What happened.
-    pub kind: TxnKind,
-    /// The item.
-    pub item: ItemNumber,
-    /// Subinventory the stock was added to / taken from (source of a transfer).
-    pub subinventory: SubinventoryCode,
-    /// Signed quantity (issues negative).
-    pub quantity: Decimal,
-    /// Unit of measure of `quantity`.
-    pub uom: Uom,
-    /// Lot or serial detail.
-    pub tracking: Tracking,
-    /// When the WMS applied it.
-    pub occurred_at: DateTime<Utc>,
+    id: WmsTxnId,
+    dc: DcCode,
+    kind: TxnKind,
+    item: ItemNumber,
+    subinventory: SubinventoryCode,
+    quantity: Decimal,
+    uom: Uom,
+    tracking: Tracking,
+    occurred_at: DateTime<Utc>,
 }
 
 /// What the item master says about an item in one organization.
@@ -104,8 +141,8 @@ pub struct ItemInfo {
     pub uom_scale: u32,
 }
 
-/// Everything needed to build a [`WmsTransaction`].
-#[derive(Debug, Clone)]
+/// Everything needed to build a [`WmsTransaction`] (also its serialized form).
+#[derive(Debug, Clone, Deserialize)]
 pub struct NewTransaction {
     /// See [`WmsTransaction::id`].
     pub id: WmsTxnId,
@@ -127,7 +164,75 @@ pub struct NewTransaction {
     pub occurred_at: DateTime<Utc>,
 }
 
+impl TryFrom<NewTransaction> for WmsTransaction {
+    type Error = DomainError;
+    fn try_from(t: NewTransaction) -> Result<Self, Self::Error> {
+        Self::new(t)
+    }
+}
+
 impl WmsTransaction {
+    /// Stable WMS id, the idempotency key.
+    pub fn id(&self) -> &WmsTxnId {
+        &self.id
+    }
+
+    /// The DC (Fusion organization).
+    pub fn dc(&self) -> &DcCode {
+        &self.dc
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> &TxnKind {
+        &self.kind
+    }
+
+    /// The item.
+    pub fn item(&self) -> &ItemNumber {
+        &self.item
+    }
+
+    /// Subinventory the stock was added to / taken from (source of a transfer).
+    pub fn subinventory(&self) -> &SubinventoryCode {
+        &self.subinventory
+    }
+
+    /// Signed quantity (issues negative).
+    pub fn quantity(&self) -> Decimal {
+        self.quantity
+    }
+
+    /// Unit of measure of `quantity`.
+    pub fn uom(&self) -> &Uom {
+        &self.uom
+    }
+
+    /// Lot or serial detail.
+    pub fn tracking(&self) -> &Tracking {
+        &self.tracking
+    }
+
+    /// When the WMS applied it.
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.occurred_at
+    }
+
+    /// The same transaction with other lot or serial detail (the WMS lots mapped to Fusion
+    /// lots), checked by the same rules.
+    pub fn with_tracking(&self, tracking: Tracking) -> Result<Self, DomainError> {
+        Self::new(NewTransaction {
+            id: self.id.clone(),
+            dc: self.dc.clone(),
+            kind: self.kind.clone(),
+            item: self.item.clone(),
+            subinventory: self.subinventory.clone(),
+            quantity: self.quantity,
+            uom: self.uom.clone(),
+            tracking,
+            occurred_at: self.occurred_at,
+        })
+    }
+
     /// Builds a transaction, enforcing every rule that needs no item master.
     pub fn new(t: NewTransaction) -> Result<Self, DomainError> {
         let refuse = |reason: String| DomainError::InvalidTransaction {
@@ -156,7 +261,7 @@ impl WmsTransaction {
                     return Err(refuse(format!("transfer from {to} to the same subinventory")));
                 }
             }
-            _ => {}
+            TxnKind::Adjustment | TxnKind::MiscReceipt | TxnKind::MiscIssue => {}
         }
         match &t.tracking {
             Tracking::None => {}
@@ -236,17 +341,11 @@ impl WmsTransaction {
     /// its subinventory and into the destination; lot detail splits the change per lot.
     pub fn net_effects(&self) -> Vec<(crate::variance::BalanceKey, Decimal)> {
         use crate::variance::BalanceKey;
-        let mut sides: Vec<(SubinventoryCode, Decimal)> = vec![(self.subinventory.clone(), Decimal::ONE)];
-        if let TxnKind::SubinventoryTransfer { to } = &self.kind {
-            sides = vec![
-                (self.subinventory.clone(), Decimal::NEGATIVE_ONE),
-                (to.clone(), Decimal::ONE),
-            ];
-        }
-        let sign = if matches!(self.kind, TxnKind::SubinventoryTransfer { .. }) {
-            Decimal::ONE
-        } else {
-            sign_of(self.quantity)
+        let sides = self.kind.sides(&self.subinventory);
+        // A transfer's quantity is a positive magnitude; its sides carry the direction.
+        let sign = match &self.kind {
+            TxnKind::SubinventoryTransfer { .. } => Decimal::ONE,
+            TxnKind::Adjustment | TxnKind::MiscReceipt | TxnKind::MiscIssue => sign_of(self.quantity),
         };
         let mut out = Vec::new();
         for (sub, side) in sides {

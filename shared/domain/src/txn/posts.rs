@@ -14,13 +14,9 @@ impl WmsTransaction {
                 reason: "must be at least 1".into(),
             });
         }
-        let (txn_type, quantity, transfer) = match &self.kind {
-            TxnKind::SubinventoryTransfer { to } => {
-                (FusionTxnType::SubinventoryTransfer, self.quantity, Some(to.clone()))
-            }
-            _ if self.quantity.is_sign_negative() => (FusionTxnType::MiscellaneousIssue, self.quantity, None),
-            _ => (FusionTxnType::MiscellaneousReceipt, self.quantity, None),
-        };
+        let txn_type = self.kind.fusion_type(self.quantity);
+        let quantity = self.quantity;
+        let transfer = self.kind.destination().cloned();
         let base =
             |line: u32, lines: u32, quantity: Decimal, lots: Vec<LotQuantity>, serials: Vec<SerialNumber>| StagedPost {
                 source: SourceRef {

@@ -235,3 +235,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn deserializing_goes_through_the_rules_and_keeps_the_stored_form() {
+    let t = sample(TxnKind::MiscReceipt, dec!(5), Tracking::None).unwrap();
+    let json = serde_json::to_value(&t).unwrap();
+    assert_eq!(json["id"], "T1");
+    assert_eq!(json["kind"]["kind"], "misc_receipt");
+    let back: WmsTransaction = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back, t);
+
+    let mut negative_receipt = json;
+    negative_receipt["quantity"] = serde_json::Value::String("-5".into());
+    let err = serde_json::from_value::<WmsTransaction>(negative_receipt).unwrap_err();
+    assert!(err.to_string().contains("positive quantity"), "{err}");
+}
+
+#[test]
+fn each_kind_declares_its_fusion_type_and_sides() {
+    let sub = SubinventoryCode::parse("STORES").unwrap();
+    let to = SubinventoryCode::parse("PICK").unwrap();
+    let transfer = TxnKind::SubinventoryTransfer { to: to.clone() };
+    assert_eq!(
+        TxnKind::MiscReceipt.fusion_type(dec!(1)),
+        FusionTxnType::MiscellaneousReceipt
+    );
+    assert_eq!(
+        TxnKind::MiscIssue.fusion_type(dec!(-1)),
+        FusionTxnType::MiscellaneousIssue
+    );
+    assert_eq!(
+        TxnKind::Adjustment.fusion_type(dec!(-1)),
+        FusionTxnType::MiscellaneousIssue
+    );
+    assert_eq!(
+        TxnKind::Adjustment.fusion_type(dec!(1)),
+        FusionTxnType::MiscellaneousReceipt
+    );
+    assert_eq!(transfer.fusion_type(dec!(1)), FusionTxnType::SubinventoryTransfer);
+    assert_eq!(TxnKind::MiscIssue.sides(&sub), vec![(sub.clone(), Decimal::ONE)]);
+    assert_eq!(
+        transfer.sides(&sub),
+        vec![(sub.clone(), Decimal::NEGATIVE_ONE), (to.clone(), Decimal::ONE)]
+    );
+    assert!(TxnKind::MiscReceipt.adds_stock(dec!(1)) && !transfer.adds_stock(dec!(1)));
+    assert!(TxnKind::Adjustment.adds_stock(dec!(1)) && !TxnKind::Adjustment.adds_stock(dec!(-1)));
+    assert_eq!(transfer.destination(), Some(&to));
+}
