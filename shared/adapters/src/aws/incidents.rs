@@ -4,7 +4,7 @@
 //! One item per `(dc, incident_key)`: `status` (`open` | `closed`), `item`, `incident_id`
 //! (the hold reference), `opened_at`, and once closed `closed_at`, `closed_reason` and
 //! `expires_at` (TTL, 90 days). A new incident may open on a key whose last one is closed.
-//! The table shape is shared with review tasks: [`OpenClosedTable`].
+//! The table shape is shared with review tasks: `OpenClosedTable` (`aws/open_closed.rs`).
 
 use super::error::WriteCounter;
 use super::item::{s, time, Item, Reader};
@@ -21,10 +21,10 @@ use std::str::FromStr;
 pub const CLOSED_RETENTION: TimeDelta = TimeDelta::days(90);
 
 /// The IAM actions the [`Incidents`] calls below need: `open_if_absent` puts, `close` updates,
-/// `open_incidents` queries the table (those of an [`OpenClosedTable`]).
+/// `open_incidents` queries the table (those of an `OpenClosedTable` (`aws/open_closed.rs`)).
 pub const PERMISSIONS: Permissions = Permissions::on_resource(open_closed::ACTIONS);
 
-/// Incidents in DynamoDB: an [`OpenClosedTable`] keyed by `incident_key`.
+/// Incidents in DynamoDB: an `OpenClosedTable` (`aws/open_closed.rs`) keyed by `incident_key`.
 #[derive(Debug, Clone)]
 pub struct DynamoIncidents {
     records: OpenClosedTable,

@@ -5,7 +5,7 @@
 //! `opened_at`, `updated_at`, and once closed `closed_at`, `closed_reason` and `expires_at`
 //! (TTL, 90 days). Reopening a closed key replaces the closed item with a new open one, so at
 //! most one open task per key exists by construction (one item per key). The table shape is
-//! shared with incidents: [`OpenClosedTable`].
+//! shared with incidents: `OpenClosedTable` (`aws/open_closed.rs`).
 
 use super::error::WriteCounter;
 use super::item::{s, time, Item, Reader};
@@ -26,7 +26,7 @@ pub const CLOSED_RETENTION: TimeDelta = TimeDelta::days(90);
 const OPEN_ROUNDS: usize = 3;
 
 /// The IAM actions the [`ReviewTasks`] calls below need: `open_or_update` updates then puts,
-/// `close` updates, `open_tasks` queries the table (those of an [`OpenClosedTable`]).
+/// `close` updates, `open_tasks` queries the table (those of an `OpenClosedTable` (`aws/open_closed.rs`)).
 /// [`DynamoReviewTasks::record`] (a GetItem) is an operator's and tests' read: no role grants it.
 pub const PERMISSIONS: Permissions = Permissions::on_resource(open_closed::ACTIONS);
 
@@ -56,7 +56,7 @@ pub struct TaskRecord {
     pub closed_reason: Option<String>,
 }
 
-/// Review tasks in DynamoDB: an [`OpenClosedTable`] keyed by `task_key`.
+/// Review tasks in DynamoDB: an `OpenClosedTable` (`aws/open_closed.rs`) keyed by `task_key`.
 #[derive(Debug, Clone)]
 pub struct DynamoReviewTasks {
     records: OpenClosedTable,

@@ -16,6 +16,11 @@
 //! 4. return and persist a [`ReconcileReport`].
 //!
 //! Holds are never released here: a person releases them.
+//!
+//! Files: `read` (the in-flight and balance reads, and settling them), `actions` (acting per
+//! tier), `orphans` (orphaned ledger rows), `adjustment` (the adjustment for a variance),
+//! `messages` (tasks, holds and alerts), `ids` (ids derived from run and key), `report` (the
+//! run's report and its figures). `Ctx` is what every action of one run shares.
 
 use crate::error::{DomainError, Retryable};
 use crate::ids::{DcCode, ItemNumber, LotNumber, SerialNumber, Uom, WmsTxnId};

@@ -18,6 +18,12 @@
 //! the run at once: the claimed transaction goes back to `pending_sync`, nothing is failed or
 //! reported to the WMS, and the run reports the cause in [`SyncReport::systemic`] so the
 //! caller returns the message for retry; one critical alert names the cause.
+//!
+//! Files: `drain` (pages, item groups and the run's context `Run`), `transaction` (one
+//! transaction through the two-phase commit), `lots` (lot mapping), `notify` (review tasks,
+//! WMS outcome reports, alerts), `report` (outcomes and the run's figures). A ledger
+//! transition the state machine refuses after our own claim is logged and counted
+//! ([`SyncReport::illegal_transitions`]).
 
 use crate::error::Retryable;
 use crate::ids::{DcCode, ItemNumber};
