@@ -40,8 +40,8 @@ async fn a_double_fired_schedule_sends_one_message_per_dc_and_they_sync_every_dc
         )
         .await
         .unwrap();
-        assert_eq!(out["sent"], 3, "{out}");
-        assert_eq!(out["slot"], "2026-11-26T23:00Z", "{out}");
+        assert_eq!(out.sent, 3, "{out:?}");
+        assert_eq!(out.slot, "2026-11-26T23:00Z", "{out:?}");
     }
 
     // Read the queue back: exactly one message per DC, grouped by DC.

@@ -34,7 +34,7 @@ async fn the_fan_out_runs_under_its_role() {
     )
     .await;
     let out = env.granted(&session, out);
-    assert_eq!(out["sent"], 3, "{out}");
+    assert_eq!(out.sent, 3, "{out:?}");
 
     // Read back by the set-up: one message per DC.
     let got = aws_sdk_sqs::Client::new(&env.sdk)

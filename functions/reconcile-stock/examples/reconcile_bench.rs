@@ -155,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let wall = t.elapsed();
+    let resp = serde_json::to_value(resp)?;
     let cpu_after = std::fs::read_to_string("/proc/self/stat").ok();
     let peak = status_mib("VmHWM:").unwrap_or(f64::NAN);
     let stats = env.fusion.stats();

@@ -1,27 +1,59 @@
 //! Maps a schedule or manual event to reconciliation runs of the DCs.
 
-use chrono::{TimeDelta, Utc};
-use domain::reconciliation::{reconcile_dc, ReconcileReport, ReconcileSettings};
+use crate::metrics::reconcile_metrics;
+use app::AppPorts;
+use chrono::TimeDelta;
+use domain::ports::Clock;
+use domain::reconciliation::{reconcile_dc, ReconcileError, ReconcilePorts, ReconcileReport, ReconcileSettings};
 use domain::{schedule, DcCode, Retryable};
 use futures::stream::{self, StreamExt};
-use lambda_kit::events;
-use lambda_kit::reports::reconcile_metrics;
-use lambda_kit::wiring::AppPorts;
-use lambda_runtime::{Error, LambdaEvent};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use lambda_kit::events::{self, Invocation};
+use lambda_kit::{ErrorKind, HandlerError};
+use lambda_runtime::LambdaEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use tracing::{error, info};
 
+/// Every DC failed for a reason a retry may fix (`Retryable.EveryDcFailed`).
+pub const EVERY_DC_FAILED: ErrorKind = ErrorKind::new("EveryDcFailed");
+
 /// What the handler needs, built once in `main`.
-pub struct Deps {
+pub struct Deps<P = AppPorts> {
     /// Every port.
-    pub ports: AppPorts,
+    pub ports: P,
     /// Thresholds and tunables.
     pub settings: ReconcileSettings,
     /// Every configured DC.
     pub dcs: Vec<DcCode>,
     /// DCs reconciled at once.
     pub concurrency: usize,
+}
+
+/// The handler's answer: the run and, per DC, its report or why it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconcileResponse {
+    /// Shared by every DC of the invocation.
+    pub run_id: String,
+    /// Nothing was changed; the reports say what would have been.
+    pub dry_run: bool,
+    /// Per DC.
+    pub dcs: BTreeMap<DcCode, DcOutcome>,
+}
+
+/// What happened to one DC, serialized as the report itself or `{"error", "retryable"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum DcOutcome {
+    /// Reconciled.
+    Reconciled(Box<ReconcileReport>),
+    /// Failed; the other DCs were still reconciled.
+    Failed {
+        /// Why.
+        error: String,
+        /// Whether the next run may succeed without a fix.
+        retryable: bool,
+    },
 }
 
 /// A manual invocation: `{"dcs": ["DC01"], "dry_run": true, "slot": "after-recount"}`.
@@ -36,110 +68,99 @@ struct Manual {
 
 /// What to run.
 #[derive(Debug, PartialEq, Eq)]
-struct Plan {
-    dcs: Vec<DcCode>,
-    run_id: String,
-    dry_run: bool,
+pub(crate) struct Plan {
+    pub(crate) dcs: Vec<DcCode>,
+    pub(crate) run_id: String,
+    pub(crate) dry_run: bool,
 }
 
-/// Reconciles the planned DCs and answers a per-DC summary. Errors only when every DC failed
-/// for a retryable reason, so the scheduler's retry can help.
-pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
+/// Reconciles the planned DCs (at most `concurrency` at once) and answers a per-DC summary.
+/// Fails only for a refused event (`NonRetryable.InvalidEvent`) or when every DC failed for a
+/// retryable reason (`Retryable.EveryDcFailed`), so the scheduler's retry can help.
+pub async fn handle<P: ReconcilePorts>(
+    deps: &Deps<P>,
+    event: LambdaEvent<Value>,
+) -> Result<ReconcileResponse, HandlerError> {
     let plan = plan(&deps.dcs, &event.payload, &event.context.request_id)?;
-    let deadline = lambda_kit::events::invocation_deadline(event.context.deadline, Utc::now());
+    let deadline = events::invocation_deadline(event.context.deadline, deps.ports.clock().now());
     let mut settings = deps.settings.clone();
     settings.dry_run = plan.dry_run;
-    let results: Vec<(DcCode, Result<ReconcileReport, domain::reconciliation::ReconcileError>)> =
-        stream::iter(plan.dcs.iter().cloned())
-            .map(|dc| {
-                let settings = &settings;
-                let run_id = &plan.run_id;
-                async move {
-                    let r = reconcile_dc(&deps.ports, settings, &dc, run_id, deadline).await;
-                    (dc, r)
-                }
-            })
-            .buffer_unordered(deps.concurrency.max(1))
-            .collect()
-            .await;
-    let mut summary = serde_json::Map::new();
+    let results: Vec<(DcCode, Result<ReconcileReport, ReconcileError>)> = stream::iter(plan.dcs.iter().cloned())
+        .map(|dc| {
+            let settings = &settings;
+            let run_id = &plan.run_id;
+            async move {
+                let r = reconcile_dc(&deps.ports, settings, &dc, run_id, deadline).await;
+                (dc, r)
+            }
+        })
+        .buffer_unordered(deps.concurrency.max(1))
+        .collect()
+        .await;
+    let attempted = results.len();
     let mut retryable_failures = 0;
-    for (dc, result) in &results {
-        match result {
+    let mut dcs = BTreeMap::new();
+    for (dc, result) in results {
+        let outcome = match result {
             Ok(report) => {
-                reconcile_metrics(report).emit();
-                summary.insert(dc.to_string(), serde_json::to_value(report)?);
+                reconcile_metrics(&report).emit();
+                DcOutcome::Reconciled(Box::new(report))
             }
             Err(e) => {
                 error!(dc = %dc, run_id = %plan.run_id, error = %e, "reconciliation of DC failed");
                 retryable_failures += usize::from(e.is_retryable());
-                summary.insert(
-                    dc.to_string(),
-                    json!({"error": e.to_string(), "retryable": e.is_retryable()}),
-                );
+                DcOutcome::Failed {
+                    error: e.to_string(),
+                    retryable: e.is_retryable(),
+                }
             }
-        }
+        };
+        dcs.insert(dc, outcome);
     }
-    if !results.is_empty() && retryable_failures == results.len() {
-        return Err(format!("every DC failed to reconcile (run {}); retry", plan.run_id).into());
+    if attempted > 0 && retryable_failures == attempted {
+        return Err(HandlerError::new(
+            EVERY_DC_FAILED,
+            true,
+            format!("every DC failed to reconcile (run {}); retry", plan.run_id),
+        ));
     }
-    info!(run_id = %plan.run_id, dcs = results.len(), dry_run = plan.dry_run, "reconciliation done");
-    Ok(json!({"run_id": plan.run_id, "dry_run": plan.dry_run, "dcs": summary}))
+    info!(run_id = %plan.run_id, dcs = attempted, dry_run = plan.dry_run, "reconciliation done");
+    Ok(ReconcileResponse {
+        run_id: plan.run_id,
+        dry_run: plan.dry_run,
+        dcs,
+    })
 }
 
 /// A scheduled event reconciles every DC with the run id of its 15-minute slot (a double-fired
 /// schedule shares it, so nothing is adjusted or alerted twice); a manual one may name
 /// configured DCs and ask for a dry run.
-fn plan(configured: &[DcCode], payload: &Value, request_id: &str) -> Result<Plan, Error> {
-    if let Some(time) = events::scheduled_time(payload)? {
-        return Ok(Plan {
+pub(crate) fn plan(configured: &[DcCode], payload: &Value, request_id: &str) -> Result<Plan, HandlerError> {
+    match events::invocation::<Manual>(payload)? {
+        Invocation::Scheduled(time) => Ok(Plan {
             dcs: configured.to_vec(),
-            run_id: format!("reconcile:{}", schedule::slot(time, TimeDelta::minutes(15))?),
+            run_id: format!(
+                "reconcile:{}",
+                schedule::slot(time, TimeDelta::minutes(15)).map_err(|e| HandlerError::invalid_event(e.to_string()))?
+            ),
             dry_run: false,
-        });
+        }),
+        Invocation::Manual(manual) => {
+            let dcs = events::select_dcs(configured, manual.dcs)?;
+            if let Some(slot) = &manual.slot {
+                events::check_slot(slot)?;
+            }
+            let slot = manual.slot.unwrap_or_else(|| request_id.to_string());
+            let suffix = if manual.dry_run { ":dry" } else { "" };
+            Ok(Plan {
+                dcs,
+                run_id: format!("reconcile:manual-{slot}{suffix}"),
+                dry_run: manual.dry_run,
+            })
+        }
     }
-    let manual: Manual =
-        serde_json::from_value(payload.clone()).map_err(|e| format!("manual invocation is malformed: {e}"))?;
-    let dcs = events::select_dcs(configured, manual.dcs)?;
-    if let Some(slot) = &manual.slot {
-        events::check_slot(slot)?;
-    }
-    let slot = manual.slot.unwrap_or_else(|| request_id.to_string());
-    let suffix = if manual.dry_run { ":dry" } else { "" };
-    Ok(Plan {
-        dcs,
-        run_id: format!("reconcile:manual-{slot}{suffix}"),
-        dry_run: manual.dry_run,
-    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dcs() -> Vec<DcCode> {
-        ["DC01", "DC02"].iter().map(|d| DcCode::parse(*d).unwrap()).collect()
-    }
-
-    #[test]
-    fn a_scheduled_event_runs_every_dc_in_its_quarter_hour_slot() {
-        let event: Value =
-            serde_json::from_str(include_str!("../../../events/reconcile-stock/scheduled.json")).unwrap();
-        let p = plan(&dcs(), &event, "r").unwrap();
-        assert_eq!(p.run_id, "reconcile:2026-11-26T23:15Z");
-        assert_eq!(p.dcs.len(), 2);
-        assert!(!p.dry_run);
-    }
-
-    #[test]
-    fn a_manual_dry_run_names_dcs_and_gets_its_own_run_id() {
-        let event: Value =
-            serde_json::from_str(include_str!("../../../events/reconcile-stock/manual-dry-run.json")).unwrap();
-        let p = plan(&dcs(), &event, "r").unwrap();
-        assert_eq!(p.dcs.iter().map(|d| d.as_str()).collect::<Vec<_>>(), vec!["DC01"]);
-        assert!(p.dry_run);
-        assert_eq!(p.run_id, "reconcile:manual-after-recount:dry");
-        assert!(plan(&dcs(), &json!({"dcs": ["DC99"]}), "r").is_err());
-        assert!(plan(&dcs(), &json!({"dry_run": "yes"}), "r").is_err());
-    }
-}
+#[path = "handler_tests.rs"]
+mod tests;

@@ -3,19 +3,21 @@
 //! tier: auto-correct, supervisor review, or alert and hold. A manual invocation may name DCs
 //! and ask for a dry run.
 //!
-//! Environment: `DC_LIST`, `RECONCILE_CONCURRENCY` (4), the thresholds of
-//! `lambda_kit::reports::reconcile_settings_from_env`, and the wiring's tables and clients.
+//! Environment: `DC_LIST`, `RECONCILE_CONCURRENCY`, the thresholds and the resource names of
+//! `app::names`, and the Fusion and WMS client settings their adapters read.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::logging::init();
+    let app = app::App::from_env().await;
+    let config = app::ReconcileStockConfig::from_env(app.env())?;
     let deps = reconcile_stock::handler::Deps {
-        ports: lambda_kit::wiring::AppPorts::from_env().await?,
-        settings: lambda_kit::reports::reconcile_settings_from_env()?,
-        dcs: lambda_kit::config::dc_list("DC_LIST")?,
-        concurrency: lambda_kit::config::parsed_or("RECONCILE_CONCURRENCY", 4usize)?,
+        ports: app.ports().await?,
+        settings: config.settings,
+        dcs: config.dcs,
+        concurrency: config.concurrency,
     };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         reconcile_stock::handler::handle(&deps, event)

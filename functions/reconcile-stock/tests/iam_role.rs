@@ -33,12 +33,13 @@ fn scheduled_at(time: &str) -> Value {
     event
 }
 
-async fn invoke(deps: &Deps, time: &str) -> Result<Value, lambda_runtime::Error> {
+async fn invoke(deps: &Deps, time: &str) -> Result<Value, lambda_kit::HandlerError> {
     handle(
         deps,
         lambda_runtime::LambdaEvent::new(scheduled_at(time), context("req-iam", Duration::from_secs(600))),
     )
     .await
+    .map(|resp| serde_json::to_value(resp).unwrap())
 }
 
 /// Runs the handler as `session`; fails naming any action beyond the role before anything

@@ -41,12 +41,13 @@ fn scheduled_at(time: &str) -> Value {
 }
 
 async fn run(deps: &Deps, event: Value) -> Value {
-    handle(
+    let resp = handle(
         deps,
         lambda_runtime::LambdaEvent::new(event, context("req-reconcile", Duration::from_secs(600))),
     )
     .await
-    .unwrap()
+    .unwrap();
+    serde_json::to_value(resp).unwrap()
 }
 
 /// The report of one DC from the handler's answer; panics on a per-DC error.
@@ -684,7 +685,7 @@ async fn a_task_whose_variance_returned_to_zero_is_closed_with_the_reason() {
 async fn a_per_dc_threshold_override_changes_the_tier() {
     let env = spawn().await;
     let settings = ReconcileSettings {
-        per_dc: lambda_kit::reports::parse_per_dc("DC02=2:20").unwrap(),
+        per_dc: app::settings::parse_per_dc("DC02=2:20").unwrap(),
         dry_run: false,
         ..ReconcileSettings::default()
     };

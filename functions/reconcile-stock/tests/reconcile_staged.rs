@@ -21,6 +21,7 @@ async fn reconcile(deps: &Deps, time: &str) -> Value {
     )
     .await
     .unwrap();
+    let resp = serde_json::to_value(resp).unwrap();
     let r = resp["dcs"]["DC01"].clone();
     assert!(r.is_object() && r.get("error").is_none(), "{resp}");
     r

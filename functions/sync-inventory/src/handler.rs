@@ -1,20 +1,50 @@
-//! Maps an SQS batch of sync requests to `domain::sync::sync_dc` runs.
+//! Maps an SQS batch of sync requests to `domain::sync::sync_dc` runs, answering with
+//! `ReportBatchItemFailures`.
 
+use crate::report::{sync_metrics, sync_run_report};
+use app::{AppPorts, ConfigError};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use domain::ports::{Alert, AlertSink, Clock, RunReports, Severity};
 use domain::schedule::SyncRequest;
 use domain::sync::{sync_dc, SyncPorts, SyncSettings};
-use domain::Retryable;
-use lambda_kit::reports::{sync_metrics, sync_run_report};
-use lambda_kit::wiring::AppPorts;
-use lambda_runtime::{Error, LambdaEvent};
+use domain::{DcCode, Retryable};
+use lambda_runtime::LambdaEvent;
+use std::convert::Infallible;
+use std::future::Future;
 use tracing::{error, info, warn};
 
+/// The ports the sync handler needs: the sync engine's, where run reports go, and a way to
+/// re-read credentials Fusion rejected.
+pub trait SyncFunctionPorts: SyncPorts {
+    /// Run report storage.
+    type Runs: RunReports;
+
+    /// Run report storage.
+    fn run_reports(&self) -> &Self::Runs;
+
+    /// When Fusion rejected the credentials and they come from a secret, reads the secret again
+    /// (`Ok(true)`); otherwise does nothing. Called before every message, so it must cost
+    /// nothing when there is nothing to do.
+    fn reload_rejected_credentials(&self) -> impl Future<Output = Result<bool, ConfigError>> + Send;
+}
+
+impl SyncFunctionPorts for AppPorts {
+    type Runs = adapters::aws::DynamoRunReports;
+
+    fn run_reports(&self) -> &Self::Runs {
+        &self.runs
+    }
+
+    fn reload_rejected_credentials(&self) -> impl Future<Output = Result<bool, ConfigError>> + Send {
+        self.reload_fusion_secret_if_rejected()
+    }
+}
+
 /// What the handler needs, built once in `main`.
-pub struct Deps {
+pub struct Deps<P = AppPorts> {
     /// Every port.
-    pub ports: AppPorts,
+    pub ports: P,
     /// Sync tunables.
     pub settings: SyncSettings,
 }
@@ -28,11 +58,16 @@ enum Disposition {
 
 /// Processes each message in order. A message that failed for a reason worth retrying, and
 /// every later message of the batch (FIFO order must hold), are returned as batch item
-/// failures; a message that can never succeed is recorded, alerted and acknowledged.
-pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-    let deadline = lambda_kit::events::invocation_deadline(event.context.deadline, Utc::now());
+/// failures; a message that can never succeed is recorded, alerted and acknowledged. Never
+/// fails the invocation as a whole: every outcome is per message.
+pub async fn handle<P: SyncFunctionPorts>(
+    deps: &Deps<P>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Infallible> {
+    let now = deps.ports.clock().now();
+    let deadline = lambda_kit::events::invocation_deadline(event.context.deadline, now);
     let invocation = event.context.request_id.clone();
-    tracing::debug!(deadline = %deadline, budget_ms = (deadline - Utc::now()).num_milliseconds(), "invocation budget");
+    tracing::debug!(deadline = %deadline, budget_ms = (deadline - now).num_milliseconds(), "invocation budget");
     let mut response = SqsBatchResponse::default();
     let mut retry_rest = false;
     for record in &event.payload.records {
@@ -45,7 +80,12 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatc
     Ok(response)
 }
 
-async fn process(deps: &Deps, record: &SqsMessage, invocation: &str, deadline: DateTime<Utc>) -> Disposition {
+async fn process<P: SyncFunctionPorts>(
+    deps: &Deps<P>,
+    record: &SqsMessage,
+    invocation: &str,
+    deadline: DateTime<Utc>,
+) -> Disposition {
     let body = record.body.as_deref().unwrap_or_default();
     let request = match SyncRequest::parse(body) {
         Ok(r) => r,
@@ -55,7 +95,7 @@ async fn process(deps: &Deps, record: &SqsMessage, invocation: &str, deadline: D
             return Disposition::Done;
         }
     };
-    if let Err(e) = deps.ports.reload_fusion_secret_if_rejected().await {
+    if let Err(e) = deps.ports.reload_rejected_credentials().await {
         warn!(dc = %request.dc, error = %e, "the Fusion secret could not be read again; the held rejection stays");
     }
     let short: String = invocation.chars().take(8).collect();
@@ -67,7 +107,7 @@ async fn process(deps: &Deps, record: &SqsMessage, invocation: &str, deadline: D
             sync_metrics(&report).emit();
             if let Err(e) = deps
                 .ports
-                .runs
+                .run_reports()
                 .save(&sync_run_report(&request.dc, &report, started))
                 .await
             {
@@ -95,8 +135,8 @@ async fn process(deps: &Deps, record: &SqsMessage, invocation: &str, deadline: D
     }
 }
 
-async fn alert(deps: &Deps, dc: Option<&domain::DcCode>, what: &str, detail: &str) {
-    let Some(dc) = dc.cloned().or_else(|| domain::DcCode::parse("UNKNOWN").ok()) else {
+async fn alert<P: SyncFunctionPorts>(deps: &Deps<P>, dc: Option<&DcCode>, what: &str, detail: &str) {
+    let Some(dc) = dc.cloned().or_else(|| DcCode::parse("UNKNOWN").ok()) else {
         return;
     };
     let alert = Alert {
@@ -112,3 +152,7 @@ async fn alert(deps: &Deps, dc: Option<&domain::DcCode>, what: &str, detail: &st
         warn!(error = %e, "alert could not be published");
     }
 }
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;

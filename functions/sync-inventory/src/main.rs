@@ -2,17 +2,19 @@
 //! that DC's WMS outbox into Fusion through the ledger's two-phase commit and answers with
 //! `ReportBatchItemFailures` (only messages worth retrying come back).
 //!
-//! Environment: the table/topic names and client settings of `lambda_kit::wiring` and
-//! `lambda_kit::reports::sync_settings_from_env`.
+//! Environment: the resource names, secret ARNs and sync tunables of `app::names`, and the
+//! Fusion and WMS client settings their adapters read.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_kit::logging::init();
+    let app = app::App::from_env().await;
+    let config = app::SyncInventoryConfig::from_env(app.env())?;
     let deps = sync_inventory::handler::Deps {
-        ports: lambda_kit::wiring::AppPorts::from_env().await?,
-        settings: lambda_kit::reports::sync_settings_from_env()?,
+        ports: app.ports().await?,
+        settings: config.settings,
     };
     run(service_fn(|event: LambdaEvent<_>| {
         sync_inventory::handler::handle(&deps, event)

@@ -1,12 +1,14 @@
-//! invsync Lambda plumbing shared by every function binary: JSON logs ([`logging`]), CloudWatch
-//! embedded-metric-format metrics ([`metrics`]) and typed configuration from the environment
-//! ([`config`]), the wiring of adapters into the domain ports ([`wiring`]) and what each function's
-//! role must grant for them ([`permissions`]). Function `main`s call these once at cold start; handlers stay thin.
+//! invsync Lambda plumbing shared by every function binary, and nothing else: JSON logs
+//! ([`logging`]), CloudWatch embedded-metric-format metrics ([`metrics`]), reading the events a
+//! function accepts and its deadline ([`events`]), and the errors Lambda records
+//! ([`error::HandlerError`], a `Diagnostic` whose `error_type` says whether a retry can help).
+//!
+//! Configuration and the wiring of adapters into ports live in the `app` crate, which knows
+//! nothing about Lambda.
 
-pub mod config;
+pub mod error;
 pub mod events;
 pub mod logging;
 pub mod metrics;
-pub mod permissions;
-pub mod reports;
-pub mod wiring;
+
+pub use error::{ErrorKind, HandlerError};

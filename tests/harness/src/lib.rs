@@ -20,6 +20,7 @@ use adapters::aws::{provision, ProvisionOptions, Provisioned};
 use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient, TransactionMode};
 use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
 use anyhow::{anyhow, Context as _};
+use app::{AppPorts, Resources};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -27,7 +28,6 @@ use calls::{Call, RecordCalls};
 use domain::DcCode;
 use fusion_sim::{FusionSim, RunningSim, SimConfig};
 use iam::{FunctionSession, IamEndpoint};
-use lambda_kit::wiring::{AppPorts, Resources};
 use secrecy::SecretString;
 use sim_seed::SeedConfig;
 use std::collections::BTreeMap;
@@ -36,6 +36,24 @@ use std::time::Duration;
 use wms_sim::{RunningWms, WmsConfig as WmsSimConfig, WmsSim};
 
 pub use {fusion_sim, sim_seed, wms_sim};
+
+/// The names the functions read from their environment, of resources provisioned from the
+/// template (production wiring reads them from the environment only).
+pub fn resources_of(p: &Provisioned) -> anyhow::Result<Resources> {
+    let table = |id: &str| p.table(id).map(str::to_string).map_err(|e| anyhow!("{e}"));
+    Ok(Resources {
+        ledger_table: table("LedgerTable")?,
+        lot_map_table: table("LotMapTable")?,
+        review_task_table: table("ReviewTaskTable")?,
+        lease_table: table("LeaseTable")?,
+        run_table: table("RunTable")?,
+        incident_table: table("IncidentTable")?,
+        alert_topic_arn: p
+            .topic_arn("AlertTopic")
+            .map(str::to_string)
+            .map_err(|e| anyhow!("{e}"))?,
+    })
+}
 
 /// What to spawn.
 #[derive(Debug, Clone)]
@@ -178,7 +196,7 @@ impl TestEnv {
                 .collect();
             format!("provision the template's resources on the emulator {failed:?}")
         })?;
-        let resources = Resources::from_provisioned(&provisioned)?;
+        let resources = resources_of(&provisioned)?;
         Ok(Self {
             fusion,
             wms,

@@ -2,13 +2,13 @@
 //! ports a warm container would build) or through `cargo lambda watch`, which runs the real
 //! binaries behind the Lambda runtime API.
 
-use adapters::aws::{Provisioned, SqsSyncQueue};
+use adapters::aws::Provisioned;
 use adapters::fusion::{FusionConfig, HttpFusionClient};
 use adapters::wms::{HttpWmsClient, WmsConfig};
 use anyhow::{anyhow, bail, Context as _};
+use app::{names, AppPorts, Env, ReconcileStockConfig, Resources, SyncInventoryConfig};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use lambda_kit::wiring::{AppPorts, Resources};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -97,9 +97,7 @@ fn check_settings(env: &BTreeMap<String, String>) -> anyhow::Result<()> {
     let get = |k: &str| env.get(k).cloned();
     FusionConfig::from_lookup(get, None).map_err(|e| anyhow!("Fusion settings: {e}"))?;
     WmsConfig::from_lookup(get).map_err(|e| anyhow!("WMS settings: {e}"))?;
-    lambda_kit::config::parse_dc_list("DC_LIST", env.get("DC_LIST").map_or("", String::as_str))?;
-    lambda_kit::reports::reconcile_settings_from_lookup(&get)?;
-    lambda_kit::config::parsed_or_in(&get, "RECONCILE_CONCURRENCY", 4usize)?;
+    ReconcileStockConfig::from_env(&Env::from_map(env.clone()))?;
     Ok(())
 }
 
@@ -111,14 +109,14 @@ pub fn with_resources(
     resources: &Resources,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let names = [
-        ("LEDGER_TABLE", resources.ledger_table.as_str()),
-        ("LOT_MAP_TABLE", &resources.lot_map_table),
-        ("REVIEW_TASK_TABLE", &resources.review_task_table),
-        ("LEASE_TABLE", &resources.lease_table),
-        ("RUN_TABLE", &resources.run_table),
-        ("INCIDENT_TABLE", &resources.incident_table),
-        ("ALERT_TOPIC_ARN", &resources.alert_topic_arn),
-        ("SYNC_QUEUE_URL", provisioned.queue_url("SyncQueue")?),
+        (names::LEDGER_TABLE, resources.ledger_table.as_str()),
+        (names::LOT_MAP_TABLE, &resources.lot_map_table),
+        (names::REVIEW_TASK_TABLE, &resources.review_task_table),
+        (names::LEASE_TABLE, &resources.lease_table),
+        (names::RUN_TABLE, &resources.run_table),
+        (names::INCIDENT_TABLE, &resources.incident_table),
+        (names::ALERT_TOPIC_ARN, &resources.alert_topic_arn),
+        (names::SYNC_QUEUE_URL, provisioned.queue_url("SyncQueue")?),
     ];
     env.extend(names.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Ok(env)
@@ -224,23 +222,22 @@ impl Functions {
         resources: &Resources,
         env: &BTreeMap<String, String>,
     ) -> anyhow::Result<Self> {
-        let get = |k: &str| env.get(k).cloned();
-        let var = |k: &str| get(k).ok_or_else(|| anyhow!("{k} missing"));
-        let dcs = lambda_kit::config::parse_dc_list("DC_LIST", &var("DC_LIST")?)?;
+        let vars = Env::from_map(env.clone());
+        let reconcile = ReconcileStockConfig::from_env(&vars)?;
         Ok(Self::InProcess(Box::new(InProcess {
             fanout: fanout_sync::handler::Deps {
-                dcs: dcs.clone(),
-                queue: SqsSyncQueue::new(aws_sdk_sqs::Client::new(&sdks.fanout), var("SYNC_QUEUE_URL")?),
+                dcs: reconcile.dcs.clone(),
+                queue: app::App::new(sdks.fanout.clone(), vars.clone()).sync_queue()?,
             },
             sync: sync_inventory::handler::Deps {
                 ports: ports(&sdks.sync, resources, env)?,
-                settings: lambda_kit::reports::sync_settings_from_lookup(&get)?,
+                settings: SyncInventoryConfig::from_env(&vars)?.settings,
             },
             reconcile: reconcile_stock::handler::Deps {
                 ports: ports(&sdks.reconcile, resources, env)?,
-                settings: lambda_kit::reports::reconcile_settings_from_lookup(&get)?,
-                dcs,
-                concurrency: lambda_kit::config::parsed_or_in(&get, "RECONCILE_CONCURRENCY", 4usize)?,
+                settings: reconcile.settings,
+                dcs: reconcile.dcs,
+                concurrency: reconcile.concurrency,
             },
         })))
     }
@@ -327,9 +324,12 @@ impl Functions {
     /// Invokes fanout-sync with an EventBridge event.
     pub async fn fanout(&self, event: Value, request_id: &str) -> anyhow::Result<Value> {
         match self {
-            Self::InProcess(f) => fanout_sync::handler::handle(&f.fanout, LambdaEvent::new(event, context(request_id)))
-                .await
-                .map_err(|e| anyhow!("fanout-sync failed: {e}")),
+            Self::InProcess(f) => {
+                let answer = fanout_sync::handler::handle(&f.fanout, LambdaEvent::new(event, context(request_id)))
+                    .await
+                    .map_err(|e| anyhow!("fanout-sync failed: {e}"))?;
+                Ok(serde_json::to_value(answer)?)
+            }
             Self::Watch(w) => Self::invoke_watch(w, "fanout-sync", &event).await,
         }
     }
@@ -353,9 +353,11 @@ impl Functions {
     pub async fn reconcile(&self, event: Value, request_id: &str) -> anyhow::Result<Value> {
         match self {
             Self::InProcess(f) => {
-                reconcile_stock::handler::handle(&f.reconcile, LambdaEvent::new(event, context(request_id)))
-                    .await
-                    .map_err(|e| anyhow!("reconcile-stock failed: {e}"))
+                let answer =
+                    reconcile_stock::handler::handle(&f.reconcile, LambdaEvent::new(event, context(request_id)))
+                        .await
+                        .map_err(|e| anyhow!("reconcile-stock failed: {e}"))?;
+                Ok(serde_json::to_value(answer)?)
             }
             Self::Watch(w) => Self::invoke_watch(w, "reconcile-stock", &event).await,
         }

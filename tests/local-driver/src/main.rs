@@ -33,12 +33,12 @@ mod roles;
 
 use adapters::aws::{provision, ProvisionOptions};
 use anyhow::{anyhow, bail, Context as _};
+use app::Resources;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use clap::Parser;
 use domain::DcCode;
 use functions::{FunctionSdks, Functions, Targets};
-use lambda_kit::wiring::Resources;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -203,7 +203,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .context("create the template's tables, queues and topic on the emulator")?;
-    let resources = Resources::from_provisioned(&provisioned)?;
+    let resources = test_harness::resources_of(&provisioned)?;
     progress(
         started,
         &format!(
@@ -212,7 +212,10 @@ async fn main() -> anyhow::Result<()> {
         ),
     );
 
-    let dcs = lambda_kit::config::parse_dc_list("DC_LIST", settings.get("DC_LIST").map_or("", String::as_str))?;
+    let dcs = app::config::parse_dc_list(
+        app::names::DC_LIST,
+        settings.get(app::names::DC_LIST).map_or("", String::as_str),
+    )?;
     let env = functions::with_resources(settings, &provisioned, &resources)?;
     let inbox = AlertInbox::subscribe(&sdk, &resources.alert_topic_arn, &run).await?;
     let roles = match (args.roles, args.watch_port) {
@@ -509,7 +512,7 @@ async fn deliver(
 async fn sync_reports(
     sdk: &aws_config::SdkConfig,
     table: &str,
-    ports: &lambda_kit::wiring::AppPorts,
+    ports: &app::AppPorts,
     dc: &DcCode,
 ) -> anyhow::Result<Vec<domain::ports::RunReport>> {
     let out = aws_sdk_dynamodb::Client::new(sdk)

@@ -1,7 +1,7 @@
 //! Each function's role against what the function needs, exactly.
 //!
 //! What a function needs is what its code declares (the adapters' `PERMISSIONS`, wired per
-//! function in `lambda_kit::permissions`, passed in as [`crate::Sources::function_uses`]) plus
+//! function in `app::permissions`, passed in as [`crate::Sources::function_uses`]) plus
 //! what Lambda does with the role, derived from the template ([`platform_needs`]): write its own
 //! log group, send X-Ray traces when tracing is active, poll its SQS event sources, deliver to
 //! its failure destination, and use the key of an encrypted topic it publishes to. The role must
@@ -285,9 +285,7 @@ pub fn exact_grants(template: &Value, uses: &BTreeMap<String, BTreeSet<(String, 
     for (id, f) in of_type(template, "AWS::Serverless::Function") {
         let name = binary(&id, f);
         let Some(code) = uses.get(&name) else {
-            out.push(format!(
-                "{id}: no declaration of what {name} calls (lambda_kit::permissions)"
-            ));
+            out.push(format!("{id}: no declaration of what {name} calls (app::permissions)"));
             continue;
         };
         if props(f).get("Policies").is_some() {

@@ -1,6 +1,6 @@
 //! `infra/template.yaml` against the project's rules, with what the code reads taken from the
 //! source files and what it calls taken from the adapters' permission declarations
-//! (`lambda_kit::permissions`), so a new environment variable or AWS call without its template
+//! (`app::permissions`), so a new environment variable or AWS call without its template
 //! change fails here instead of at the first cold start in AWS.
 
 // Why: test code; a failed unwrap is a failed test.
@@ -25,9 +25,7 @@ fn template() -> Value {
 
 /// Files whose string literals name the environment variables the functions read.
 const CONFIG_SOURCES: &[&str] = &[
-    "shared/lambda-kit/src/config.rs",
-    "shared/lambda-kit/src/reports.rs",
-    "shared/lambda-kit/src/wiring.rs",
+    "shared/app/src/names.rs",
     "shared/adapters/src/fusion/config.rs",
     "shared/adapters/src/wms/config.rs",
     "functions/fanout-sync/src/main.rs",
@@ -87,10 +85,10 @@ fn required() -> BTreeMap<String, Vec<String>> {
     .into()
 }
 
-/// What each function's code declares it calls, from `lambda_kit::permissions`: `(resource,
+/// What each function's code declares it calls, from `app::permissions`: `(resource,
 /// action)`, with `<table>/index` for actions on a table's secondary indexes.
 fn function_uses() -> BTreeMap<String, BTreeSet<(String, String)>> {
-    lambda_kit::permissions::FUNCTIONS
+    app::permissions::FUNCTIONS
         .iter()
         .map(|(function, uses)| {
             let pairs = uses
@@ -117,7 +115,7 @@ fn function_uses() -> BTreeMap<String, BTreeSet<(String, String)>> {
 /// DynamoDB actions each table's adapter declares on the table, and whether it declares index
 /// actions, by the table's logical id.
 fn table_actions() -> BTreeMap<String, (BTreeSet<String>, bool)> {
-    lambda_kit::permissions::FUNCTIONS
+    app::permissions::FUNCTIONS
         .iter()
         .flat_map(|(_, uses)| uses.iter())
         .filter(|u| u.permissions.resource.iter().any(|a| a.starts_with("dynamodb:")))

@@ -197,7 +197,7 @@ pub fn total(qs: impl Iterator<Item = Decimal>) -> Decimal {
 /// transaction on the ledger's conditional writes alone).
 pub struct TestPorts {
     /// The real ports.
-    pub inner: lambda_kit::wiring::AppPorts,
+    pub inner: app::AppPorts,
     /// The ledger lever.
     pub ledger: CrashingLedger,
     /// The lease lever.
@@ -329,7 +329,7 @@ impl domain::sync::SyncPorts for TestPorts {
     type Lease = OpenLease;
     type Tasks = adapters::aws::DynamoReviewTasks;
     type Alerts = adapters::aws::SnsAlertSink;
-    type Clock = lambda_kit::wiring::SystemClock;
+    type Clock = app::SystemClock;
 
     fn fusion(&self) -> &Self::Fusion {
         &self.inner.fusion

@@ -33,8 +33,8 @@ pub const SYNC_INVENTORY: &[Uses] = &[
     uses("ReviewTaskTable", review_tasks::PERMISSIONS),
     uses("RunTable", run_reports::PERMISSIONS),
     uses("AlertTopic", sns::PERMISSIONS),
-    uses("FusionSecret", crate::wiring::SECRET_PERMISSIONS),
-    uses("WmsApiKeySecret", crate::wiring::SECRET_PERMISSIONS),
+    uses("FusionSecret", crate::secrets::SECRET_PERMISSIONS),
+    uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
 ];
 
 /// reconcile-stock: everything sync-inventory uses plus the incidents.
@@ -46,8 +46,8 @@ pub const RECONCILE_STOCK: &[Uses] = &[
     uses("IncidentTable", incidents::PERMISSIONS),
     uses("RunTable", run_reports::PERMISSIONS),
     uses("AlertTopic", sns::PERMISSIONS),
-    uses("FusionSecret", crate::wiring::SECRET_PERMISSIONS),
-    uses("WmsApiKeySecret", crate::wiring::SECRET_PERMISSIONS),
+    uses("FusionSecret", crate::secrets::SECRET_PERMISSIONS),
+    uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
 ];
 
 /// Every function binary with what its code uses.

@@ -1,0 +1,176 @@
+//! The fan-out handler on a recording queue, fed the sample events of `events/fanout-sync`
+//! and EventBridge's own scheduled-event shape.
+
+use super::*;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Context, Diagnostic};
+use serde_json::json;
+use std::sync::Mutex;
+
+/// The sync queue as a list of what was sent; scriptable to fail the next send.
+#[derive(Default)]
+struct RecordingQueue {
+    sent: Mutex<Vec<SyncRequest>>,
+    fail_next: Mutex<Option<QueueError>>,
+}
+
+impl RecordingQueue {
+    fn sent(&self) -> Vec<SyncRequest> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl SyncQueue for RecordingQueue {
+    type Error = QueueError;
+
+    async fn send(&self, requests: &[SyncRequest]) -> Result<usize, QueueError> {
+        if let Some(e) = self.fail_next.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
+        }
+        let mut sent = self
+            .sent
+            .lock()
+            .map_err(|_| QueueError::Unavailable("poisoned".into()))?;
+        // Why: the FIFO queue drops a second message with the same deduplication id.
+        let fresh: Vec<SyncRequest> = requests
+            .iter()
+            .filter(|r| !sent.iter().any(|s| s.dedup_id() == r.dedup_id()))
+            .cloned()
+            .collect();
+        sent.extend(fresh);
+        Ok(requests.len())
+    }
+}
+
+fn dcs() -> Vec<DcCode> {
+    ["DC01", "DC02", "DC03"]
+        .iter()
+        .map(|d| DcCode::parse(*d).unwrap())
+        .collect()
+}
+
+fn deps() -> Deps<RecordingQueue> {
+    Deps {
+        dcs: dcs(),
+        queue: RecordingQueue::default(),
+    }
+}
+
+fn sample(name: &str) -> Value {
+    let text = match name {
+        "scheduled" => include_str!("../../../events/fanout-sync/scheduled.json"),
+        "manual" => include_str!("../../../events/fanout-sync/manual.json"),
+        other => panic!("no sample event {other}"),
+    };
+    serde_json::from_str(text).unwrap()
+}
+
+async fn invoke(deps: &Deps<RecordingQueue>, payload: Value, request_id: &str) -> Result<FanoutResponse, HandlerError> {
+    let mut context = Context::default();
+    context.request_id = request_id.to_string();
+    handle(deps, LambdaEvent::new(payload, context)).await
+}
+
+fn dc_names(requests: &[SyncRequest]) -> Vec<String> {
+    requests.iter().map(|r| r.dc.to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_scheduled_sample_sends_one_request_per_dc_for_its_hour() {
+    let deps = deps();
+    let out = invoke(&deps, sample("scheduled"), "req-1").await.unwrap();
+
+    assert_eq!(
+        (out.slot.as_str(), out.trigger, out.sent),
+        ("2026-11-26T23:00Z", Trigger::Schedule, 3)
+    );
+    let sent = deps.queue.sent();
+    assert_eq!(dc_names(&sent), ["DC01", "DC02", "DC03"]);
+    assert!(sent
+        .iter()
+        .all(|r| r.slot == "2026-11-26T23:00Z" && r.trigger == "schedule"));
+    assert_eq!(
+        serde_json::to_value(&out).unwrap(),
+        json!({"slot": "2026-11-26T23:00Z", "trigger": "schedule", "sent": 3, "dcs": ["DC01", "DC02", "DC03"]})
+    );
+}
+
+#[tokio::test]
+async fn eventbridge_firing_twice_in_one_hour_enqueues_each_dc_once() {
+    let deps = deps();
+    for (id, time) in [("a", "2026-11-26T23:00:04Z"), ("b", "2026-11-26T23:59:58Z")] {
+        // EventBridge's own shape, as aws_lambda_events serializes it.
+        let mut event: EventBridgeEvent = serde_json::from_value(sample("scheduled")).unwrap();
+        event.time = Some(
+            chrono::DateTime::parse_from_rfc3339(time)
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        );
+        event.id = Some(id.into());
+        invoke(&deps, serde_json::to_value(&event).unwrap(), id).await.unwrap();
+    }
+    assert_eq!(dc_names(&deps.queue.sent()), ["DC01", "DC02", "DC03"]);
+}
+
+#[tokio::test]
+async fn the_manual_sample_reruns_the_dcs_it_names_in_its_own_slot() {
+    let deps = deps();
+    let out = invoke(&deps, sample("manual"), "req-1").await.unwrap();
+
+    assert_eq!(
+        (out.slot.as_str(), out.trigger),
+        ("manual-rerun-after-outage", Trigger::Manual)
+    );
+    let sent = deps.queue.sent();
+    assert_eq!(dc_names(&sent), ["DC02"]);
+    assert_eq!(sent[0].trigger, "manual");
+    let all = invoke(&deps, json!({}), "req-9").await.unwrap();
+    assert_eq!((all.dcs.len(), all.slot.as_str()), (3, "manual-req-9"));
+}
+
+#[tokio::test]
+async fn refused_events_send_nothing_and_say_a_retry_cannot_help() {
+    let deps = deps();
+    let cases = [
+        (json!({"dcs": ["DC09"]}), "DC09"),
+        (json!({"dcs": "DC01", "extra": 1}), "malformed"),
+        (
+            json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
+                "time": "2026-11-26T23:00:04Z", "detail": {"state": "running"}}),
+            "not a scheduled event",
+        ),
+        (
+            json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}),
+            "malformed",
+        ),
+        (
+            json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
+            "no time",
+        ),
+        (json!({"slot": "x".repeat(200)}), "slot"),
+    ];
+    for (payload, says) in cases {
+        let e = invoke(&deps, payload.clone(), "r").await.unwrap_err();
+        assert!(e.to_string().contains(says), "{payload}: {e}");
+        let d: Diagnostic = e.into();
+        assert_eq!(d.error_type, "NonRetryable.InvalidEvent", "{payload}");
+    }
+    assert!(deps.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_queue_outage_fails_the_invocation_as_retryable_and_a_refusal_as_not() {
+    let deps = deps();
+    *deps.queue.fail_next.lock().unwrap() = Some(QueueError::Unavailable("throttled".into()));
+    let d: Diagnostic = invoke(&deps, sample("scheduled"), "r").await.unwrap_err().into();
+    assert_eq!(d.error_type, "Retryable.SyncQueue");
+    assert!(d.error_message.contains("throttled"), "{}", d.error_message);
+
+    *deps.queue.fail_next.lock().unwrap() = Some(QueueError::Rejected("no such queue".into()));
+    let d: Diagnostic = invoke(&deps, sample("scheduled"), "r").await.unwrap_err().into();
+    assert_eq!(d.error_type, "NonRetryable.SyncQueue");
+
+    // The retry EventBridge makes goes through, once per DC.
+    invoke(&deps, sample("scheduled"), "r").await.unwrap();
+    assert_eq!(deps.queue.sent().len(), 3);
+}
