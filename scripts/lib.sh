@@ -75,7 +75,7 @@ IAM_BOOTSTRAP_REQUESTS=3
 # Starts a second moto server on loopback that enforces IAM, unless INVSYNC_IAM_ENDPOINT_URL
 # already names one (with INVSYNC_IAM_ADMIN_ACCESS_KEY_ID / _SECRET_ACCESS_KEY). Its first
 # requests create the administrator `invsync-admin` (every action), whose key sets things up;
-# each function then runs under a role built from its template policy (tests/harness/src/iam).
+# each function then runs under a role built from its template policy (tools/aws-local/src/iam).
 # Exports the endpoint and the administrator's key; IAM_MOTO_PID is set when this shell
 # started it.
 start_iam_emulator() {

@@ -4,7 +4,7 @@
 #   as the AWS endpoint and runs each function under a role made from its template policy
 #   (or uses AWS_ENDPOINT_URL if set, e.g. a LocalStack you run, with your key), builds and
 #   starts the Fusion and WMS simulators (each unless a real system is given: --fusion-url,
-#   --wms-url), then runs tests/local-driver, which creates the tables,
+#   --wms-url), then runs tools/local-driver, which creates the tables,
 #   queues and topic from infra/template.yaml, generates WMS activity, fires the hourly
 #   fan-out, delivers the queued SQS messages to the sync function, injects drift of each size
 #   band, fires the reconciliation and prints a report per DC. Everything it started is stopped

@@ -1,12 +1,12 @@
 //! Builds the concrete adapters once per process and bundles them as the domain's ports.
 //!
 //! Function `main`s call [`AppPorts::from_env`]; tests, benchmarks and the local driver call
-//! [`AppPorts::new`] with resources from [`Resources::from_provisioned`].
+//! [`AppPorts::new`] with resources from `test_harness::resources_from` (local set-up).
 
 use crate::config::{self, ConfigError};
 use adapters::aws::{
-    DynamoDcLease, DynamoIncidents, DynamoLotMap, DynamoReviewTasks, DynamoRunReports, DynamoSyncLedger, Provisioned,
-    SnsAlertSink, WriteCounter,
+    DynamoDcLease, DynamoIncidents, DynamoLotMap, DynamoReviewTasks, DynamoRunReports, DynamoSyncLedger, SnsAlertSink,
+    WriteCounter,
 };
 use adapters::fusion::{FusionConfig, HttpFusionClient};
 use adapters::wms::HttpWmsClient;
@@ -58,27 +58,6 @@ impl Resources {
             run_table: config::required("RUN_TABLE")?,
             incident_table: config::required("INCIDENT_TABLE")?,
             alert_topic_arn: config::required("ALERT_TOPIC_ARN")?,
-        })
-    }
-
-    /// From resources created by `adapters::aws::provision` out of infra/template.yaml.
-    pub fn from_provisioned(p: &Provisioned) -> Result<Self, WiringError> {
-        let t = |id: &str| {
-            p.table(id)
-                .map(str::to_string)
-                .map_err(|e| WiringError::Resources(e.to_string()))
-        };
-        Ok(Self {
-            ledger_table: t("LedgerTable")?,
-            lot_map_table: t("LotMapTable")?,
-            review_task_table: t("ReviewTaskTable")?,
-            lease_table: t("LeaseTable")?,
-            run_table: t("RunTable")?,
-            incident_table: t("IncidentTable")?,
-            alert_topic_arn: p
-                .topic_arn("AlertTopic")
-                .map(str::to_string)
-                .map_err(|e| WiringError::Resources(e.to_string()))?,
         })
     }
 }

@@ -29,16 +29,18 @@
 //! any action beyond a role.
 
 mod functions;
+mod report;
 mod roles;
 
-use adapters::aws::{provision, ProvisionOptions};
 use anyhow::{anyhow, bail, Context as _};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_local::{provision, AlertInbox, ProvisionOptions};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use clap::Parser;
 use domain::DcCode;
 use functions::{FunctionSdks, Functions, Targets};
 use lambda_kit::wiring::Resources;
+use report::DcFigures;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -98,24 +100,11 @@ struct Args {
     /// (on an IAM-enforcing emulator, with the administrator's key in the environment).
     #[arg(long)]
     roles: bool,
-}
-
-/// What one DC's run produced.
-#[derive(Debug, Default)]
-struct DcFigures {
-    generated: usize,
-    seen: i64,
-    synced: i64,
-    failed: i64,
-    halted: i64,
-    sync_runs: usize,
-    sync_notes: Vec<String>,
-    outbox_pending: u64,
-    outbox_failed: u64,
-    drift: [usize; 3],
-    reconcile: Value,
-    holds: u64,
-    alerts: usize,
+    /// Also write the report as JSON to this file (`result` is `ok` exactly when the run exits 0;
+    /// see `report::json_report`). Written once the run has figures; a run that fails before
+    /// (settings, set-up) writes none.
+    #[arg(long)]
+    report_json: Option<PathBuf>,
 }
 
 fn progress(started: Instant, what: &str) {
@@ -185,7 +174,7 @@ async fn main() -> anyhow::Result<()> {
             ),
         );
     }
-    let recorder = test_harness::calls::RecordCalls::over_default();
+    let recorder = aws_local::calls::RecordCalls::over_default();
     let sdk = adapters::aws::config::load()
         .await
         .into_builder()
@@ -194,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let provisioned = provision(
         &sdk,
-        &args.root.join(adapters::aws::provision::TEMPLATE_PATH),
+        &args.root.join(aws_local::provision::TEMPLATE_PATH),
         &ProvisionOptions {
             parameters: [("EnvironmentName".to_string(), "local".to_string())].into(),
             suffix: format!("-{run}"),
@@ -203,7 +192,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .context("create the template's tables, queues and topic on the emulator")?;
-    let resources = Resources::from_provisioned(&provisioned)?;
+    let resources = test_harness::resources_from(&provisioned)?;
     progress(
         started,
         &format!(
@@ -214,7 +203,12 @@ async fn main() -> anyhow::Result<()> {
 
     let dcs = lambda_kit::config::parse_dc_list("DC_LIST", settings.get("DC_LIST").map_or("", String::as_str))?;
     let env = functions::with_resources(settings, &provisioned, &resources)?;
-    let inbox = AlertInbox::subscribe(&sdk, &resources.alert_topic_arn, &run).await?;
+    let inbox = AlertInbox::subscribe(
+        &sdk,
+        &resources.alert_topic_arn,
+        &format!("invsync-local-alert-inbox-{run}"),
+    )
+    .await?;
     let roles = match (args.roles, args.watch_port) {
         (true, None) => Some(roles::Roles::start(&sdk, recorder, &args.root, &provisioned, &format!("-{run}")).await?),
         (true, Some(_)) => {
@@ -264,8 +258,13 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let figures = outcome?;
-    print_report(&args, &figures, started);
-    check(&args, &figures)
+    let problems = report::problems(args.wms_sim, args.activity, &figures);
+    if let Some(path) = &args.report_json {
+        let json = report::json_report(args.wms_sim, &figures, &problems, started.elapsed().as_secs_f64());
+        report::write_json(path, &json)?;
+    }
+    report::print_report(args.wms_sim, &figures, started);
+    report::check(args.wms_sim, &problems)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -389,7 +388,7 @@ async fn drive(
             f.outbox_failed = s["outbox_failed"].as_u64().unwrap_or(0);
             f.holds = s["holds"].as_u64().unwrap_or(0);
         }
-        f.alerts = alerts.iter().filter(|a| a == &dc.as_str()).count();
+        f.alerts = alerts.iter().filter(|a| a.dc == dc.as_str()).count();
     }
     Ok(figures)
 }
@@ -573,278 +572,9 @@ impl Wms {
     }
 }
 
-/// An SQS queue subscribed to the alert topic, standing in for the managers' email and SMS.
-struct AlertInbox {
-    sqs: aws_sdk_sqs::Client,
-    url: String,
-}
-
-impl AlertInbox {
-    async fn subscribe(sdk: &aws_config::SdkConfig, topic: &str, run: &str) -> anyhow::Result<Self> {
-        let sqs = aws_sdk_sqs::Client::new(sdk);
-        let url = sqs
-            .create_queue()
-            .queue_name(format!("invsync-local-alert-inbox-{run}"))
-            .send()
-            .await?
-            .queue_url()
-            .ok_or_else(|| anyhow!("no queue url"))?
-            .to_string();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await?
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .ok_or_else(|| anyhow!("no queue arn"))?;
-        aws_sdk_sns::Client::new(sdk)
-            .subscribe()
-            .topic_arn(topic)
-            .protocol("sqs")
-            .endpoint(arn)
-            .send()
-            .await?;
-        Ok(Self { sqs, url })
-    }
-
-    /// The `dc` attribute of every alert delivered so far.
-    async fn drain(&self) -> anyhow::Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut empty = 0;
-        while empty < 2 {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.url)
-                .max_number_of_messages(10)
-                .send()
-                .await?;
-            if got.messages().is_empty() {
-                empty += 1;
-                continue;
-            }
-            for m in got.messages() {
-                let envelope: Value = serde_json::from_str(m.body().unwrap_or("{}"))?;
-                out.push(
-                    envelope["MessageAttributes"]["dc"]["Value"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string(),
-                );
-                if let Some(h) = m.receipt_handle() {
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.url)
-                        .receipt_handle(h)
-                        .send()
-                        .await?;
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Sync-run notes shown per DC with a real WMS before the rest is summed up.
-const NOTES_SHOWN: usize = 5;
-
-fn print_report(args: &Args, figures: &BTreeMap<String, DcFigures>, started: Instant) {
-    println!();
-    println!("invsync local run: report per DC");
-    for (dc, f) in figures {
-        let r = &f.reconcile;
-        let n = |k: &str| r[k].as_u64().unwrap_or(0);
-        println!("{dc}");
-        if args.wms_sim {
-            println!(
-                "  sync:       {} generated, {} synced, {} failed ({} run(s)); WMS outbox: {} pending, {} sync_failed",
-                f.generated, f.synced, f.failed, f.sync_runs, f.outbox_pending, f.outbox_failed
-            );
-            println!(
-                "  drift:      {} small, {} medium, {} large injected",
-                f.drift[0], f.drift[1], f.drift[2]
-            );
-        } else {
-            println!(
-                "  sync:       {} seen, {} synced, {} failed, {} halted ({} run(s)); WMS outbox not checked (real WMS)",
-                f.seen, f.synced, f.failed, f.halted, f.sync_runs
-            );
-            for note in f.sync_notes.iter().take(NOTES_SHOWN) {
-                println!("  sync note:  {note}");
-            }
-            if f.sync_notes.len() > NOTES_SHOWN {
-                println!(
-                    "  sync note:  ... and {} more in the run table",
-                    f.sync_notes.len() - NOTES_SHOWN
-                );
-            }
-            println!("  drift:      none injected (real WMS)");
-        }
-        let accuracy = match &r["accuracy"] {
-            Value::String(s) => s.parse::<f64>().ok(),
-            other => other.as_f64(),
-        };
-        println!(
-            "  reconcile:  {} keys compared, {} matched, accuracy {}",
-            n("keys_compared"),
-            n("matched"),
-            accuracy.map_or_else(|| "unknown".to_string(), |a| format!("{:.2}%", a * 100.0))
-        );
-        println!(
-            "  variances:  {} auto-correct, {} review, {} alert",
-            n("auto_correct"),
-            n("review"),
-            n("alert")
-        );
-        if args.wms_sim {
-            println!(
-                "  actions:    {} adjustments posted, {} review tasks opened, {} holds placed ({} active in the WMS), {} alerts received",
-                n("adjustments_posted"),
-                n("tasks_opened"),
-                n("holds_placed"),
-                f.holds,
-                f.alerts
-            );
-        } else {
-            println!(
-                "  actions:    {} adjustments posted, {} review tasks opened, {} holds placed, {} alerts received",
-                n("adjustments_posted"),
-                n("tasks_opened"),
-                n("holds_placed"),
-                f.alerts
-            );
-        }
-        if let Some(e) = r.get("error") {
-            println!("  error:      {e}");
-        }
-    }
-    println!();
-    println!("finished in {:.1}s", started.elapsed().as_secs_f64());
-}
-
-/// Non-zero exit unless every transaction synced and every drift was found in its tier. With
-/// a real WMS nothing was generated or injected, so only what the run reports say is checked:
-/// nothing failed or halted, and every DC was reconciled.
-fn check(args: &Args, figures: &BTreeMap<String, DcFigures>) -> anyhow::Result<()> {
-    let problems = problems(args.wms_sim, args.activity, figures);
-    if !problems.is_empty() {
-        bail!("local run found problems:\n  {}", problems.join("\n  "))
-    }
-    if args.wms_sim {
-        println!("result: OK (all transactions synced; every injected drift found in its tier)");
-    } else {
-        println!("result: OK (real WMS: activity, drift and outbox checks skipped)");
-    }
-    Ok(())
-}
-
-/// What [`check`] refuses, one line per problem.
-fn problems(wms_sim: bool, activity: usize, figures: &BTreeMap<String, DcFigures>) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (dc, f) in figures {
-        let n = |k: &str| f.reconcile[k].as_u64().unwrap_or(0) as usize;
-        if let Some(e) = f.reconcile.get("error") {
-            problems.push(format!("{dc}: reconciliation failed: {e}"));
-        }
-        if !wms_sim {
-            if f.failed > 0 || f.halted > 0 {
-                problems.push(format!("{dc}: {} failed, {} halted", f.failed, f.halted));
-            }
-            if f.reconcile.is_null() {
-                problems.push(format!("{dc}: not reconciled"));
-            }
-            continue;
-        }
-        if f.failed > 0 || f.outbox_pending > 0 || f.outbox_failed > 0 {
-            problems.push(format!("{dc}: not everything synced"));
-        }
-        if f.synced < i64::try_from(activity.min(f.generated)).unwrap_or(0) {
-            problems.push(format!("{dc}: {} synced of {} generated", f.synced, f.generated));
-        }
-        for (tier, key, injected) in [
-            ("auto-correct", "auto_correct", f.drift[0]),
-            ("review", "review", f.drift[1]),
-            ("alert", "alert", f.drift[2]),
-        ] {
-            if n(key) < injected {
-                problems.push(format!("{dc}: {injected} {tier} drift(s) injected, {} found", n(key)));
-            }
-        }
-    }
-    problems
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reconciled(auto: u64, review: u64, alert: u64) -> Value {
-        json!({"auto_correct": auto, "review": review, "alert": alert, "keys_compared": 10})
-    }
-
-    #[test]
-    fn a_simulated_wms_must_sync_what_was_generated_and_find_every_drift() {
-        let mut f = DcFigures {
-            generated: 50,
-            synced: 50,
-            drift: [3, 2, 1],
-            reconcile: reconciled(3, 2, 1),
-            ..DcFigures::default()
-        };
-        let ok: BTreeMap<String, DcFigures> = [("DC01".to_string(), f)].into();
-        assert!(problems(true, 50, &ok).is_empty());
-        f = DcFigures {
-            generated: 50,
-            synced: 49,
-            drift: [3, 2, 1],
-            reconcile: reconciled(3, 1, 1),
-            ..DcFigures::default()
-        };
-        let bad: BTreeMap<String, DcFigures> = [("DC01".to_string(), f)].into();
-        let p = problems(true, 50, &bad);
-        assert_eq!(p.len(), 2, "{p:?}");
-    }
-
-    #[test]
-    fn a_real_wms_is_held_only_to_what_the_run_reports_say() {
-        // Nothing generated or injected, no drift found: fine for a real WMS, not for the sim.
-        let quiet: BTreeMap<String, DcFigures> = [(
-            "DC01".to_string(),
-            DcFigures {
-                generated: 0,
-                synced: 0,
-                drift: [0, 0, 0],
-                reconcile: reconciled(0, 0, 0),
-                ..DcFigures::default()
-            },
-        )]
-        .into();
-        assert!(problems(false, 50, &quiet).is_empty());
-        let failing: BTreeMap<String, DcFigures> = [
-            (
-                "DC01".to_string(),
-                DcFigures {
-                    failed: 1,
-                    reconcile: reconciled(0, 0, 0),
-                    ..DcFigures::default()
-                },
-            ),
-            (
-                "DC02".to_string(),
-                DcFigures {
-                    reconcile: json!({"error": "WMS unavailable", "retryable": true}),
-                    ..DcFigures::default()
-                },
-            ),
-            ("DC03".to_string(), DcFigures::default()),
-        ]
-        .into();
-        let p = problems(false, 50, &failing);
-        assert_eq!(p.len(), 3, "{p:?}");
-        assert!(p[0].contains("1 failed") && p[1].contains("reconciliation failed") && p[2].contains("not reconciled"));
-    }
 
     #[test]
     fn flags_say_which_sides_are_simulators() {
