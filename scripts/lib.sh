@@ -1,13 +1,82 @@
 # Shared shell helpers for scripts/*.sh (sourced, not run).
+#
+# Portable: bash 3.2 (macOS) and later, BSD and GNU tools alike. No `sha256sum`, `readlink -f`,
+# `sed -i` without a suffix, `mktemp --suffix`, negative array indices, or "${empty[@]}" under
+# `set -u` (bash before 4.4 calls an empty array unbound: use ${a[@]+"${a[@]}"}).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${INVSYNC_VENV:-$ROOT/.venv}"
+
+# Prints the SHA-256 of a file in hex: `shasum` (macOS, most Linux), `sha256sum` (GNU
+# coreutils) or Python, whichever exists.
+file_sha256() {
+    if command -v shasum >/dev/null 2>&1; then
+        shasum -a 256 "$1" | awk '{print $1}'
+    elif command -v sha256sum >/dev/null 2>&1; then
+        sha256sum "$1" | awk '{print $1}'
+    else
+        python3 -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$1"
+    fi
+}
+
+# Background processes this shell started and must stop (space-separated pids; see track_pid).
+TRACKED_PIDS=""
+
+# Remembers `pid`, a background process this shell started, for stop_tracked. Call it in this
+# shell right after `cmd &` with `$!`, never inside $(...), whose assignments are lost.
+track_pid() {
+    TRACKED_PIDS="$TRACKED_PIDS $1"
+}
+
+# Forgets `pid` once this shell has waited for it: a reaped pid may be reused by another process.
+untrack_pid() {
+    local pid kept=""
+    for pid in $TRACKED_PIDS; do [[ "$pid" == "$1" ]] || kept="$kept $pid"; done
+    TRACKED_PIDS="$kept"
+}
+
+# Stops one process this shell started: its process group when it leads one (under `set -m`
+# every background job does, so children it spawned go too), else the process; SIGTERM, then
+# SIGKILL after 10 s. Reaps it. Safe to call twice or for a process already gone.
+stop_pid() {
+    local pid="$1" i
+    [[ -n "$pid" ]] || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# Stops every tracked process, newest first.
+stop_tracked() {
+    local pid order=""
+    for pid in $TRACKED_PIDS; do order="$pid $order"; done
+    for pid in $order; do stop_pid "$pid"; done
+    TRACKED_PIDS=""
+}
+
+# Runs `handler` (a command string) on every way out of the script: normal exit, a failing
+# command under `set -e`, and Ctrl-C, SIGTERM or SIGHUP (which otherwise end bash without
+# running an EXIT trap when it is waiting for a foreground command). Exit status 128+signal.
+on_exit() {
+    # shellcheck disable=SC2064
+    trap "$1" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+}
 
 # Creates the project venv and installs a pinned requirements file into it (idempotent: a
 # stamp file remembers what was installed).
 ensure_venv() {
     local req="$1"
-    local stamp="$VENV/.stamp-$(basename "$req")-$(sha256sum "$req" | cut -c1-12)"
+    local stamp
+    stamp="$VENV/.stamp-$(basename "$req")-$(file_sha256 "$req" | cut -c1-12)"
     if [[ ! -x "$VENV/bin/python" ]]; then
         python3 -m venv "$VENV"
         "$VENV/bin/pip" install --quiet --upgrade pip
@@ -44,7 +113,7 @@ start_aws_emulator() {
     local port
     port="$(free_port)"
     local log="${TMPDIR:-/tmp}/invsync-moto-$port.log"
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
     MOTO_PID=$!
     export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
     for _ in $(seq 1 100); do
@@ -60,11 +129,8 @@ start_aws_emulator() {
 }
 
 stop_aws_emulator() {
-    if [[ -n "${MOTO_PID:-}" ]]; then
-        kill "$MOTO_PID" 2>/dev/null || true
-        wait "$MOTO_PID" 2>/dev/null || true
-        MOTO_PID=""
-    fi
+    stop_pid "${MOTO_PID:-}"
+    MOTO_PID=""
 }
 
 # Requests moto answers before it enforces IAM: exactly the administrator's bootstrap below
@@ -75,7 +141,7 @@ IAM_BOOTSTRAP_REQUESTS=3
 # Starts a second moto server on loopback that enforces IAM, unless INVSYNC_IAM_ENDPOINT_URL
 # already names one (with INVSYNC_IAM_ADMIN_ACCESS_KEY_ID / _SECRET_ACCESS_KEY). Its first
 # requests create the administrator `invsync-admin` (every action), whose key sets things up;
-# each function then runs under a role built from its template policy (tests/harness/src/iam).
+# each function then runs under a role built from its template policy (tools/aws-local/src/iam).
 # Exports the endpoint and the administrator's key; IAM_MOTO_PID is set when this shell
 # started it.
 start_iam_emulator() {
@@ -89,7 +155,7 @@ start_iam_emulator() {
     local log="${TMPDIR:-/tmp}/invsync-moto-iam-$port.log"
     # scripts/moto_iam_server.py: moto_server with a fix for signatures of form-encoded requests.
     INITIAL_NO_AUTH_ACTION_COUNT="$IAM_BOOTSTRAP_REQUESTS" \
-        "$VENV/bin/python" "$ROOT/scripts/moto_iam_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+        "$VENV/bin/python" "$ROOT/scripts/moto_iam_server.py" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
     IAM_MOTO_PID=$!
     local up=0
     for _ in $(seq 1 100); do
@@ -121,9 +187,6 @@ PY
 }
 
 stop_iam_emulator() {
-    if [[ -n "${IAM_MOTO_PID:-}" ]]; then
-        kill "$IAM_MOTO_PID" 2>/dev/null || true
-        wait "$IAM_MOTO_PID" 2>/dev/null || true
-        IAM_MOTO_PID=""
-    fi
+    stop_pid "${IAM_MOTO_PID:-}"
+    IAM_MOTO_PID=""
 }

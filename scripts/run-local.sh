@@ -4,11 +4,13 @@
 #   as the AWS endpoint and runs each function under a role made from its template policy
 #   (or uses AWS_ENDPOINT_URL if set, e.g. a LocalStack you run, with your key), builds and
 #   starts the Fusion and WMS simulators (each unless a real system is given: --fusion-url,
-#   --wms-url), then runs tests/local-driver, which creates the tables,
+#   --wms-url), then runs tools/local-driver, which creates the tables,
 #   queues and topic from infra/template.yaml, generates WMS activity, fires the hourly
 #   fan-out, delivers the queued SQS messages to the sync function, injects drift of each size
-#   band, fires the reconciliation and prints a report per DC. Everything it started is stopped
-#   on exit; the exit status is non-zero when anything failed to sync or a drift went unfound.
+#   band, fires the reconciliation and prints a report per DC. Everything it started (moto,
+#   the simulators, the driver and what the driver runs) is stopped on every way out: success,
+#   failure, Ctrl-C, SIGTERM. The exit status is non-zero when anything failed to sync or a
+#   drift went unfound.
 #
 # Flags:
 #   --dcs N          DCs (default 2; DC01..DCnn unless DC_LIST is set)
@@ -19,7 +21,8 @@
 #                    the handlers in process (needs cargo-lambda: tools/requirements-deploy.txt)
 #   --fusion-url URL a real Fusion (test pod) instead of the simulator; same as FUSION_BASE_URL
 #   --wms-url URL    a real WMS adapter (staging) instead of the simulator; same as WMS_BASE_URL
-# Other flags go to the driver (e.g. --small 5 --medium 3 --large 2: drifted keys per DC).
+# Other flags go to the driver (e.g. --small 5 --medium 3 --large 2: drifted keys per DC;
+# --report-json PATH: the report as JSON too, `"result": "ok"` exactly when the run succeeds).
 #
 # Every FUSION_*, WMS_*, SYNC_*, RECONCILE_*, VARIANCE_* variable, SERIAL_LIMIT and DC_LIST
 # exported here reaches the functions as in AWS (docs/operations.md). A real side needs its
@@ -30,6 +33,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
+# Why job control: every background process then leads a process group of its own, so stopping
+# it stops what it spawned too (cargo lambda watch and its function processes, under --watch).
+set -m
 
 DCS=2 ITEMS=2000 ACTIVITY=100 SEED=42 WATCH=0
 # Why the exported variables: they are the ones the functions read, so one set of exports
@@ -50,18 +56,15 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-SIM_PIDS=()
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/invsync-local.XXXXXX")"
 cleanup() {
-    for pid in "${SIM_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    set +m # no job notices for what is stopped on purpose
+    stop_tracked
     stop_aws_emulator
     stop_iam_emulator
     rm -rf "$WORK"
 }
-trap cleanup EXIT
+on_exit cleanup
 
 ensure_venv "$ROOT/tools/requirements-test.txt"
 ROLES=()
@@ -93,22 +96,23 @@ cargo build --quiet "${BUILD[@]}"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 
 # Starts a simulator binary and sets SIM_URL once it says `listening on URL`. Runs in this
-# shell, not in a $(...) subshell, so that its pid reaches SIM_PIDS and the cleanup stops it.
+# shell, never in a $(...) subshell (whose variables are lost), so that track_pid records its
+# pid and the cleanup stops it.
 start_sim() {
-    local name="$1"
+    local name="$1" pid line
     shift
     "$BIN/$name" --port 0 --seed "$SEED" --dcs "$DCS" --items "$ITEMS" "$@" \
-        >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    SIM_PIDS+=($!)
+        </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    pid=$!
+    track_pid "$pid"
     SIM_URL=""
     for _ in $(seq 1 300); do
-        local line
         line="$(head -n 1 "$WORK/$name.out" 2>/dev/null || true)"
         if [[ "$line" == "listening on "* ]]; then
             SIM_URL="${line#listening on }"
             return
         fi
-        kill -0 "${SIM_PIDS[-1]}" 2>/dev/null || break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     echo "$name did not start; its log:" >&2
@@ -145,7 +149,7 @@ else
         echo "==> WMS: $(shown "$WMS_URL") (real: no simulator started; activity, drift and outbox checks skipped)" >&2
     fi
 fi
-DRIVER+=(--fusion-url "$FUSION_URL" --wms-url "$WMS_URL" "${ROLES[@]}")
+DRIVER+=(--fusion-url "$FUSION_URL" --wms-url "$WMS_URL" ${ROLES[@]+"${ROLES[@]}"})
 if [[ "$WATCH" == 1 ]]; then
     if ! cargo lambda --version >/dev/null 2>&1 && [[ -x "$ROOT/.venv-deploy/bin/cargo-lambda" ]]; then
         export PATH="$ROOT/.venv-deploy/bin:$PATH"
@@ -161,4 +165,19 @@ fi
 METRICS_LOG="${INVSYNC_METRICS_LOG:-${TMPDIR:-/tmp}/invsync-local-metrics.log}"
 [[ "$WATCH" == 1 ]] || : >"$METRICS_LOG"
 echo "==> running; the functions' EMF metric lines go to $METRICS_LOG" >&2
-"${DRIVER[@]}" "${EXTRA[@]}" | awk -v out="$METRICS_LOG" '/^\{"/ {print > out; next} {print; fflush()}'
+# Why in the background with a FIFO rather than `driver | awk` in the foreground: bash runs a
+# trap only once its foreground command ends, so Ctrl-C or SIGTERM would wait for the whole run;
+# `wait` returns at once, and the cleanup stops the driver with everything it started.
+mkfifo "$WORK/driver.out"
+awk -v out="$METRICS_LOG" '/^\{"/ {print > out; next} {print; fflush()}' <"$WORK/driver.out" &
+FILTER_PID=$!
+track_pid "$FILTER_PID"
+"${DRIVER[@]}" ${EXTRA[@]+"${EXTRA[@]}"} </dev/null >"$WORK/driver.out" &
+DRIVER_PID=$!
+track_pid "$DRIVER_PID"
+status=0
+wait "$DRIVER_PID" || status=$?
+untrack_pid "$DRIVER_PID"
+wait "$FILTER_PID" || true
+untrack_pid "$FILTER_PID"
+exit "$status"

@@ -4,14 +4,19 @@
 # second, IAM-enforcing moto under which each function's IAM tests and the local run use their
 # template roles, validates the WMS OpenAPI contract and the SAM template (cfn-lint,
 # sam validate --lint, checkov with the skips of infra/checkov-skips.txt), runs every Rust test
-# in the workspace, and stops what it started.
-# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p domain`).
+# in the workspace, then (full suite only) the README's local run, checked by its exit status and
+# its JSON report, and the script tests (scripts/tests/*.sh: nothing a script starts outlives
+# it). Stops what it started. Prints a summary line whatever failed, and exits non-zero when
+# anything did.
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p domain`); they skip the local run
+# and the script tests.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 ensure_venv "$ROOT/tools/requirements-test.txt"
-trap 'stop_aws_emulator; stop_iam_emulator' EXIT
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/invsync-test.XXXXXX")"
+on_exit 'stop_aws_emulator; stop_iam_emulator; rm -rf "$WORK"'
 start_aws_emulator
 start_iam_emulator
 
@@ -33,33 +38,62 @@ checkov_skips="$(grep -v '^#' infra/checkov-skips.txt | awk 'NF {print $1}' | pa
 "$ROOT/.venv-checkov/bin/checkov" --file infra/template.yaml --framework cloudformation --compact --quiet \
     --skip-check "$checkov_skips"
 
-test_log="$(mktemp "${TMPDIR:-/tmp}/invsync-test.XXXXXX")"
+test_log="$WORK/cargo-test.log"
 full_suite=0
 if [[ $# -eq 0 ]]; then set -- --workspace; full_suite=1; fi
-# Why set +e: a failing pipeline would end the script here, before the summary.
-set +e
-cargo test --locked "$@" 2>&1 | tee "$test_log"
-status=${PIPESTATUS[0]}
-set -e
+# Why `|| status=$?`: under `set -e -o pipefail` a failing pipeline would end the script here,
+# before the summary; this way the pipeline's status (cargo's, tee's only if tee fails) is kept.
+status=0
+cargo test --locked "$@" 2>&1 | tee "$test_log" || status=$?
 
-# The README's local command, small: everything synced and every drift band found per DC.
+# Sums the counts libtest prints as `N <word>` (passed, failed, ignored) on its `test result:`
+# lines. awk alone, so no match is a 0, not a failing grep under pipefail.
+sum_of() {
+    awk -v word="$1" '/^test result:/ {
+        line = $0
+        while (match(line, "[0-9]+ " word)) {
+            total += substr(line, RSTART, RLENGTH) + 0
+            line = substr(line, RSTART + RLENGTH)
+        }
+    } END { print total + 0 }' "$test_log"
+}
+
+local_run="not run (cargo test arguments given)"
+script_tests="not run (cargo test arguments given)"
 if [[ "$full_suite" == 1 ]]; then
+    # The README's local command, small: everything synced and every drift band found per DC,
+    # as the run's exit status and its JSON report say. The marker names every process the run
+    # starts, so none may remain after it.
     echo "==> local run: scripts/run-local.sh --dcs 2 --items 200 --activity 50" >&2
-    local_log="$(mktemp "${TMPDIR:-/tmp}/invsync-local-run.XXXXXX")"
-    if bash scripts/run-local.sh --dcs 2 --items 200 --activity 50 2>&1 | tee "$local_log" \
-        && [[ "$(grep -c '50 generated, 50 synced, 0 failed' "$local_log")" == 2 ]] \
-        && [[ "$(grep -c 'variances:  3 auto-correct, 2 review, 1 alert' "$local_log")" == 2 ]] \
-        && grep -q '^result: OK' "$local_log"; then
-        echo "local run: ok"
+    report="$WORK/local-run.json"
+    marker="test-sh-$$-$RANDOM"
+    run_status=0
+    INVSYNC_RUN_MARKER="$marker" bash scripts/run-local.sh --dcs 2 --items 200 --activity 50 \
+        --report-json "$report" || run_status=$?
+    left="$(bash scripts/tests/marked-processes.sh "$marker")"
+    if [[ "$run_status" != 0 ]]; then
+        local_run="FAILED (exit status $run_status; report above)"
+    elif ! "$VENV/bin/python" scripts/tests/check-local-report.py "$report" --dcs 2 --synced 50 \
+        --variances 3,2,1; then
+        local_run="FAILED (its JSON report is not what the README promises: see above)"
+    elif [[ -n "$left" ]]; then
+        local_run="FAILED (processes it started still run: $left)"
     else
-        echo "local run: FAILED (report above)" >&2
-        status=1
+        local_run="ok"
     fi
+    [[ "$local_run" == ok ]] || status=1
+    echo "local run: $local_run"
+
+    script_tests="ok"
+    for t in scripts/tests/test-*.sh; do
+        echo "==> script test: $t" >&2
+        if ! bash "$t"; then
+            script_tests="FAILED ($t)"
+            status=1
+        fi
+    done
 fi
 
-passed=$(grep -aEo '[0-9]+ passed' "$test_log" | awk '{s+=$1} END {print s+0}')
-failed=$(grep -aEo '[0-9]+ failed' "$test_log" | awk '{s+=$1} END {print s+0}')
-ignored=$(grep -aEo '[0-9]+ ignored' "$test_log" | awk '{s+=$1} END {print s+0}')
 echo
-echo "summary: $passed passed, $failed failed, $ignored skipped"
+echo "summary: $(sum_of passed) passed, $(sum_of failed) failed, $(sum_of ignored) skipped; local run: $local_run; script tests: $script_tests"
 exit "$status"

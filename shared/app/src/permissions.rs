@@ -1,7 +1,7 @@
 //! What each function's code calls in AWS, per resource of `infra/template.yaml`: the adapters
 //! a function wires, each with the [`Permissions`] it declares next to its calls.
 //!
-//! `tests/template-check` compares this with the function's role (exactly: nothing missing,
+//! `tools/template-check` compares this with the function's role (exactly: nothing missing,
 //! nothing extra beyond what Lambda itself needs), and the IAM-enforced integration tests run
 //! each function under its role. A function that starts using another adapter adds it here.
 

@@ -12,18 +12,19 @@
 //! its template policy ([`iam`]), [`TestEnv::ports_as`] the ports a container under that role
 //! builds, and [`TestEnv::assert_only_granted`] fails naming any action the role lacked.
 
-pub mod calls;
-pub mod iam;
-pub mod one_at_a_time;
+mod resources;
 
-use adapters::aws::{provision, ProvisionOptions, Provisioned};
+// Why re-exported: the functions' tests name them through the harness, which hands them out.
+pub use aws_local::{calls, iam, one_at_a_time, AlertInbox, ReceivedAlert};
+pub use resources::resources_from;
+
 use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient, TransactionMode};
 use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
 use anyhow::{anyhow, Context as _};
 use app::{AppPorts, Resources};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_local::{provision, ProvisionOptions, Provisioned};
 use calls::{Call, RecordCalls};
 use domain::DcCode;
 use fusion_sim::{FusionSim, RunningSim, SimConfig};
@@ -36,24 +37,6 @@ use std::time::Duration;
 use wms_sim::{RunningWms, WmsConfig as WmsSimConfig, WmsSim};
 
 pub use {fusion_sim, sim_seed, wms_sim};
-
-/// The names the functions read from their environment, of resources provisioned from the
-/// template (production wiring reads them from the environment only).
-pub fn resources_of(p: &Provisioned) -> anyhow::Result<Resources> {
-    let table = |id: &str| p.table(id).map(str::to_string).map_err(|e| anyhow!("{e}"));
-    Ok(Resources {
-        ledger_table: table("LedgerTable")?,
-        lot_map_table: table("LotMapTable")?,
-        review_task_table: table("ReviewTaskTable")?,
-        lease_table: table("LeaseTable")?,
-        run_table: table("RunTable")?,
-        incident_table: table("IncidentTable")?,
-        alert_topic_arn: p
-            .topic_arn("AlertTopic")
-            .map(str::to_string)
-            .map_err(|e| anyhow!("{e}"))?,
-    })
-}
 
 /// What to spawn.
 #[derive(Debug, Clone)]
@@ -196,7 +179,7 @@ impl TestEnv {
                 .collect();
             format!("provision the template's resources on the emulator {failed:?}")
         })?;
-        let resources = resources_of(&provisioned)?;
+        let resources = resources_from(&provisioned)?;
         Ok(Self {
             fusion,
             wms,
@@ -222,7 +205,7 @@ impl TestEnv {
         &self,
         function: &str,
         tag: &str,
-        change: impl FnOnce(&mut Vec<template_check::roles::RoleStatement>),
+        change: impl FnOnce(&mut Vec<iam::RoleStatement>),
     ) -> anyhow::Result<FunctionSession> {
         if self.recorder.is_none() {
             return Err(anyhow!("function sessions need TestEnv::spawn_under_iam"));
@@ -394,98 +377,12 @@ impl TestEnv {
     /// Creates an SQS queue subscribed to the alert topic, so tests read alerts back the way a
     /// subscriber receives them.
     pub async fn subscribe_alerts(&self) -> anyhow::Result<AlertInbox> {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
-        let url = sqs
-            .create_queue()
-            .queue_name(format!("alert-inbox{}", self.suffix))
-            .send()
-            .await?
-            .queue_url()
-            .ok_or_else(|| anyhow!("no queue url"))?
-            .to_string();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await?
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .ok_or_else(|| anyhow!("no queue arn"))?;
-        aws_sdk_sns::Client::new(&self.sdk)
-            .subscribe()
-            .topic_arn(&self.resources.alert_topic_arn)
-            .protocol("sqs")
-            .endpoint(arn)
-            .send()
-            .await?;
-        Ok(AlertInbox { sqs, url })
-    }
-}
-
-/// An alert as a subscriber received it.
-#[derive(Debug, Clone)]
-pub struct ReceivedAlert {
-    /// Email subject.
-    pub subject: String,
-    /// Body.
-    pub message: String,
-    /// `dc` message attribute.
-    pub dc: String,
-    /// `severity` message attribute.
-    pub severity: String,
-}
-
-/// An SQS queue subscribed to the alert topic.
-pub struct AlertInbox {
-    sqs: aws_sdk_sqs::Client,
-    url: String,
-}
-
-impl AlertInbox {
-    /// Every alert delivered so far (reads until the queue answers empty twice).
-    pub async fn drain(&self) -> anyhow::Result<Vec<ReceivedAlert>> {
-        let mut out = Vec::new();
-        let mut empty = 0;
-        while empty < 2 {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await?;
-            let messages = got.messages();
-            if messages.is_empty() {
-                empty += 1;
-                continue;
-            }
-            for m in messages {
-                let envelope: serde_json::Value = serde_json::from_str(m.body().unwrap_or("{}"))?;
-                let attr = |k: &str| {
-                    envelope["MessageAttributes"][k]["Value"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string()
-                };
-                out.push(ReceivedAlert {
-                    subject: envelope["Subject"].as_str().unwrap_or("").to_string(),
-                    message: envelope["Message"].as_str().unwrap_or("").to_string(),
-                    dc: attr("dc"),
-                    severity: attr("severity"),
-                });
-                if let Some(h) = m.receipt_handle() {
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.url)
-                        .receipt_handle(h)
-                        .send()
-                        .await?;
-                }
-            }
-        }
-        Ok(out)
+        AlertInbox::subscribe(
+            &self.sdk,
+            &self.resources.alert_topic_arn,
+            &format!("alert-inbox{}", self.suffix),
+        )
+        .await
     }
 }
 

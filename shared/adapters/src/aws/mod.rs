@@ -1,17 +1,16 @@
 //! AWS adapters: DynamoDB stores behind the domain's persistence and operations ports, SNS
-//! alerts, SQS fan-out, and the local set-up that creates those resources from
-//! `infra/template.yaml`.
+//! alerts and SQS fan-out. (Creating those resources locally from `infra/template.yaml` is
+//! `tools/aws-local`'s, which no function links.)
 //!
 //! - [`config`]: the SDK configuration, endpoint from the standard environment
 //!   (`AWS_ENDPOINT_URL`), so the same code runs against moto, LocalStack and AWS;
-//! - [`provision`]: creates the template's tables, queues and topics (local set-up and tests);
 //! - [`ledger`], [`lease`], [`lot_map`], [`review_tasks`], [`incidents`], [`run_reports`]:
 //!   one DynamoDB table each, every state change a conditional write; review tasks and
 //!   incidents share one open/closed record table with TTL (`open_closed`);
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
 //! - [`WriteCounter`]: how many DynamoDB write requests the stores made (benchmarks);
 //! - [`Permissions`]: the IAM actions each adapter declares next to its calls (`PERMISSIONS` in
-//!   each module), which tests/template-check compares with the roles.
+//!   each module), which tools/template-check compares with the roles.
 //!
 //! Error mapping (DynamoDB): `ConditionalCheckFailedException` is
 //! [`StoreError::Conflict`](domain::ports::StoreError::Conflict); throttling, 5xx, timeouts and
@@ -27,7 +26,6 @@ pub mod ledger;
 pub mod lot_map;
 mod open_closed;
 pub mod permissions;
-pub mod provision;
 pub mod review_tasks;
 pub mod run_reports;
 pub mod sns;
@@ -39,7 +37,6 @@ pub use lease::DynamoDcLease;
 pub use ledger::DynamoSyncLedger;
 pub use lot_map::DynamoLotMap;
 pub use permissions::Permissions;
-pub use provision::{provision, ProvisionError, ProvisionOptions, Provisioned, ProvisionedResource, ResourceKind};
 pub use review_tasks::{DynamoReviewTasks, TaskRecord, TaskStatus};
 pub use run_reports::DynamoRunReports;
 pub use sns::SnsAlertSink;

@@ -3,7 +3,7 @@
 //!
 //! A function's role must grant exactly what the adapters it wires declare (plus what Lambda
 //! itself does with the role: logs, traces, the event source, failure destinations).
-//! `tests/template-check` compares the declarations with every role in `infra/template.yaml`,
+//! `tools/template-check` compares the declarations with every role in `infra/template.yaml`,
 //! and the IAM-enforced integration tests run each function under its role, so a call missing
 //! from a declaration fails there.
 //!

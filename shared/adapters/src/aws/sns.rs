@@ -16,7 +16,7 @@ pub const SMS_MAX_CHARS: usize = 140;
 
 /// The IAM action [`AlertSink::publish`] needs on the topic. (A topic encrypted with a customer
 /// key also needs `kms:GenerateDataKey*` and `kms:Decrypt` on that key: the template's, not this
-/// adapter's, choice; tests/template-check derives them.)
+/// adapter's, choice; tools/template-check derives them.)
 pub const PERMISSIONS: Permissions = Permissions::on_resource(&["sns:Publish"]);
 
 /// Publishes alerts to an SNS topic: `Subject` ([`alert_subject`]), `Message`

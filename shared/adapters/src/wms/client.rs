@@ -1,12 +1,11 @@
 //! [`HttpWmsClient`]: the WMS contract over HTTP, with retries and error mapping.
 
 use super::config::{RetryPolicy, WmsAuth, WmsConfig, MAX_PAGE_SIZE};
-use super::wire::{self, WireHold, WireReleasedHold};
+use super::wire::{self, WireHold};
 use backon::{ExponentialBuilder, Retryable as _};
 use chrono::{DateTime, Utc};
 use domain::ports::wms::{Hold, OutboxItem, Page, SyncOutcome, WarehouseSystem, WmsBalance, WmsError};
-use domain::{DcCode, DomainError, ItemNumber};
-use futures::{Stream, TryStreamExt};
+use domain::{DcCode, DomainError};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -15,43 +14,24 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A hold after its release, as the WMS reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HoldRelease {
-    /// The hold that was released.
-    pub hold: Hold,
-    /// When it had been placed.
-    pub placed_at: DateTime<Utc>,
-    /// Who released it.
-    pub released_by: String,
-    /// When it was released (the first release, if released more than once).
-    pub released_at: DateTime<Utc>,
-    /// Why it was released, if given.
-    pub release_reason: Option<String>,
-}
-
 /// The WMS contract's operations, for error mapping, logs and spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
-    Dcs,
     Balances,
     Outbox,
     Outcome,
     Holds,
     PlaceHold,
-    ReleaseHold,
 }
 
 impl Op {
     fn name(self) -> &'static str {
         match self {
-            Op::Dcs => "list_dcs",
             Op::Balances => "list_balances",
             Op::Outbox => "list_outbox",
             Op::Outcome => "report_outcome",
             Op::Holds => "list_holds",
             Op::PlaceHold => "place_hold",
-            Op::ReleaseHold => "release_hold",
         }
     }
 }
@@ -103,7 +83,6 @@ struct Inner {
     secret: SecretString,
     timeout: Duration,
     retry: RetryPolicy,
-    page_size: usize,
     max_response_bytes: usize,
 }
 
@@ -114,7 +93,6 @@ impl fmt::Debug for HttpWmsClient {
             .field("auth", &self.inner.auth_kind)
             .field("timeout", &self.inner.timeout)
             .field("retry", &self.inner.retry)
-            .field("page_size", &self.inner.page_size)
             .finish_non_exhaustive()
     }
 }
@@ -176,7 +154,6 @@ impl HttpWmsClient {
                 secret,
                 timeout: config.timeout,
                 retry: config.retry,
-                page_size: config.page_size,
                 max_response_bytes: config.max_response_bytes,
             }),
         })
@@ -185,76 +162,6 @@ impl HttpWmsClient {
     /// A client from [`WmsConfig::from_env`].
     pub fn from_env() -> Result<Self, DomainError> {
         Self::new(WmsConfig::from_env()?)
-    }
-
-    /// The page size the paging helpers use.
-    pub fn page_size(&self) -> usize {
-        self.inner.page_size
-    }
-
-    /// Every DC code the WMS knows (`GET /v1/dcs`).
-    pub async fn dcs(&self) -> Result<Vec<DcCode>, WmsError> {
-        let body = self
-            .execute(self.call(Op::Dcs, Method::GET, None, &["v1", "dcs"]))
-            .await?;
-        let list: wire::DcList = serde_json::from_slice(&body).map_err(|e| self.invalid(Op::Dcs, &e))?;
-        list.items
-            .into_iter()
-            .map(|dc| DcCode::parse(dc).map_err(|e| self.invalid(Op::Dcs, &e)))
-            .collect()
-    }
-
-    /// Releases the hold on `item` at `dc` (idempotent: releasing again returns the first
-    /// release). An item never held fails as `Rejected { status: 404, code: "no_hold", .. }`.
-    pub async fn release_hold(
-        &self,
-        dc: &DcCode,
-        item: &ItemNumber,
-        released_by: &str,
-        reason: Option<&str>,
-    ) -> Result<HoldRelease, WmsError> {
-        let mut call = self.call(
-            Op::ReleaseHold,
-            Method::POST,
-            Some(dc),
-            &["v1", "dcs", dc.as_str(), "holds", item.as_str(), "release"],
-        );
-        call.body = Some(json_of(&wire::ReleaseRequest { released_by, reason }));
-        let body = self.execute(call).await?;
-        let released: WireReleasedHold =
-            serde_json::from_slice(&body).map_err(|e| self.invalid(Op::ReleaseHold, &e))?;
-        let placed_at = released.hold.placed_at;
-        Ok(HoldRelease {
-            hold: released
-                .hold
-                .into_domain()
-                .map_err(|e| self.invalid(Op::ReleaseHold, &e))?,
-            placed_at,
-            released_by: released.released_by,
-            released_at: released.released_at,
-            release_reason: released.release_reason,
-        })
-    }
-
-    /// The DC's balances page by page, [`page_size`](Self::page_size) rows at a time, following
-    /// the cursor to the end. A cursor that does not move ends the stream with `InvalidResponse`.
-    pub fn balance_pages<'a>(&'a self, dc: &'a DcCode) -> impl Stream<Item = Result<Vec<WmsBalance>, WmsError>> + 'a {
-        pages(move |cursor| async move { self.balances(dc, cursor.as_deref(), self.page_size()).await })
-    }
-
-    /// The DC's outbox page by page, in WMS sequence order; see [`balance_pages`](Self::balance_pages).
-    pub fn outbox_pages<'a>(&'a self, dc: &'a DcCode) -> impl Stream<Item = Result<Vec<OutboxItem>, WmsError>> + 'a {
-        pages(move |cursor| async move { self.outbox(dc, cursor.as_deref(), self.page_size()).await })
-    }
-
-    /// Every balance row of the DC.
-    pub async fn all_balances(&self, dc: &DcCode) -> Result<Vec<WmsBalance>, WmsError> {
-        self.balance_pages(dc).try_concat().await
-    }
-
-    /// The DC's whole outbox, in WMS sequence order.
-    pub async fn all_outbox(&self, dc: &DcCode) -> Result<Vec<OutboxItem>, WmsError> {
-        self.outbox_pages(dc).try_concat().await
     }
 
     fn call<'a>(&self, op: Op, method: Method, dc: Option<&'a DcCode>, segments: &[&str]) -> Call<'a> {
@@ -432,38 +339,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }
     let at = DateTime::parse_from_rfc2822(text).ok()?.with_timezone(&Utc);
     (at - Utc::now()).to_std().ok().or(Some(Duration::ZERO))
-}
-
-/// A stream of pages that follows `next_cursor` until it is `None`.
-fn pages<'a, T, F, Fut>(fetch: F) -> impl Stream<Item = Result<Vec<T>, WmsError>> + 'a
-where
-    T: 'a,
-    F: Fn(Option<String>) -> Fut + 'a,
-    Fut: std::future::Future<Output = Result<Page<T>, WmsError>> + 'a,
-{
-    enum State {
-        Start,
-        At(String),
-        Done,
-    }
-    futures::stream::try_unfold((State::Start, fetch), |(state, fetch)| async move {
-        let cursor = match state {
-            State::Done => return Ok(None),
-            State::Start => None,
-            State::At(c) => Some(c),
-        };
-        let page = fetch(cursor.clone()).await?;
-        let next = match page.next_cursor {
-            None => State::Done,
-            Some(next) if Some(&next) == cursor.as_ref() => {
-                return Err(WmsError::InvalidResponse(
-                    "the WMS returned the same cursor twice; paging would never end".into(),
-                ))
-            }
-            Some(next) => State::At(next),
-        };
-        Ok(Some((page.items, (next, fetch))))
-    })
 }
 
 impl WarehouseSystem for HttpWmsClient {

@@ -79,7 +79,8 @@ pub struct WmsConfig {
     pub connect_timeout: Duration,
     /// Retry policy.
     pub retry: RetryPolicy,
-    /// Page size used by the paging helpers (`all_balances`, `all_outbox`), 1..=[`MAX_PAGE_SIZE`].
+    /// `WMS_PAGE_SIZE`, 1..=[`MAX_PAGE_SIZE`]: parsed and checked, but the client pages with
+    /// the limit each call passes (the engines' own page sizes), so nothing reads it yet.
     pub page_size: usize,
     /// Largest response body read (`WMS_MAX_RESPONSE_BYTES`, default 32 MiB); a larger answer
     /// is refused as nonsense rather than held in memory.

@@ -14,5 +14,5 @@ pub mod config;
 mod client;
 mod wire;
 
-pub use client::{HoldRelease, HttpWmsClient};
+pub use client::HttpWmsClient;
 pub use config::{RetryPolicy, WmsAuth, WmsConfig, MAX_PAGE_SIZE};

@@ -336,12 +336,14 @@ pub(crate) fn balance(dc: &DcCode, value: &Value) -> Result<WmsBalance, String> 
     })
 }
 
-/// A hold as the contract returns it (`Hold`, and the hold part of `ReleasedHold`).
+/// A hold as the contract returns it (`Hold`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct WireHold {
     pub item: String,
     pub reason: String,
     pub placed_by: String,
+    /// Read only to hold the WMS to the contract: a hold without it is an invalid answer.
+    #[allow(dead_code, reason = "required by the contract, so parsed; nothing needs its value")]
     pub placed_at: DateTime<Utc>,
     #[serde(default)]
     pub reference: Option<String>,
@@ -357,17 +359,6 @@ impl WireHold {
             reference: self.reference.unwrap_or_default(),
         })
     }
-}
-
-/// `ReleasedHold` of the contract.
-#[derive(Debug, Deserialize)]
-pub(crate) struct WireReleasedHold {
-    #[serde(flatten)]
-    pub hold: WireHold,
-    pub released_by: String,
-    pub released_at: DateTime<Utc>,
-    #[serde(default)]
-    pub release_reason: Option<String>,
 }
 
 /// Body of `PUT /v1/dcs/{dc}/holds/{item}`.
@@ -389,14 +380,6 @@ impl<'a> HoldRequest<'a> {
     }
 }
 
-/// Body of `POST /v1/dcs/{dc}/holds/{item}/release`.
-#[derive(Debug, Serialize)]
-pub(crate) struct ReleaseRequest<'a> {
-    pub released_by: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'a str>,
-}
-
 /// Body of `POST /v1/dcs/{dc}/transactions/{id}/outcome`.
 pub(crate) fn outcome_body(outcome: &SyncOutcome) -> Value {
     match outcome {
@@ -405,12 +388,6 @@ pub(crate) fn outcome_body(outcome: &SyncOutcome) -> Value {
         }
         SyncOutcome::Failed { error } => serde_json::json!({ "status": "sync_failed", "error": error }),
     }
-}
-
-/// `DcList` of the contract.
-#[derive(Debug, Deserialize)]
-pub(crate) struct DcList {
-    pub items: Vec<String>,
 }
 
 #[cfg(test)]

@@ -4,67 +4,14 @@
 
 #![allow(dead_code)]
 
-use adapters::aws::{self, ProvisionOptions, Provisioned, WriteCounter};
+use adapters::aws::{self, WriteCounter};
 use aws_config::SdkConfig;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_local::{OneAtATime, ProvisionOptions, Provisioned};
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::txn::{NewTransaction, Tracking, TxnKind, WmsTransaction};
 use domain::{DcCode, ItemNumber, SubinventoryCode, Uom, WmsTxnId};
 use rust_decimal_macros::dec;
 use std::path::PathBuf;
-use std::sync::Arc;
-
-/// Sends one request at a time per test.
-///
-/// Why: moto evaluates a DynamoDB condition and applies the write without a lock, so two
-/// requests arriving in the same instant can both pass `attribute_not_exists` or
-/// `version = :v`; DynamoDB makes each request atomic per item. Serializing requests restores
-/// that atomicity while racing callers still interleave request by request, which is what the
-/// adapters' protocols (update-then-create, read-back on conflict) must survive.
-#[derive(Debug, Clone)]
-struct OneAtATime {
-    inner: SharedHttpClient,
-    turn: Arc<tokio::sync::Mutex<()>>,
-}
-
-#[derive(Debug)]
-struct OneAtATimeConnector {
-    inner: SharedHttpConnector,
-    turn: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl HttpClient for OneAtATime {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
-        SharedHttpConnector::new(OneAtATimeConnector {
-            inner: self.inner.http_connector(settings, components),
-            turn: self.turn.clone(),
-        })
-    }
-}
-
-impl HttpConnector for OneAtATimeConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let (inner, turn) = (self.inner.clone(), self.turn.clone());
-        HttpConnectorFuture::new(async move {
-            let _turn = turn.lock().await;
-            inner.call(request).await
-        })
-    }
-}
-
-fn one_at_a_time_client() -> OneAtATime {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    OneAtATime {
-        inner: aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .build_https(),
-        turn: Arc::new(tokio::sync::Mutex::new(())),
-    }
-}
 
 /// Clients, the resources provisioned for this test and a fresh write counter.
 pub struct TestEnv {
@@ -105,9 +52,9 @@ pub async fn sdk() -> SdkConfig {
 
 impl TestEnv {
     pub async fn spawn() -> TestEnv {
-        let sdk = sdk().await.into_builder().http_client(one_at_a_time_client()).build();
+        let sdk = sdk().await.into_builder().http_client(OneAtATime::new()).build();
         let suffix = unique_suffix();
-        let resources = aws::provision(&sdk, &template_path(), &ProvisionOptions::with_suffix(suffix.clone()))
+        let resources = aws_local::provision(&sdk, &template_path(), &ProvisionOptions::with_suffix(suffix.clone()))
             .await
             .unwrap_or_else(|e| panic!("provisioning from infra/template.yaml failed: {e}"));
         TestEnv {

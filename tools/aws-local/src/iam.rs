@@ -21,7 +21,10 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use template_check::roles::{action_matches, role_statements, RoleStatement};
+use template_check::roles::{action_matches, role_statements};
+
+/// One statement of a role policy in the template (what [`template_statements`] returns).
+pub use template_check::roles::RoleStatement;
 
 /// The IAM-enforcing emulator's endpoint.
 pub const ENDPOINT_VAR: &str = "INVSYNC_IAM_ENDPOINT_URL";
@@ -274,7 +277,7 @@ impl FunctionSession {
 }
 
 /// Physical names and ARNs of `provisioned` resources -> their logical ids.
-pub fn logical_ids(provisioned: &adapters::aws::Provisioned) -> BTreeMap<String, String> {
+pub fn logical_ids(provisioned: &crate::provision::Provisioned) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (id, r) in &provisioned.resources {
         out.insert(r.name.clone(), id.clone());

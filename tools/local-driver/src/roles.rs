@@ -1,13 +1,13 @@
 //! The local run's functions under their template roles: with `--roles` (scripts/run-local.sh
 //! passes it when it runs against the IAM-enforcing emulator), each in-process function runs
-//! as a role whose policy is its role policy in `infra/template.yaml` (test_harness::iam), and
+//! as a role whose policy is its role policy in `infra/template.yaml` (aws_local::iam), and
 //! the run fails naming any action a function needed beyond its role.
 
 use aws_config::SdkConfig;
+use aws_local::calls::RecordCalls;
+use aws_local::iam::{self, FunctionSession};
 use std::collections::BTreeMap;
 use std::path::Path;
-use test_harness::calls::RecordCalls;
-use test_harness::iam::{self, FunctionSession};
 
 /// The three functions' sessions and the record of every call.
 pub struct Roles {
@@ -28,10 +28,10 @@ impl Roles {
         admin: &SdkConfig,
         recorder: RecordCalls,
         root: &Path,
-        provisioned: &adapters::aws::Provisioned,
+        provisioned: &aws_local::Provisioned,
         suffix: &str,
     ) -> anyhow::Result<Self> {
-        let template = root.join(adapters::aws::provision::TEMPLATE_PATH);
+        let template = root.join(aws_local::provision::TEMPLATE_PATH);
         let session = |function: &'static str| {
             let template = template.clone();
             async move {

@@ -1,14 +1,32 @@
 //! Local set-up from `infra/template.yaml` against an AWS emulator: every declared table,
 //! queue and topic exists with the template's keys, indexes, TTL, point-in-time recovery and
-//! queue attributes, and
-//! provisioning twice is harmless.
+//! queue attributes, and provisioning twice is harmless.
 
-mod aws_support;
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use adapters::aws::{provision, ProvisionOptions, ResourceKind};
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_local::{provision, ProvisionOptions, ResourceKind};
 use aws_sdk_dynamodb::types::{KeyType, PointInTimeRecoveryStatus, TimeToLiveStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
-use aws_support::{sdk, template_path, unique_suffix};
+use std::path::PathBuf;
+
+fn template_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml")
+}
+
+fn unique_suffix() -> String {
+    format!("-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+/// The emulator `AWS_ENDPOINT_URL` points at (scripts/test.sh starts moto); fails, never
+/// skips, without one.
+async fn sdk() -> SdkConfig {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|v| !v.is_empty()),
+        "AWS_ENDPOINT_URL is not set: run through `bash scripts/test.sh -p aws-local` (it starts moto)"
+    );
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
 
 #[tokio::test]
 async fn provisioning_creates_what_the_template_declares_and_is_idempotent() {

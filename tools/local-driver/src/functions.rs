@@ -2,13 +2,13 @@
 //! ports a warm container would build) or through `cargo lambda watch`, which runs the real
 //! binaries behind the Lambda runtime API.
 
-use adapters::aws::Provisioned;
 use adapters::fusion::{FusionConfig, HttpFusionClient};
 use adapters::wms::{HttpWmsClient, WmsConfig};
 use anyhow::{anyhow, bail, Context as _};
 use app::{names, AppPorts, Env, ReconcileStockConfig, Resources, SyncInventoryConfig};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_local::Provisioned;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::BTreeMap;
