@@ -1,6 +1,6 @@
 //! Reads a whole 50,000-item organization through `HttpFusionClient` from the Fusion simulator
-//! with 100 ms added latency, and prints requests (from `/admin/stats`) and wall time, with
-//! the default 8 requests in flight and, for comparison, one at a time.
+//! with 100 ms added latency, and prints requests (from `/admin/stats`) and wall time, with a
+//! fixed 8 requests in flight (the default start) and, for comparison, one at a time.
 //!
 //! `cargo run --release -p adapters --example fusion_onhand_bench`
 
@@ -45,6 +45,8 @@ async fn main() -> Result<(), Error> {
             },
         );
         cfg.max_in_flight = max_in_flight;
+        // A fixed bound, so the two runs compare 8 against 1 (the sim never refuses).
+        cfg.adaptive_concurrency = false;
         cfg.request_timeout = Duration::from_secs(30);
         let client = HttpFusionClient::new(cfg)?;
         admin.post(format!("{}/admin/stats/reset", sim.url())).send().await?;

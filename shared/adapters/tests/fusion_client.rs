@@ -783,7 +783,10 @@ async fn requests_in_flight_are_bounded() {
         latency_ms: 100,
         ..Faults::default()
     });
-    let c = client_with(&env, |c| c.max_in_flight = 2);
+    let c = client_with(&env, |c| {
+        c.max_in_flight = 2;
+        c.max_in_flight_ceiling = 2;
+    });
     let t = Instant::now();
     let calls = (0..8).map(|i| {
         let c = c.clone();

@@ -15,6 +15,8 @@
 //! - [`fusion`]: [`FakeFusion`], Oracle Fusion inventory with an item master, lots, on-hand,
 //!   recorded posts and scriptable failures;
 //! - [`wms`]: [`FakeWms`], the WMS contract with an outbox, outcomes, balances and holds;
+//! - [`latency`]: [`latency::Latency`], a decorator adding an AWS service's latency to a fake
+//!   and counting its requests by kind (benchmarks on the fakes);
 //! - [`ports`]: [`FakePorts`], all of the above bundled as `domain::sync::SyncPorts` and
 //!   `domain::reconciliation::ReconcilePorts`.
 //!
@@ -24,6 +26,7 @@
 pub mod build;
 pub mod clock;
 pub mod fusion;
+pub mod latency;
 pub mod ops;
 pub mod ports;
 pub mod store;

@@ -37,6 +37,7 @@ pub(crate) async fn get_stats(State(shared): State<Arc<Shared>>) -> Response {
 
 pub(crate) async fn reset_stats(State(shared): State<Arc<Shared>>) -> Response {
     lock(&shared.stats).clear();
+    shared.peak_in_flight.store(0, std::sync::atomic::Ordering::SeqCst);
     StatusCode::NO_CONTENT.into_response()
 }
 

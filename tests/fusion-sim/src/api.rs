@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::faults::Injected;
-use crate::http::{check_auth, count, error_response, lock, parse_query, Shared, VERSION};
+use crate::http::{check_auth, count, error_response, lock, parse_query, InFlight, Shared, VERSION};
 use crate::rest::{text_of, ApiError, JSON_ERRORS_FROM};
 use crate::sim::ApiRequest;
 
@@ -199,10 +199,16 @@ async fn run_fusion(
             fv,
         );
     }
-    let (latency, retry_after, lies) = {
+    let (latency, retry_after, lies, max_in_flight) = {
         let f = lock(&shared.faults);
         let f = f.faults();
-        (f.latency_ms, f.retry_after_secs, f.hasmore_lies)
+        (f.latency_ms, f.retry_after_secs, f.hasmore_lies, f.max_in_flight)
+    };
+    // Held until the answer is built, so the count covers the latency and the handling: the
+    // client's view of a request in flight always spans the simulator's.
+    let Some(_slot) = InFlight::enter(shared, max_in_flight) else {
+        let e = ApiError::new(429, "SIM-429", "Too many requests in flight for this pod. Retry later.");
+        return api_error(&e, Some(retry_after), fv);
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

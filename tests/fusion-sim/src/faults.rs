@@ -23,6 +23,13 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Requests allowed per wall-clock second before answering 429 (`None` = unlimited).
     pub rate_limit_per_sec: Option<u32>,
+    /// Fusion API requests allowed in flight at once; one arriving beyond is answered 429 at
+    /// once, before any latency (`None` = unlimited). Refusals are counted under
+    /// [`CONCURRENCY_REFUSED`]; `RunningSim::peak_in_flight` tells the most seen at once.
+    ///
+    /// Why: Oracle publishes no concurrency limit for a pod; this models the strictest shape one
+    /// could take, against which the client's adaptive limit is measured.
+    pub max_in_flight: Option<u32>,
     /// `Retry-After` seconds sent with 429 and 503.
     pub retry_after_secs: u64,
     /// Share of requests answered 500.
@@ -63,6 +70,9 @@ pub struct Faults {
     pub forbidden_resources: Vec<String>,
 }
 
+/// Stats key counting requests refused by [`Faults::max_in_flight`].
+pub const CONCURRENCY_REFUSED: &str = "CONCURRENCY refused";
+
 /// `ErrorCode` of a row failed by [`Faults::process_fail_rate`]. Unsure (fact sheet §3): real
 /// ERROR_CODE values aren't documented; the simulator's codes only need to be recognisable.
 pub const PROCESS_FAIL_CODE: &str = "INV-PROC-RANDOM";
@@ -79,6 +89,7 @@ impl Default for Faults {
         Self {
             latency_ms: 0,
             rate_limit_per_sec: None,
+            max_in_flight: None,
             retry_after_secs: 1,
             error_500_rate: 0.0,
             error_503_rate: 0.0,

@@ -60,6 +60,35 @@ pub struct Shared {
     pub default_framework_version: u32,
     /// Wakes the Concurrent-row processor after a request that may have scheduled a row.
     pub concurrent_wake: tokio::sync::Notify,
+    /// Fusion API requests being handled now (for [`crate::Faults::max_in_flight`]).
+    pub in_flight: std::sync::atomic::AtomicU32,
+    /// The most Fusion API requests seen in flight at once since the counters were reset.
+    pub peak_in_flight: std::sync::atomic::AtomicU32,
+}
+
+/// One admitted Fusion API request, counted in [`Shared::in_flight`] until dropped.
+pub(crate) struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    /// Admits a request unless `limit` requests are already in flight (then `None`: the
+    /// caller answers 429). Records the peak in [`Shared::peak_in_flight`].
+    pub(crate) fn enter(shared: &'a Shared, limit: Option<u32>) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let guard = Self(shared);
+        if limit.is_some_and(|l| now > l) {
+            count(shared, crate::faults::CONCURRENCY_REFUSED);
+            return None;
+        }
+        shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        Some(guard)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Locks a mutex, recovering from poisoning (a panicked handler must not wedge the sim).

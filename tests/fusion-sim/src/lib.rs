@@ -28,7 +28,8 @@
 //!   CS, KG, LB; `Mixed`: Ea, cs, Kg, Lb), compared exactly (case-sensitive).
 //! - Optional resources: [`Faults::missing_resources`] (404) and
 //!   [`Faults::forbidden_resources`] (403) (default none), for every method and batch part.
-//! - Request faults: latency, rate limit (429), 500/503, hangs, resets, Online 408,
+//! - Request faults: latency, rate limit (429), concurrency limit (429 beyond N requests in
+//!   flight, [`Faults::max_in_flight`]), 500/503, hangs, resets, Online 408,
 //!   accept-then-drop, `hasMore` lies, scripted next-N faults ([`Faults`]); gzip request
 //!   bodies ([`SimConfig::accept_gzip_requests`]); negative on-hand
 //!   ([`SimConfig::allow_negative_onhand`]).
@@ -64,7 +65,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{ProcessReport, SimConfig};
-pub use faults::{FaultStatus, Faults, ScriptedFault};
+pub use faults::{FaultStatus, Faults, ScriptedFault, CONCURRENCY_REFUSED};
 pub use rest::HasMoreLies;
 
 use http::{lock, AuthConfig, Shared};
@@ -130,6 +131,8 @@ impl FusionSim {
             accept_gzip_requests: config.accept_gzip_requests,
             default_framework_version: config.default_framework_version,
             concurrent_wake: tokio::sync::Notify::new(),
+            in_flight: std::sync::atomic::AtomicU32::new(0),
+            peak_in_flight: std::sync::atomic::AtomicU32::new(0),
         });
         let (tx, rx) = oneshot::channel::<()>();
         let app = http::router(shared.clone());
@@ -241,9 +244,16 @@ impl RunningSim {
         lock(&self.shared.stats).clone()
     }
 
-    /// Zeroes the request counters.
+    /// Zeroes the request counters and the in-flight peak.
     pub fn reset_stats(&self) {
         lock(&self.shared.stats).clear();
+        self.shared.peak_in_flight.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The most Fusion API requests in flight at once since start or the last
+    /// [`Self::reset_stats`].
+    pub fn peak_in_flight(&self) -> u32 {
+        self.shared.peak_in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Current faults.

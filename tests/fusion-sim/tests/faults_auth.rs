@@ -120,6 +120,29 @@ async fn rate_limit_answers_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn concurrency_limit_answers_429_beyond_n_in_flight() {
+    let env = start().await;
+    env.sim.set_faults(Faults {
+        max_in_flight: Some(3),
+        latency_ms: 300,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let calls = (0..5).map(|_| env.get("inventoryOnhandBalances?limit=1"));
+    let mut statuses: Vec<u16> = futures::future::join_all(calls)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    assert_eq!(env.sim.request_count(fusion_sim::CONCURRENCY_REFUSED), 2);
+    assert_eq!(env.sim.peak_in_flight(), 3);
+    // Freed slots admit again.
+    assert_eq!(env.get("inventoryOnhandBalances?limit=1").await.status(), 200);
+}
+
+#[tokio::test]
 async fn error_rates_produce_about_their_share_of_500_and_503() {
     let env = start().await;
     env.sim.set_faults(Faults {

@@ -133,8 +133,19 @@ pub struct FusionConfig {
     pub connect_timeout: Duration,
     /// Timeout of each request attempt, headers and body.
     pub request_timeout: Duration,
-    /// Most HTTP requests in flight at once across the client (default 8).
+    /// HTTP requests in flight at once across the client at start (default 8); with
+    /// [`Self::adaptive_concurrency`] the limit then adapts between 1 and
+    /// [`Self::max_in_flight_ceiling`], otherwise it stays here.
     pub max_in_flight: usize,
+    /// Highest limit the adaptive bound reaches (default 32; at least [`Self::max_in_flight`]).
+    ///
+    /// Why 32: Oracle publishes no limit for a pod; beyond a few dozen requests the shared pod
+    /// serves other integrations and users too, so the client stops probing there.
+    pub max_in_flight_ceiling: usize,
+    /// Adapt the limit to the pod's answers (default on): one more request in flight per round
+    /// trip while nothing is refused and latency is flat, cut by a tenth on a 429 or 503
+    /// (see `concurrency`). Off: a fixed [`Self::max_in_flight`].
+    pub adaptive_concurrency: bool,
     /// Retries after the first try of a retryable failure (default 3).
     pub retry_attempts: usize,
     /// First backoff delay; doubles per retry, with jitter.
@@ -198,6 +209,8 @@ impl FusionConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(60),
             max_in_flight: 8,
+            max_in_flight_ceiling: 32,
+            adaptive_concurrency: true,
             retry_attempts: 3,
             retry_base_delay: Duration::from_millis(200),
             retry_max_delay: Duration::from_secs(10),
@@ -227,7 +240,9 @@ impl FusionConfig {
     /// | `FUSION_AUTH` | `basic` or `oauth2` | `basic` |
     /// | `FUSION_USER`, `FUSION_PASSWORD` | Basic credentials | required for basic |
     /// | `FUSION_TOKEN_URL`, `FUSION_CLIENT_ID`, `FUSION_CLIENT_SECRET`, `FUSION_SCOPE` | OAuth2 | scope optional |
-    /// | `FUSION_MAX_IN_FLIGHT` | requests in flight | 8 |
+    /// | `FUSION_MAX_IN_FLIGHT` | requests in flight at start | 8 |
+    /// | `FUSION_MAX_IN_FLIGHT_CEILING` | most requests in flight the adaptive limit reaches | 32 |
+    /// | `FUSION_ADAPTIVE_CONCURRENCY` | adapt the limit to 429/503 and latency | true |
     /// | `FUSION_TIMEOUT_MS` | request timeout | 60000 |
     /// | `FUSION_CONNECT_TIMEOUT_MS` | connect timeout | 5000 |
     /// | `FUSION_RETRY_ATTEMPTS`, `FUSION_RETRY_BASE_MS` | retries, first backoff | 3, 200 |
@@ -302,6 +317,21 @@ impl FusionConfig {
         let usize_of = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
         if let Some(v) = num("FUSION_MAX_IN_FLIGHT")? {
             c.max_in_flight = usize_of(v).max(1);
+        }
+        if let Some(v) = num("FUSION_MAX_IN_FLIGHT_CEILING")? {
+            c.max_in_flight_ceiling = usize_of(v).max(1);
+        }
+        if let Some(v) = get("FUSION_ADAPTIVE_CONCURRENCY") {
+            c.adaptive_concurrency = match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(DomainError::InvalidConfig {
+                        name: "FUSION_ADAPTIVE_CONCURRENCY",
+                        reason: "must be true or false".into(),
+                    })
+                }
+            };
         }
         if let Some(v) = num("FUSION_TIMEOUT_MS")? {
             c.request_timeout = Duration::from_millis(v);
@@ -407,6 +437,16 @@ impl FusionConfig {
             trimmed.to_string()
         } else {
             format!("{trimmed}{REST_PATH}")
+        }
+    }
+
+    /// How the in-flight bound adapts: starts at [`Self::max_in_flight`], never above
+    /// [`Self::max_in_flight_ceiling`] (raised to the start if lower).
+    pub fn concurrency_settings(&self) -> super::concurrency::AdaptiveSettings {
+        let initial = self.max_in_flight.max(1);
+        super::concurrency::AdaptiveSettings {
+            enabled: self.adaptive_concurrency,
+            ..super::concurrency::AdaptiveSettings::new(initial, self.max_in_flight_ceiling.max(initial))
         }
     }
 

@@ -2,8 +2,9 @@
 //! [`domain::ports::FusionInventory`].
 //!
 //! What shapes it (see `shared/reference/fusion-rest.md`):
-//! - one pooled reqwest client per process, a timeout on every request, at most
-//!   [`FusionConfig::max_in_flight`] requests in flight, retries with exponential backoff and
+//! - one pooled reqwest client per process, a timeout on every request, an adaptive bound on
+//!   requests in flight per pod ([`concurrency`]: from [`FusionConfig::max_in_flight`] up to
+//!   [`FusionConfig::max_in_flight_ceiling`], cut on 429/503), retries with exponential backoff and
 //!   jitter (`backon`) that honour `Retry-After` up to a cap;
 //! - errors classified into [`FusionError`]: 429, 5xx, 408, timeouts and lost connections are
 //!   retryable; 400 (with Fusion's `o:errorDetails[].detail`), 401 after one token refresh,
@@ -12,13 +13,15 @@
 //!   looking its Source* reference up** (see [`HttpFusionClient::post_staged`]);
 //! - collection reads stop on `count < limit`, not on `hasMore`, and page at most 500 rows.
 //!
-//! Layout: [`config`] (settings, env), `transport` (HTTP, auth, retries), `wire` (JSON shapes,
+//! Layout: [`config`] (settings, env), [`concurrency`] (the adaptive in-flight bound),
+//! `transport` (HTTP, auth, retries), `wire` (JSON shapes,
 //! exact decimals), `onhand` (paging), `children` (paged child collections), `interface`
 //! (unprocessed staged rows), `post` (validation, post, find), `bulk` (balance transactions,
 //! batch).
 
 mod bulk;
 mod children;
+pub mod concurrency;
 pub mod config;
 mod interface;
 mod onhand;
@@ -45,6 +48,17 @@ pub use transport::gzip_body;
 
 use transport::{Req, Transport, JSON};
 use wire::{int_of, parse, q, Collection, ItemLotWire, ItemWire, UomWire};
+
+/// A snapshot of [`HttpFusionClient::concurrency`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConcurrencyState {
+    /// Requests allowed in flight now.
+    pub limit: usize,
+    /// 429 and 503 answers seen.
+    pub refused: u64,
+    /// Other HTTP answers seen.
+    pub answered: u64,
+}
 
 /// The Fusion REST client. Build it once per process (Lambda init) and share it: clones are
 /// cheap and share the connection pool, the in-flight bound, the OAuth2 token and the item
@@ -99,6 +113,17 @@ impl HttpFusionClient {
     /// The configuration in use.
     pub fn config(&self) -> &FusionConfig {
         &self.inner.t.cfg
+    }
+
+    /// The in-flight bound now: requests allowed in flight, and the refusals (429/503) and other
+    /// answers it has learned from since the client was built.
+    pub fn concurrency(&self) -> ConcurrencyState {
+        let (limit, refused, answered) = self.inner.t.concurrency();
+        ConcurrencyState {
+            limit,
+            refused,
+            answered,
+        }
     }
 
     /// The REST base URL requests go to.

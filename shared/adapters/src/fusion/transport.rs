@@ -1,10 +1,10 @@
-//! HTTP transport: one pooled reqwest client, bounded requests in flight, authentication
+//! HTTP transport: one pooled reqwest client, an adaptive bound on requests in flight
+//! ([`super::concurrency`]), authentication
 //! (Basic or a cached OAuth2 token refreshed once on 401), optional request gzip, error
 //! classification and the retry clock (exponential backoff with jitter from `backon`, stretched
 //! by `Retry-After`).
 
 use std::io::Write as _;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
@@ -15,6 +15,8 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::{Mutex, Semaphore};
+
+use super::concurrency::{AdaptiveLimiter, Signal};
 
 use super::config::{Credentials, FusionConfig};
 
@@ -119,7 +121,9 @@ pub(crate) struct Transport {
     pub cfg: FusionConfig,
     http: reqwest::Client,
     api_base: String,
-    permits: Arc<Semaphore>,
+    /// Requests in flight, adapted to what the pod answers; one per client, so every DC and
+    /// task of an invocation shares it.
+    permits: AdaptiveLimiter,
     token: Mutex<Option<CachedToken>>,
     generation: std::sync::atomic::AtomicU64,
     auth: std::sync::Mutex<AuthState>,
@@ -146,7 +150,7 @@ impl std::fmt::Debug for Transport {
         f.debug_struct("Transport")
             .field("api_base", &self.api_base)
             .field("credentials", &self.cfg.credentials)
-            .field("max_in_flight", &self.cfg.max_in_flight)
+            .field("concurrency_limit", &self.permits.limit())
             .finish_non_exhaustive()
     }
 }
@@ -155,7 +159,7 @@ impl Transport {
     pub fn new(cfg: FusionConfig, http: reqwest::Client) -> Self {
         let api_base = cfg.api_base();
         let creds = cfg.credentials.clone();
-        let permits = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
+        let permits = AdaptiveLimiter::new(cfg.concurrency_settings());
         Self {
             cfg,
             http,
@@ -246,7 +250,7 @@ impl Transport {
         reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
-            .pool_max_idle_per_host(cfg.max_in_flight.max(1))
+            .pool_max_idle_per_host(cfg.concurrency_settings().ceiling.max(1))
             .user_agent(concat!("invsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| FusionError::Connection(format!("cannot build the HTTP client: {}", describe(&e))))
@@ -254,6 +258,12 @@ impl Transport {
 
     pub fn api_base(&self) -> &str {
         &self.api_base
+    }
+
+    /// Requests allowed in flight now, and the refusals (429/503) and answers seen so far.
+    pub fn concurrency(&self) -> (usize, u64, u64) {
+        let (refused, answered) = self.permits.counts();
+        (self.permits.limit(), refused, answered)
     }
 
     /// A fresh retry clock for one operation.
@@ -328,12 +338,33 @@ impl Transport {
         self.send(req, auth).await.map_err(|e| (e, generation))
     }
 
+    /// Sends within the in-flight bound and tells the bound what the answer said: 429 and 503
+    /// are refusals for load, any other HTTP answer a latency sample, a failure without an
+    /// answer nothing.
     async fn send(&self, req: &Req, auth: HeaderValue) -> Result<Resp, CallError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| CallError::new(FusionError::Connection("client is shut down".into()), Outcome::Refused))?;
+        let permit =
+            self.permits.acquire().await.ok_or_else(|| {
+                CallError::new(FusionError::Connection("client is shut down".into()), Outcome::Refused)
+            })?;
+        let result = self.send_unbounded(req, auth).await;
+        let signal = match &result {
+            Ok(_) => Signal::Answered,
+            Err(e)
+                if matches!(
+                    e.error,
+                    FusionError::Throttled { .. } | FusionError::Unavailable { status: 503 }
+                ) =>
+            {
+                Signal::Refused
+            }
+            Err(e) if e.body.is_some() => Signal::Answered,
+            Err(_) => Signal::Ignore,
+        };
+        permit.finish(signal);
+        result
+    }
+
+    async fn send_unbounded(&self, req: &Req, auth: HeaderValue) -> Result<Resp, CallError> {
         let url = if req.path.is_empty() {
             self.api_base.clone()
         } else {
@@ -450,11 +481,10 @@ impl Transport {
             form.query_pairs_mut().append_pair("scope", s);
         }
         let body = form.query().unwrap_or_default().to_string();
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| CallError::new(FusionError::Connection("client is shut down".into()), Outcome::Refused))?;
+        let _permit =
+            self.permits.acquire().await.ok_or_else(|| {
+                CallError::new(FusionError::Connection("client is shut down".into()), Outcome::Refused)
+            })?;
         let resp = self
             .http
             .post(token_url)
