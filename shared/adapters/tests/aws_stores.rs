@@ -265,6 +265,7 @@ fn variance_task(detail: &str) -> ReviewTask {
         kind: TaskKind::Variance,
         summary: "ITM-1 in STORES is off by 12 EA".into(),
         detail: detail.into(),
+        figures: None,
     }
 }
 

@@ -239,6 +239,7 @@ async fn wait<P: SyncPorts>(ports: &P, settings: &SyncSettings, row: &LedgerRow,
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        figures: None,
     };
     if let Err(e) = ports.tasks().open_or_update(&task, now).await {
         warn!(txn_id = %t.id(), error = %e, "could not open the unprocessed-transaction task");

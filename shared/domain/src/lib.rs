@@ -20,10 +20,12 @@
 //! - [`variance`]: the pure three-way variance compare and its tiers;
 //! - [`interface`]: what Fusion's interface table adds to the in-flight picture;
 //! - [`schedule`]: schedule slots, run ids and the sync request message;
+//! - [`console`]: the operator console's rules (roles, task lifecycle, audit, paging);
 //! - [`ports`]: the traits adapters implement (Fusion, WMS, stores, alerts);
 //! - [`error`]: the error taxonomy; every error says whether it is retryable.
 
 pub mod confirm;
+pub mod console;
 pub mod error;
 pub mod ids;
 pub mod interface;

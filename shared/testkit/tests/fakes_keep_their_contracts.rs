@@ -59,6 +59,7 @@ async fn one_open_task_per_key_and_a_closed_key_opens_afresh() {
         kind: TaskKind::Variance,
         summary: "s".into(),
         detail: "d".into(),
+        figures: None,
     };
 
     assert_eq!(

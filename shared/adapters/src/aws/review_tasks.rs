@@ -93,6 +93,7 @@ fn record_from_item(item: &Item) -> Result<TaskRecord, StoreError> {
             kind: r.parsed("kind", parse_kind)?,
             summary: r.str("summary")?.to_string(),
             detail: r.str("detail")?.to_string(),
+            figures: None,
         },
         status: r.parsed("status", |v| match v {
             "open" => Ok(TaskStatus::Open),

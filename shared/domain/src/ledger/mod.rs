@@ -8,6 +8,9 @@
 //!                             |                          |
 //!                             +--accept--> accepted -----+ fail (Fusion's processing refused it)
 //!                                             \--confirm--> synced
+//!
+//! sync_failed | manual_review --operator_retry--> pending_sync   (an audited console action)
+//! sync_failed | manual_review --handled_outside--> handled_outside (terminal, audited)
 //! ```
 //!
 //! `accepted` means Fusion took the staged row but has not processed it yet (Background or
@@ -26,7 +29,7 @@ mod fusion_ref;
 pub use fusion_ref::{FusionRef, STAGED_REF_PREFIX};
 
 /// Where a transaction stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
     /// Seen in the WMS outbox, not yet posted.
@@ -40,8 +43,11 @@ pub enum SyncState {
     Synced,
     /// The last attempt failed; see the failure cause.
     SyncFailed,
-    /// Handed to a person. Terminal for the automation.
+    /// Handed to a person. Terminal for the automation; only an operator's retry moves it.
     ManualReview,
+    /// A person handled it outside invsync (keyed in Fusion by hand, cancelled in the WMS)
+    /// and said why. Terminal.
+    HandledOutside,
 }
 
 impl SyncState {
@@ -54,6 +60,7 @@ impl SyncState {
             SyncState::Synced => "synced",
             SyncState::SyncFailed => "sync_failed",
             SyncState::ManualReview => "manual_review",
+            SyncState::HandledOutside => "handled_outside",
         }
     }
 
@@ -66,6 +73,7 @@ impl SyncState {
             "synced" => SyncState::Synced,
             "sync_failed" => SyncState::SyncFailed,
             "manual_review" => SyncState::ManualReview,
+            "handled_outside" => SyncState::HandledOutside,
             other => {
                 return Err(DomainError::InvalidId {
                     kind: "ledger state",
@@ -78,7 +86,16 @@ impl SyncState {
 
     /// Whether no event can move a row out of this state.
     pub fn is_terminal(self) -> bool {
-        matches!(self, SyncState::Synced | SyncState::ManualReview)
+        matches!(
+            self,
+            SyncState::Synced | SyncState::ManualReview | SyncState::HandledOutside
+        )
+    }
+
+    /// Whether an operator may retry or close a row in this state (`sync_failed`,
+    /// `manual_review`).
+    pub fn needs_operator(self) -> bool {
+        matches!(self, SyncState::SyncFailed | SyncState::ManualReview)
     }
 
     /// Whether the transaction's effect may still be missing from Fusion on-hand (it counts as
@@ -91,13 +108,14 @@ impl SyncState {
     }
 
     /// Every state, in lifecycle order.
-    pub const ALL: [SyncState; 6] = [
+    pub const ALL: [SyncState; 7] = [
         SyncState::PendingSync,
         SyncState::InFlight,
         SyncState::Accepted,
         SyncState::Synced,
         SyncState::SyncFailed,
         SyncState::ManualReview,
+        SyncState::HandledOutside,
     ];
 }
 
@@ -155,6 +173,20 @@ pub enum LedgerEvent {
         /// Why.
         reason: String,
     },
+    /// An operator sends a `sync_failed` or `manual_review` row back to `pending_sync`
+    /// (architecture.md: "`manual_review` -> `pending_sync` only by an audited operator
+    /// action"); the caller writes the audit entry.
+    OperatorRetry {
+        /// Who (recorded in the row's failure text until the next verdict).
+        by: String,
+    },
+    /// An operator closes a `sync_failed` or `manual_review` row as handled outside invsync.
+    HandledOutside {
+        /// Who.
+        by: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl LedgerEvent {
@@ -166,6 +198,8 @@ impl LedgerEvent {
             LedgerEvent::Release => "release",
             LedgerEvent::Fail(_) => "fail",
             LedgerEvent::Escalate { .. } => "escalate",
+            LedgerEvent::OperatorRetry { .. } => "operator_retry",
+            LedgerEvent::HandledOutside { .. } => "handled_outside",
         }
     }
 }
@@ -231,7 +265,8 @@ impl LedgerEntry {
     }
 
     /// The entry after `event`, or `IllegalTransition` when the state machine forbids it.
-    /// `synced` and `manual_review` refuse every event.
+    /// `synced` and `handled_outside` refuse every event; `manual_review` accepts only an
+    /// operator's retry or close.
     pub fn apply(&self, event: LedgerEvent) -> Result<LedgerEntry, DomainError> {
         let illegal = |event: &LedgerEvent| DomainError::IllegalTransition {
             from: self.state.as_str(),
@@ -308,6 +343,29 @@ impl LedgerEntry {
                 next.failure = Some(Failure {
                     retryable: false,
                     reason: reason.clone(),
+                    systemic: false,
+                });
+            }
+            (SyncState::SyncFailed | SyncState::ManualReview, LedgerEvent::OperatorRetry { by }) => {
+                next.state = SyncState::PendingSync;
+                next.lease_until = None;
+                // Why at most 1, not 0: the attempt cap starts over, but when an earlier claim
+                // may have reached Fusion the next claim (attempts 2) still looks the lines up
+                // by their Source* reference before posting (`must_look_up_before_post`).
+                next.attempts = self.attempts.min(1);
+                let last = self.failure.as_ref().map_or("none recorded", |f| f.reason.as_str());
+                next.failure = Some(Failure {
+                    retryable: true,
+                    reason: format!("retry requested by {by}; last failure: {last}"),
+                    systemic: false,
+                });
+            }
+            (SyncState::SyncFailed | SyncState::ManualReview, LedgerEvent::HandledOutside { by, reason }) => {
+                next.state = SyncState::HandledOutside;
+                next.lease_until = None;
+                next.failure = Some(Failure {
+                    retryable: false,
+                    reason: format!("handled outside invsync by {by}: {reason}"),
                     systemic: false,
                 });
             }

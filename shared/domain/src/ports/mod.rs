@@ -4,12 +4,16 @@
 //! Methods return `impl Future + Send` so the domain stays free of any async runtime and
 //! implementations may be plain `async fn`s.
 
+pub mod console;
 pub mod fusion;
 pub mod keys;
 pub mod ops;
 pub mod store;
 pub mod wms;
 
+pub use console::{
+    AuditLog, HoldRelease, IncidentBoard, IncidentRecord, LedgerBrowser, RunHistory, TaskBoard, TaskFilter, TaskRecord,
+};
 pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine, StagedStatus};
 pub use keys::{BalanceKeyText, IncidentId, RunKind, SystemicCause, TaskKey};
 pub use ops::{

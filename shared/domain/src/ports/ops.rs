@@ -36,6 +36,10 @@ pub struct ReviewTask {
     pub summary: String,
     /// Details (quantities, Fusion's error text, what was tried).
     pub detail: String,
+    /// The figures of a variance task (WMS vs Fusion vs in flight), so the console can show
+    /// them and build an adjustment; `None` for other kinds.
+    #[serde(default)]
+    pub figures: Option<crate::console::VarianceFigures>,
 }
 
 /// What `open_or_update` did.

@@ -48,6 +48,16 @@ pub fn review_task_for(v: &Variance, uom: Option<&Uom>, run_id: &str, why_not_co
         kind: TaskKind::Variance,
         summary,
         detail,
+        figures: Some(crate::console::VarianceFigures {
+            key: v.key.clone(),
+            wms: v.wms,
+            fusion: v.fusion,
+            in_flight: v.in_flight,
+            variance: v.variance,
+            uom: uom.cloned(),
+            expiration: None,
+            serial_controlled: false,
+        }),
     }
 }
 

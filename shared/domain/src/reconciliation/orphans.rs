@@ -146,5 +146,6 @@ pub fn orphan_task_for(row: &LedgerRow) -> ReviewTask {
             row.entry.state,
             row.entry.attempts
         ),
+        figures: None,
     }
 }

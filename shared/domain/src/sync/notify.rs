@@ -11,6 +11,7 @@ pub(crate) async fn malformed<P: SyncPorts>(ports: &P, dc: &DcCode, raw_id: &str
         kind: TaskKind::SyncFailure,
         summary: format!("WMS transaction {raw_id} at {dc} is malformed and cannot sync"),
         detail: reason.to_string(),
+        figures: None,
     };
     if let Err(e) = ports.tasks().open_or_update(&task, ports.clock().now()).await {
         warn!(error = %e, "could not open review task for malformed transaction");
@@ -45,6 +46,7 @@ pub(crate) async fn open_task<P: SyncPorts>(ports: &P, row: &LedgerRow, reason: 
         kind: TaskKind::SyncFailure,
         summary: format!("{} did not sync", t.describe()),
         detail: format!("item {}; attempts {}; reason: {reason}", t.item(), row.entry.attempts),
+        figures: None,
     };
     if let Err(e) = ports.tasks().open_or_update(&task, ports.clock().now()).await {
         warn!(error = %e, "could not open review task");
@@ -136,6 +138,7 @@ pub(crate) async fn publish_systemic_alert<P: SyncPorts>(ports: &P, dc: &DcCode,
         kind: TaskKind::SyncFailure,
         summary: format!("invsync cannot sync {dc}: {cause}"),
         detail: format!("last seen in run {run_id}. {fix} Transactions stay pending until it is fixed."),
+        figures: None,
     };
     match ports.tasks().open_or_update(&task, now).await {
         Ok(TaskChange::Updated) => {

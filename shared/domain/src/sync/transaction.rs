@@ -104,7 +104,7 @@ pub async fn sync_transaction<P: SyncPorts>(
             let reported = !notify_wms || report_to_wms(ports, &row.txn, &synced_outcome(&row.entry)).await;
             return TxnOutcome::AlreadySynced { reported };
         }
-        SyncState::ManualReview => return TxnOutcome::Skipped { transient: false },
+        SyncState::ManualReview | SyncState::HandledOutside => return TxnOutcome::Skipped { transient: false },
         // Confirmation (crate::confirm) settles it; until then it and its item wait.
         SyncState::Accepted => return TxnOutcome::WaitingOnFusion,
         _ => {}
