@@ -1,11 +1,12 @@
 //! The per-DC dashboard.
 
 use crate::types::{AccuracyPoint, Dashboard, RunSummary};
-use crate::{ConsoleError, ConsolePorts, ConsoleService};
+use crate::{ConsoleError, ConsoleService};
 use chrono::Duration;
 use domain::console::{authorize, Action, PageRequest, Principal};
 use domain::ids::DcCode;
 use domain::ledger::SyncState;
+use domain::ports::ConsolePorts;
 use domain::ports::{Clock, Incidents, LedgerBrowser, RunHistory, RunKind, RunReport, TaskBoard, WarehouseSystem};
 use futures::future::try_join_all;
 use std::collections::BTreeMap;
@@ -39,7 +40,11 @@ impl<P: ConsolePorts> ConsoleService<P> {
         let (last_sync, last_reconcile, week, backlog, open_tasks, holds, incidents) = futures::try_join!(
             async { Ok::<_, ConsoleError>(history.list_runs(dc, RunKind::Sync, &one).await?) },
             async { Ok(history.list_runs(dc, RunKind::Reconcile, &one).await?) },
-            async { Ok(history.runs_since(dc, RunKind::Reconcile, now - Duration::days(7)).await?) },
+            async {
+                Ok(history
+                    .runs_since(dc, RunKind::Reconcile, now - Duration::days(7))
+                    .await?)
+            },
             async {
                 let counts = try_join_all(BACKLOG.iter().map(|s| self.ports.browser().count_rows(dc, *s))).await?;
                 Ok(BACKLOG.into_iter().zip(counts).collect::<BTreeMap<_, _>>())

@@ -144,9 +144,6 @@ mod tests {
             assert_eq!(e.status(), status);
             assert_eq!(e.is_retryable(), status == 503, "{e:?}");
         }
-        assert_eq!(
-            ConsoleError::from(StoreError::Conflict("v".into())).status(),
-            409
-        );
+        assert_eq!(ConsoleError::from(StoreError::Conflict("v".into())).status(), 409);
     }
 }

@@ -1,8 +1,9 @@
 //! Run reports and the audit trail.
 
-use crate::{ConsoleError, ConsolePorts, ConsoleService};
+use crate::{ConsoleError, ConsoleService};
 use domain::console::{authorize, Action, AuditEntry, PageOf, PageRequest, Principal};
 use domain::ids::DcCode;
+use domain::ports::ConsolePorts;
 use domain::ports::{AuditLog, RunHistory, RunKind, RunReport};
 
 impl<P: ConsolePorts> ConsoleService<P> {

@@ -2,12 +2,11 @@
 //! incidents.
 
 use crate::types::{HoldReleased, HoldView, ReleaseRequest};
-use crate::{caller, ConsoleError, ConsolePorts, ConsoleService};
+use crate::{caller, ConsoleError, ConsoleService};
 use domain::console::{authorize, Action, AuditEntry, AuditId, PageOf, PageRequest, Principal};
 use domain::ids::{DcCode, ItemNumber};
-use domain::ports::{
-    Clock, HoldRelease, IncidentBoard, IncidentId, IncidentRecord, Incidents, WarehouseSystem,
-};
+use domain::ports::ConsolePorts;
+use domain::ports::{Clock, HoldRelease, IncidentBoard, IncidentId, IncidentRecord, Incidents, WarehouseSystem};
 use std::collections::BTreeMap;
 
 impl<P: ConsolePorts> ConsoleService<P> {
@@ -82,7 +81,10 @@ impl<P: ConsolePorts> ConsoleService<P> {
                 .record_release(dc, &i.key, &p.user, &request.reason, now)
                 .await?;
         }
-        self.ports.release().release_hold(dc, item, &p.user, &request.reason).await?;
+        self.ports
+            .release()
+            .release_hold(dc, item, &p.user, &request.reason)
+            .await?;
         let after = match incident {
             Some(i) => self.ports.incident_board().incident(dc, &i.key).await?,
             None => None,

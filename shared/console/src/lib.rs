@@ -33,8 +33,7 @@
 
 use chrono::Duration;
 use domain::console::{AuditEntry, Principal};
-use domain::ports::{AuditLog, HoldRelease, IncidentBoard, LedgerBrowser, RunHistory, TaskBoard};
-use domain::reconciliation::ReconcilePorts;
+use domain::ports::AuditLog;
 use domain::sync::SyncSettings;
 use tracing::warn;
 
@@ -47,39 +46,10 @@ mod txns;
 pub mod types;
 
 pub use domain::console::{PageOf, PageRequest};
+pub use domain::ports::ConsolePorts;
 pub use error::ConsoleError;
 pub use tasks::adjustment_id_for;
 pub use types::*;
-
-/// Everything the console needs: the reconciliation's ports (the adjustment and retry go
-/// through the sync path) and the console's own reads and guarded writes.
-pub trait ConsolePorts: ReconcilePorts {
-    /// Review tasks with their console state.
-    type Board: TaskBoard;
-    /// Incidents with acknowledgement and release.
-    type IncidentBoard: IncidentBoard;
-    /// The audit trail.
-    type Audit: AuditLog;
-    /// Ledger browsing.
-    type Browser: LedgerBrowser;
-    /// Run report reads.
-    type History: RunHistory;
-    /// Hold release at the WMS.
-    type Release: HoldRelease;
-
-    /// Review tasks with their console state.
-    fn board(&self) -> &Self::Board;
-    /// Incidents with acknowledgement and release.
-    fn incident_board(&self) -> &Self::IncidentBoard;
-    /// The audit trail.
-    fn audit(&self) -> &Self::Audit;
-    /// Ledger browsing.
-    fn browser(&self) -> &Self::Browser;
-    /// Run report reads.
-    fn history(&self) -> &Self::History;
-    /// Hold release at the WMS.
-    fn release(&self) -> &Self::Release;
-}
 
 /// Tunables of the console.
 #[derive(Debug, Clone)]

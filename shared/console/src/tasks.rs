@@ -1,11 +1,12 @@
 //! Review tasks: list, detail, claim, resolve (see the crate doc).
 
 use crate::types::{ResolveOutcome, ResolveRequest, TaskDetail, TaskView, TxnView};
-use crate::{caller, ConsoleError, ConsolePorts, ConsoleService};
+use crate::{caller, ConsoleError, ConsoleService};
 use domain::console::{authorize, Action, AuditEntry, AuditId, PageOf, PageRequest, Principal, Resolution};
 use domain::console::{TaskState, TaskStatus, Transition};
 use domain::ids::{DcCode, WmsTxnId};
 use domain::ledger::SyncState;
+use domain::ports::ConsolePorts;
 use domain::ports::{
     Clock, FusionInventory, LedgerBrowser, LedgerRow, SyncLedger, TaskBoard, TaskFilter, TaskKey, TaskKind, TaskRecord,
 };
@@ -136,7 +137,13 @@ impl<P: ConsolePorts> ConsoleService<P> {
                 r
             }
             Transition::Unchanged => {
-                let entry = self.task_entry(p, &record, &record.state, Action::ResolveTask, Some(&request.resolution));
+                let entry = self.task_entry(
+                    p,
+                    &record,
+                    &record.state,
+                    Action::ResolveTask,
+                    Some(&request.resolution),
+                );
                 self.audit(entry).await?;
                 record
             }
@@ -216,7 +223,9 @@ impl<P: ConsolePorts> ConsoleService<P> {
             }
         };
         if figures.variance.is_zero() {
-            return Err(ConsoleError::BadRequest("the recorded variance is zero: nothing to adjust".into()));
+            return Err(ConsoleError::BadRequest(
+                "the recorded variance is zero: nothing to adjust".into(),
+            ));
         }
         let info = self
             .ports

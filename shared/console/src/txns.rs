@@ -2,10 +2,11 @@
 //! outside invsync.
 
 use crate::types::{CloseRequest, RetryFilter, RetrySummary, StuckKind, TxnView};
-use crate::{caller, ConsoleError, ConsolePorts, ConsoleService};
+use crate::{caller, ConsoleError, ConsoleService};
 use domain::console::{authorize, Action, AuditEntry, AuditId, PageOf, PageRequest, Principal, Reason};
 use domain::ids::{DcCode, WmsTxnId};
 use domain::ledger::{LedgerEvent, SyncState};
+use domain::ports::ConsolePorts;
 use domain::ports::{Clock, LedgerBrowser, LedgerRow, StoreError, SyncLedger};
 use domain::reconciliation::is_adjustment;
 use domain::sync::sync_transaction;
@@ -136,7 +137,14 @@ impl<P: ConsolePorts> ConsoleService<P> {
             reason: request.reason.to_string(),
         };
         let step = self
-            .operator_step(p, row, event, Action::CloseTxn, SyncState::HandledOutside, Some(&request.reason))
+            .operator_step(
+                p,
+                row,
+                event,
+                Action::CloseTxn,
+                SyncState::HandledOutside,
+                Some(&request.reason),
+            )
             .await?;
         let row = match step {
             Step::Moved(row) | Step::Unchanged(row) => row,
@@ -153,9 +161,7 @@ impl<P: ConsolePorts> ConsoleService<P> {
     }
 
     async fn retry_row(&self, p: &Principal, row: LedgerRow, action: Action) -> Result<Step, ConsoleError> {
-        let event = LedgerEvent::OperatorRetry {
-            by: p.user.to_string(),
-        };
+        let event = LedgerEvent::OperatorRetry { by: p.user.to_string() };
         let step = self
             .operator_step(p, row, event, action, SyncState::PendingSync, None)
             .await?;

@@ -17,23 +17,29 @@
 //! - [`wms`]: [`FakeWms`], the WMS contract with an outbox, outcomes, balances and holds;
 //! - [`latency`]: [`latency::Latency`], a decorator adding an AWS service's latency to a fake
 //!   and counting its requests by kind (benchmarks on the fakes);
-//! - [`ports`]: [`FakePorts`], all of the above bundled as `domain::sync::SyncPorts` and
-//!   `domain::reconciliation::ReconcilePorts`.
+//! - [`console`]: the console's ports on the fakes above, and [`InMemoryAudit`];
+//! - [`seed`]: fills any port bundle with open tasks, incidents and holds, and failed
+//!   transactions across DCs (console tests and benchmarks);
+//! - [`ports`]: [`FakePorts`], all of the above bundled as `domain::sync::SyncPorts`,
+//!   `domain::reconciliation::ReconcilePorts` and `domain::ports::ConsolePorts`.
 //!
 //! Builders panic on invalid literals (a broken test fixture, not a runtime condition); the
 //! fakes never panic.
 
 pub mod build;
 pub mod clock;
+pub mod console;
 pub mod fusion;
 pub mod latency;
 pub mod ops;
 pub mod ports;
+pub mod seed;
 pub mod store;
 pub mod wms;
 
 pub use build::TxnBuilder;
 pub use clock::ManualClock;
+pub use console::InMemoryAudit;
 pub use fusion::{AcceptedPost, FakeFusion, PostMatch, PostMode};
 pub use ops::{Closed, InMemoryIncidents, InMemoryRunReports, InMemoryTasks, RecordingAlerts, TaskRecord};
 pub use ports::FakePorts;

@@ -23,6 +23,10 @@ pub struct TaskRecord {
     pub opened_at: DateTime<Utc>,
     /// `open_or_update` calls that updated it after opening.
     pub updates: u32,
+    /// The console's lifecycle state (status, version, claim, resolution).
+    pub state: domain::console::TaskState,
+    /// Last change (engine update or console action).
+    pub updated_at: DateTime<Utc>,
     /// When and why it was closed.
     pub closed: Closed,
 }
@@ -38,7 +42,7 @@ impl TaskRecord {
 /// later `open_or_update` for the same key opens a new one.
 #[derive(Debug, Default)]
 pub struct InMemoryTasks {
-    records: Mutex<Vec<TaskRecord>>,
+    pub(crate) records: Mutex<Vec<TaskRecord>>,
 }
 
 impl InMemoryTasks {
@@ -79,12 +83,15 @@ impl ReviewTasks for InMemoryTasks {
         {
             r.task = task.clone();
             r.updates += 1;
+            r.updated_at = now;
             return Ok(TaskChange::Updated);
         }
         records.push(TaskRecord {
             task: task.clone(),
             opened_at: now,
             updates: 0,
+            state: domain::console::TaskState::open(),
+            updated_at: now,
             closed: None,
         });
         Ok(TaskChange::Opened)
@@ -98,6 +105,8 @@ impl ReviewTasks for InMemoryTasks {
         {
             Some(r) => {
                 r.closed = Some((now, reason.to_string()));
+                r.state.status = domain::console::TaskStatus::Closed;
+                r.updated_at = now;
                 Ok(true)
             }
             None => Ok(false),
@@ -114,6 +123,8 @@ impl ReviewTasks for InMemoryTasks {
 #[derive(Debug, Default)]
 pub struct InMemoryIncidents {
     records: Mutex<Vec<(Incident, Closed)>>,
+    /// Acknowledgements and releases by incident id (`console` module).
+    pub(crate) marks: Mutex<BTreeMap<domain::ports::IncidentId, crate::console::Marks>>,
 }
 
 impl InMemoryIncidents {

@@ -3,12 +3,12 @@
 
 use crate::build::{self, DEFAULT_DC};
 use crate::{
-    FakeFusion, FakeWms, InMemoryIncidents, InMemoryLease, InMemoryLedger, InMemoryLotMap, InMemoryRunReports,
-    InMemoryTasks, ManualClock, RecordingAlerts,
+    FakeFusion, FakeWms, InMemoryAudit, InMemoryIncidents, InMemoryLease, InMemoryLedger, InMemoryLotMap,
+    InMemoryRunReports, InMemoryTasks, ManualClock, RecordingAlerts,
 };
 use chrono::{DateTime, Duration, Utc};
 use domain::ids::DcCode;
-use domain::ports::Clock;
+use domain::ports::{Clock, ConsolePorts};
 use domain::reconciliation::ReconcilePorts;
 use domain::sync::SyncPorts;
 use domain::txn::{ItemInfo, WmsTransaction};
@@ -40,6 +40,8 @@ pub struct FakePorts {
     pub alerts: RecordingAlerts,
     /// Time, starting at [`build::epoch`].
     pub clock: ManualClock,
+    /// The console's audit trail.
+    pub audit: InMemoryAudit,
 }
 
 impl Default for FakePorts {
@@ -70,6 +72,7 @@ impl FakePorts {
             run_reports: InMemoryRunReports::new(),
             alerts: RecordingAlerts::new(),
             clock: ManualClock::new(),
+            audit: InMemoryAudit::new(),
         }
     }
 
@@ -153,5 +156,33 @@ impl ReconcilePorts for FakePorts {
     }
     fn runs(&self) -> &InMemoryRunReports {
         &self.run_reports
+    }
+}
+
+impl ConsolePorts for FakePorts {
+    type Board = InMemoryTasks;
+    type IncidentBoard = InMemoryIncidents;
+    type Audit = InMemoryAudit;
+    type Browser = InMemoryLedger;
+    type History = InMemoryRunReports;
+    type Release = FakeWms;
+
+    fn board(&self) -> &InMemoryTasks {
+        &self.tasks
+    }
+    fn incident_board(&self) -> &InMemoryIncidents {
+        &self.incidents
+    }
+    fn audit(&self) -> &InMemoryAudit {
+        &self.audit
+    }
+    fn browser(&self) -> &InMemoryLedger {
+        &self.ledger
+    }
+    fn history(&self) -> &InMemoryRunReports {
+        &self.run_reports
+    }
+    fn release(&self) -> &FakeWms {
+        &self.wms
     }
 }

@@ -333,7 +333,10 @@ mod tests {
             authorize(Some(&sup), Action::ResolveTask, &dc("DC02")),
             Err(AccessError::NotFound)
         );
-        assert_eq!(authorize(Some(&sup), Action::ViewTask, &dc("DC02")), Err(AccessError::NotFound));
+        assert_eq!(
+            authorize(Some(&sup), Action::ViewTask, &dc("DC02")),
+            Err(AccessError::NotFound)
+        );
         assert!(matches!(
             authorize(Some(&sup), Action::ListTasks, &dc("DC02")),
             Err(AccessError::Forbidden { .. })

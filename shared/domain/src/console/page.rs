@@ -105,7 +105,10 @@ impl<T> PageOf<T> {
     pub fn slice(rows: Vec<T>, request: &PageRequest) -> Result<Self, String> {
         let start = match &request.cursor {
             None => 0,
-            Some(c) => c.as_str().parse::<usize>().map_err(|_| "unreadable cursor".to_string())?,
+            Some(c) => c
+                .as_str()
+                .parse::<usize>()
+                .map_err(|_| "unreadable cursor".to_string())?,
         };
         let limit = request.limit();
         let total = rows.len();

@@ -111,6 +111,9 @@ pub struct TaskState {
     pub resolved_by: Option<UserId>,
     /// The adjustment posted for it (`Resolution::Adjust`).
     pub adjustment: Option<WmsTxnId>,
+    /// The version the resolution produced (a repeat of that resolve names the one before).
+    #[serde(default)]
+    pub resolved_version: Option<u64>,
 }
 
 impl Default for TaskState {
@@ -157,6 +160,7 @@ impl TaskState {
             resolution: None,
             resolved_by: None,
             adjustment: None,
+            resolved_version: None,
         }
     }
 
@@ -193,7 +197,7 @@ impl TaskState {
         adjustment: Option<&WmsTxnId>,
     ) -> Result<Transition, LifecycleError> {
         if self.version != expected_version {
-            let repeat = self.version == expected_version + 1
+            let repeat = self.resolved_version == Some(expected_version + 1)
                 && self.resolved_by.as_ref() == Some(by)
                 && self.resolution.as_ref() == Some(resolution);
             return if repeat {
@@ -215,6 +219,7 @@ impl TaskState {
         n.claimed_by = Some(by.clone());
         n.resolved_by = Some(by.clone());
         n.resolution = Some(resolution.clone());
+        n.resolved_version = Some(n.version);
         match resolution {
             Resolution::Adjust => {
                 n.status = TaskStatus::Resolving;
@@ -268,6 +273,11 @@ mod tests {
         };
         assert_eq!((closed.status, closed.version), (TaskStatus::Closed, 3));
         assert_eq!(closed.settle(), Transition::Unchanged);
+        assert_eq!(
+            closed.resolve(&u("ann"), &Resolution::Adjust, 1, Some(&adj)),
+            Ok(Transition::Unchanged),
+            "a repeat after Fusion processed it is still a repeat"
+        );
     }
 
     #[test]
@@ -281,11 +291,17 @@ mod tests {
         assert_eq!(done.resolve(&u("ann"), &close, 0, None), Ok(Transition::Unchanged));
         assert_eq!(
             done.resolve(&u("bob"), &close, 0, None),
-            Err(LifecycleError::Stale { expected: 0, current: 1 })
+            Err(LifecycleError::Stale {
+                expected: 0,
+                current: 1
+            })
         );
         assert_eq!(
             done.resolve(&u("ann"), &Resolution::RecountRequested, 0, None),
-            Err(LifecycleError::Stale { expected: 0, current: 1 })
+            Err(LifecycleError::Stale {
+                expected: 0,
+                current: 1
+            })
         );
         assert_eq!(
             done.resolve(&u("ann"), &close, 1, None),

@@ -182,13 +182,14 @@ fn an_operator_retry_sends_a_failed_or_reviewed_row_back_to_pending_and_keeps_th
         .apply(LedgerEvent::Escalate { reason: "bad".into() })
         .unwrap();
     assert_eq!(failed.state, SyncState::ManualReview);
-    let retried = failed
-        .apply(LedgerEvent::OperatorRetry { by: "ops@x".into() })
-        .unwrap();
+    let retried = failed.apply(LedgerEvent::OperatorRetry { by: "ops@x".into() }).unwrap();
     assert_eq!((retried.state, retried.attempts), (SyncState::PendingSync, 1));
     assert!(retried.failure.as_ref().unwrap().reason.contains("ops@x"));
     let reclaimed = retried.apply(claim(10)).unwrap();
-    assert!(reclaimed.must_look_up_before_post(), "an earlier attempt may have landed");
+    assert!(
+        reclaimed.must_look_up_before_post(),
+        "an earlier attempt may have landed"
+    );
     assert!(LedgerEntry::pending()
         .apply(LedgerEvent::OperatorRetry { by: "ops".into() })
         .is_err());
@@ -196,7 +197,11 @@ fn an_operator_retry_sends_a_failed_or_reviewed_row_back_to_pending_and_keeps_th
 
 #[test]
 fn handled_outside_is_terminal_and_says_who_and_why() {
-    let failed = LedgerEntry::pending().apply(claim(0)).unwrap().apply(fail(true)).unwrap();
+    let failed = LedgerEntry::pending()
+        .apply(claim(0))
+        .unwrap()
+        .apply(fail(true))
+        .unwrap();
     let closed = failed
         .apply(LedgerEvent::HandledOutside {
             by: "ops".into(),
@@ -206,7 +211,11 @@ fn handled_outside_is_terminal_and_says_who_and_why() {
     assert_eq!(closed.state, SyncState::HandledOutside);
     assert!(closed.state.is_terminal() && !closed.state.is_unsettled());
     assert!(closed.failure.unwrap().reason.contains("keyed in Fusion"));
-    let synced = LedgerEntry::pending().apply(claim(0)).unwrap().apply(confirm()).unwrap();
+    let synced = LedgerEntry::pending()
+        .apply(claim(0))
+        .unwrap()
+        .apply(confirm())
+        .unwrap();
     assert!(synced.apply(LedgerEvent::OperatorRetry { by: "ops".into() }).is_err());
 }
 

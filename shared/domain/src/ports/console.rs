@@ -190,3 +190,34 @@ pub trait HoldRelease: Send + Sync {
         reason: &Reason,
     ) -> impl Future<Output = Result<(), WmsError>> + Send;
 }
+
+/// Everything the console service needs: the reconciliation's ports (an adjustment or a retry
+/// goes through the sync path) and the console's own reads and guarded writes. One adapter
+/// bundle (AWS, or testkit's `FakePorts`) implements it.
+pub trait ConsolePorts: crate::reconciliation::ReconcilePorts {
+    /// Review tasks with their console state.
+    type Board: TaskBoard;
+    /// Incidents with acknowledgement and release.
+    type IncidentBoard: IncidentBoard;
+    /// The audit trail.
+    type Audit: AuditLog;
+    /// Ledger browsing.
+    type Browser: LedgerBrowser;
+    /// Run report reads.
+    type History: RunHistory;
+    /// Hold release at the WMS.
+    type Release: HoldRelease;
+
+    /// Review tasks with their console state.
+    fn board(&self) -> &Self::Board;
+    /// Incidents with acknowledgement and release.
+    fn incident_board(&self) -> &Self::IncidentBoard;
+    /// The audit trail.
+    fn audit(&self) -> &Self::Audit;
+    /// Ledger browsing.
+    fn browser(&self) -> &Self::Browser;
+    /// Run report reads.
+    fn history(&self) -> &Self::History;
+    /// Hold release at the WMS.
+    fn release(&self) -> &Self::Release;
+}

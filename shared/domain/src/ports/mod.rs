@@ -12,7 +12,8 @@ pub mod store;
 pub mod wms;
 
 pub use console::{
-    AuditLog, HoldRelease, IncidentBoard, IncidentRecord, LedgerBrowser, RunHistory, TaskBoard, TaskFilter, TaskRecord,
+    AuditLog, ConsolePorts, HoldRelease, IncidentBoard, IncidentRecord, LedgerBrowser, RunHistory, TaskBoard,
+    TaskFilter, TaskRecord,
 };
 pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine, StagedStatus};
 pub use keys::{BalanceKeyText, IncidentId, RunKind, SystemicCause, TaskKey};
