@@ -3,6 +3,9 @@
 //! retry and close of failed transactions, hold release that the next reconciliation respects,
 //! and one audit entry per action.
 
+// Fixture helpers outside #[test] fns unwrap literals that are valid by construction.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Duration;
 use console::{
     CloseRequest, ConsoleError, ConsoleService, ConsoleSettings, ReleaseRequest, ResolveRequest, RetryFilter, StuckKind,
