@@ -459,3 +459,34 @@ async fn lists_page_with_an_opaque_cursor_and_refuse_a_forged_one() {
         Err(ConsoleError::BadRequest(_))
     ));
 }
+
+#[tokio::test]
+async fn the_benchmark_plan_seeds_on_the_fakes_and_every_list_answers() {
+    let svc = service();
+    let plan = SeedPlan::benchmark();
+    for d in &plan.dcs {
+        svc.ports().wms.add_dc(d);
+    }
+    let seeded = seed_console(svc.ports(), &plan, svc.ports().clock.now()).await.unwrap();
+    assert_eq!(
+        (seeded.tasks.len(), seeded.incidents.len(), seeded.failed.len()),
+        (5_000, 500, 2_000)
+    );
+    let ops = who("ola", Role::Integration, &[]);
+    let sup = who("ann", Role::Supervisor, &[]);
+    let d = dc("DC07");
+    let dash = svc.dashboard(Some(&ops), &d).await.unwrap();
+    assert_eq!((dash.open_tasks, dash.active_holds), (417, 42));
+    let tasks = svc
+        .list_tasks(Some(&sup), &d, TaskFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(tasks.items.len(), 50);
+    assert!(tasks.next.is_some());
+    let failed = svc
+        .list_stuck(Some(&ops), &d, StuckKind::SyncFailed, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(failed.items.len(), 50);
+    assert_eq!(svc.list_holds(Some(&sup), &d).await.unwrap().len(), 42);
+}
