@@ -20,6 +20,11 @@ pub const LEASE_TABLE: &str = "LEASE_TABLE";
 pub const RUN_TABLE: &str = "RUN_TABLE";
 /// `IncidentTable`: alert-tier variances and their holds.
 pub const INCIDENT_TABLE: &str = "INCIDENT_TABLE";
+/// `ItemCacheTable`: Fusion item master facts shared by the sync's containers. Set for
+/// sync-inventory only; without it the Fusion client caches items in its process alone.
+pub const ITEM_CACHE_TABLE: &str = "ITEM_CACHE_TABLE";
+/// Lifetime of an item cache entry, in seconds (86400).
+pub const ITEM_CACHE_TTL_SECS: &str = "ITEM_CACHE_TTL_SECS";
 /// `AlertTopic` ARN.
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 /// `SyncQueue` URL (fanout-sync only).

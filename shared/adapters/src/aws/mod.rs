@@ -6,7 +6,8 @@
 //!   (`AWS_ENDPOINT_URL`), so the same code runs against moto, LocalStack and AWS;
 //! - [`ledger`], [`lease`], [`lot_map`], [`review_tasks`], [`incidents`], [`run_reports`]:
 //!   one DynamoDB table each, every state change a conditional write; review tasks and
-//!   incidents share one open/closed record table with TTL (`open_closed`);
+//!   incidents share one open/closed record table with TTL (`open_closed`); [`item_cache`]: the
+//!   Fusion item master facts shared by every container, with TTL;
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
 //! - [`WriteCounter`]: how many DynamoDB write requests the stores made (benchmarks);
 //! - [`Permissions`]: the IAM actions each adapter declares next to its calls (`PERMISSIONS` in
@@ -21,6 +22,7 @@ pub mod config;
 mod error;
 pub mod incidents;
 mod item;
+pub mod item_cache;
 pub mod lease;
 pub mod ledger;
 pub mod lot_map;
@@ -33,6 +35,7 @@ pub mod sqs;
 
 pub use error::WriteCounter;
 pub use incidents::DynamoIncidents;
+pub use item_cache::DynamoItemCache;
 pub use lease::DynamoDcLease;
 pub use ledger::DynamoSyncLedger;
 pub use lot_map::DynamoLotMap;
