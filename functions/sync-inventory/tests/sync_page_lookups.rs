@@ -3,6 +3,9 @@
 //! an item another container already put in the shared item cache. Counted in the Fusion
 //! simulator's request log; moto holds the ledger, the lot map and the item cache.
 
+// Why: test code; a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 
 use chrono::TimeDelta;

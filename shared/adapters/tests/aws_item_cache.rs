@@ -3,6 +3,9 @@
 //! unknown is removed, and a page of items costs one batch request per 100 items (counted in
 //! the simulator's request log).
 
+// Why: test code; a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod aws_support;
 
 use std::sync::Arc;

@@ -43,11 +43,14 @@ pub trait SharedItemCache: Send + Sync + Debug {
     fn forget<'a>(&'a self, dc: &'a DcCode, item: &'a ItemNumber) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
+/// An entry and when it expires.
+type Entry = (ItemInfo, DateTime<Utc>);
+
 /// A [`SharedItemCache`] in this process's memory, with the same TTL rule as the DynamoDB one.
 #[derive(Debug)]
 pub struct InMemoryItemCache {
     ttl: TimeDelta,
-    rows: Mutex<HashMap<(DcCode, ItemNumber), (ItemInfo, DateTime<Utc>)>>,
+    rows: Mutex<HashMap<(DcCode, ItemNumber), Entry>>,
 }
 
 impl InMemoryItemCache {

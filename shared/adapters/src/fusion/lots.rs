@@ -25,13 +25,20 @@ const REMEMBERED_FOR: Duration = Duration::from_secs(60);
 pub(super) type LotKey = (DcCode, ItemNumber, LotNumber);
 
 impl HttpFusionClient {
-    /// What a recent prefetch or creation said about the lot: `Some(None)` = Fusion has no such
-    /// lot, `None` = nothing recent is known.
+    /// What a recent prefetch or creation said about the lot: `Some(None)` = Fusion had no such
+    /// lot, `None` = nothing recent is known. A "no such lot" answers once: another invocation
+    /// may create the lot meanwhile, so a caller that asks again (before refusing a
+    /// transaction for good) gets a real lookup.
     pub(super) fn remembered_lot(&self, key: &LotKey) -> Option<Option<FusionLot>> {
-        let lots = self.inner.lots.lock().unwrap_or_else(PoisonError::into_inner);
-        lots.get(key)
+        let mut lots = self.inner.lots.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = lots
+            .get(key)
             .filter(|(_, at)| at.elapsed() < REMEMBERED_FOR)
-            .map(|(lot, _)| lot.clone())
+            .map(|(lot, _)| lot.clone());
+        if matches!(known, Some(None)) {
+            lots.remove(key);
+        }
+        known
     }
 
     pub(super) fn remember_lot(&self, key: LotKey, lot: Option<FusionLot>) {

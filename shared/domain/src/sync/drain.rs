@@ -133,6 +133,9 @@ impl<'a, P> Run<'a, P> {
     }
 }
 
+/// An item and one of its WMS lots.
+type LotKey = (ItemNumber, LotNumber);
+
 /// Readies what the page's transactions will ask about, at once instead of one transaction
 /// at a time: Fusion's item master facts of the page's items, and for its lots the lot map's
 /// mappings (returned as hints) and what Fusion says about the lots the map does not know.
@@ -173,7 +176,7 @@ async fn prepare_page<P: SyncPorts>(
     };
     let map_lots = async {
         let mut hints = PageHints::default();
-        let read: Vec<((ItemNumber, LotNumber), Result<Option<MappedLot>, StoreError>)> = stream::iter(lots)
+        let read: Vec<(LotKey, Result<Option<MappedLot>, StoreError>)> = stream::iter(lots)
             .map(|(item, lot)| async move {
                 let found = ports.lots().get(dc, &item, &lot).await;
                 ((item, lot), found)

@@ -100,6 +100,19 @@ async fn first_sight<P: SyncPorts>(
         });
     }
     if !txn.kind().adds_stock(txn.quantity()) {
+        // Why ask again before refusing for good: the first answer may come from the page's
+        // lookup, made before another invocation created the lot.
+        let again = ports
+            .fusion()
+            .lot(txn.dc(), txn.item(), &l.lot)
+            .await
+            .map_err(|e| fusion_error(&e))?;
+        if let Some(lot) = again {
+            return Ok(MappedLot {
+                fusion_lot: lot.number,
+                expiration: lot.expiration,
+            });
+        }
         return Err(Failure {
             retryable: false,
             reason: format!(
