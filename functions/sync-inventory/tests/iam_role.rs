@@ -1,12 +1,13 @@
 //! sync-inventory under its own role, on the IAM-enforcing moto (`scripts/test.sh` starts it):
 //! the SQS event source played with the role's credentials (receive, queue attributes, delete,
 //! as Lambda's event source mapping does with the execution role), and the real handler with
-//! the ports a container running as SyncInventoryRole builds. A call the role does not allow
+//! the ports a container running as SyncInventoryRole builds (the item cache included). A call the role does not allow
 //! fails here with the action's name.
 
 // Why: the helpers below are test code too; a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use adapters::fusion::item_cache::SharedItemCache as _;
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::time::Duration;
 use sync_inventory::handler::{handle, Deps};
@@ -37,6 +38,27 @@ async fn a_dc_sync_from_the_queue_runs_under_its_role() {
         .find(|t| t.lots.is_empty() && t.serials.is_empty())
         .unwrap()
         .clone();
+    // The item cache still holds the refused item from an earlier run: Fusion's refusal of the
+    // post removes it (DeleteItem under the role).
+    let seeded = (0..ITEMS)
+        .map(|i| sim_seed::item(env.seed.seed, i))
+        .find(|it| it.number == refused.item)
+        .unwrap();
+    env.item_cache(chrono::TimeDelta::hours(24))
+        .unwrap()
+        .put_many(
+            &dc,
+            &[domain::txn::ItemInfo {
+                item: domain::ItemNumber::parse(seeded.number.clone()).unwrap(),
+                lot_controlled: seeded.control == Control::Lot,
+                serial_controlled: seeded.control == Control::Serial,
+                primary_uom: domain::Uom::parse(seeded.uom.clone()).unwrap(),
+                uom_scale: seeded.scale,
+            }],
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
     env.fusion.unassign_item(d, &refused.item);
     let lot_item = (0..ITEMS)
         .map(|i| sim_seed::item(env.seed.seed, i))
@@ -141,6 +163,9 @@ async fn a_dc_sync_from_the_queue_runs_under_its_role() {
         ("LedgerTable", "dynamodb:UpdateItem"),
         ("LotMapTable", "dynamodb:GetItem"),
         ("LotMapTable", "dynamodb:PutItem"),
+        ("ItemCacheTable", "dynamodb:BatchGetItem"),
+        ("ItemCacheTable", "dynamodb:BatchWriteItem"),
+        ("ItemCacheTable", "dynamodb:DeleteItem"),
         ("LeaseTable", "dynamodb:PutItem"),
         ("LeaseTable", "dynamodb:DeleteItem"),
         ("ReviewTaskTable", "dynamodb:PutItem"),

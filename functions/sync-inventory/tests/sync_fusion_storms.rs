@@ -103,16 +103,15 @@ async fn a_persisting_503_storm_fails_retryably_with_an_alert_and_a_later_run_sy
         retry_after_secs: 0,
         ..Faults::default()
     };
-    // Every Fusion call fails, so each transaction stops at its first call (the item lookup),
-    // tried 1 + 3 times.
+    // Every Fusion call fails: the page's two lookups (its items, its unmapped lots), then
+    // each transaction at its first call (its item lookup), each tried 1 + 3 times.
     persisting_storm(faults, "503", |env, failed| {
+        let tries = 1 + env.options.fusion_retry_attempts as u64;
+        let count = |endpoint: &str| env.fusion.stats().get(endpoint).copied().unwrap_or(0);
         assert_eq!(staged_posts(env), 0, "nothing reached Fusion's staging");
-        assert_eq!(
-            fusion_requests(env),
-            failed * (1 + env.options.fusion_retry_attempts as u64),
-            "{:?}",
-            env.fusion.stats()
-        );
+        assert_eq!(count("GET itemsV2"), failed * tries, "{:?}", env.fusion.stats());
+        assert_eq!(count("POST batch"), 2 * tries, "{:?}", env.fusion.stats());
+        assert_eq!(fusion_requests(env), (failed + 2) * tries, "{:?}", env.fusion.stats());
     })
     .await;
 }

@@ -22,6 +22,11 @@ pub const RUN_TABLE: &str = "RUN_TABLE";
 pub const INCIDENT_TABLE: &str = "INCIDENT_TABLE";
 /// `AuditTable`: the console's append-only audit trail (console only).
 pub const AUDIT_TABLE: &str = "AUDIT_TABLE";
+/// `ItemCacheTable`: Fusion item master facts shared by the sync's containers. Set for
+/// sync-inventory only; without it the Fusion client caches items in its process alone.
+pub const ITEM_CACHE_TABLE: &str = "ITEM_CACHE_TABLE";
+/// Lifetime of an item cache entry, in seconds (86400).
+pub const ITEM_CACHE_TTL_SECS: &str = "ITEM_CACHE_TTL_SECS";
 /// `AlertTopic` ARN.
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 /// `SyncQueue` URL (fanout-sync only).

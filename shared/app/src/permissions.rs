@@ -5,7 +5,9 @@
 //! nothing extra beyond what Lambda itself needs), and the IAM-enforced integration tests run
 //! each function under its role. A function that starts using another adapter adds it here.
 
-use adapters::aws::{audit, incidents, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions};
+use adapters::aws::{
+    audit, incidents, item_cache, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions,
+};
 
 /// One resource a function's code uses: its logical id in the template and what the adapter
 /// declares for it.
@@ -24,11 +26,13 @@ const fn uses(resource: &'static str, permissions: Permissions) -> Uses {
 /// fanout-sync: the per-DC fan-out onto the sync queue.
 pub const FANOUT_SYNC: &[Uses] = &[uses("SyncQueue", sqs::PERMISSIONS)];
 
-/// sync-inventory: the sync engine's ports ([`crate::wiring::AppPorts`] as `SyncPorts`), its run
-/// reports and the two secrets read at cold start. Not the incidents: only reconciliation holds.
+/// sync-inventory: the sync engine's ports ([`crate::wiring::AppPorts`] as `SyncPorts`), the
+/// Fusion client's item cache, its run reports and the two secrets read at cold start. Not the
+/// incidents: only reconciliation holds.
 pub const SYNC_INVENTORY: &[Uses] = &[
     uses("LedgerTable", ledger::PERMISSIONS),
     uses("LotMapTable", lot_map::PERMISSIONS),
+    uses("ItemCacheTable", item_cache::PERMISSIONS),
     uses("LeaseTable", lease::PERMISSIONS),
     uses("ReviewTaskTable", review_tasks::PERMISSIONS),
     uses("RunTable", run_reports::PERMISSIONS),

@@ -13,8 +13,8 @@ use crate::config::{ConfigError, Env};
 use crate::names;
 use crate::secrets::fetch_secret;
 use adapters::aws::{
-    DynamoDcLease, DynamoIncidents, DynamoLotMap, DynamoReviewTasks, DynamoRunReports, DynamoSyncLedger, SnsAlertSink,
-    SqsSyncQueue, WriteCounter,
+    DynamoDcLease, DynamoIncidents, DynamoItemCache, DynamoLotMap, DynamoReviewTasks, DynamoRunReports,
+    DynamoSyncLedger, SnsAlertSink, SqsSyncQueue, WriteCounter,
 };
 use adapters::fusion::{FusionConfig, HttpFusionClient};
 use adapters::wms::{HttpWmsClient, WmsConfig};
@@ -24,6 +24,7 @@ use domain::ports::Clock;
 use domain::reconciliation::ReconcilePorts;
 use domain::sync::SyncPorts;
 use secrecy::{ExposeSecret as _, SecretString};
+use std::sync::Arc;
 
 /// The wall clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -139,6 +140,33 @@ impl App {
         ))
     }
 
+    /// The shared item master cache (`ITEM_CACHE_TABLE`, entries living `ITEM_CACHE_TTL_SECS`,
+    /// default a day), or `None` when the function is not given one.
+    pub fn item_cache(&self) -> Result<Option<DynamoItemCache>, ConfigError> {
+        let Some(table) = self.env.optional(names::ITEM_CACHE_TABLE) else {
+            return Ok(None);
+        };
+        let ttl = match self.env.optional(names::ITEM_CACHE_TTL_SECS) {
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .map(chrono::TimeDelta::seconds)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: names::ITEM_CACHE_TTL_SECS.into(),
+                    reason: "a positive number of seconds".into(),
+                })?,
+            None => DynamoItemCache::DEFAULT_TTL,
+        };
+        Ok(Some(DynamoItemCache::new(
+            self.ddb.clone(),
+            table,
+            ttl,
+            self.writes.clone(),
+        )))
+    }
+
     /// The per-DC leases (`LEASE_TABLE`).
     pub fn lease(&self) -> Result<DynamoDcLease, ConfigError> {
         Ok(DynamoDcLease::new(
@@ -229,12 +257,16 @@ impl App {
         })
     }
 
-    /// Every port the engines use: [`Resources::from_env`], [`App::fusion`] and [`App::wms`].
+    /// Every port the engines use: [`Resources::from_env`], [`App::fusion`] (behind
+    /// [`App::item_cache`] when set) and [`App::wms`].
     pub async fn ports(&self) -> Result<AppPorts, ConfigError> {
         let resources = Resources::from_env(&self.env)?;
         let (fusion, fusion_secret) = self.fusion().await?;
         let wms = self.wms().await?;
         let mut ports = AppPorts::new(&self.sdk, &resources, fusion, wms);
+        if let Some(cache) = self.item_cache()? {
+            ports = ports.with_item_cache(cache);
+        }
         ports.fusion_secret = fusion_secret;
         Ok(ports)
     }
@@ -302,6 +334,12 @@ impl AppPorts {
             writes,
             fusion_secret: None,
         }
+    }
+
+    /// The Fusion client with `cache` behind its in-process item cache.
+    pub fn with_item_cache(mut self, cache: DynamoItemCache) -> Self {
+        self.fusion = self.fusion.with_item_cache(Arc::new(cache));
+        self
     }
 
     /// Cold-start wiring from the process environment: [`App::from_env`] then [`App::ports`].

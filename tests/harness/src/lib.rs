@@ -19,6 +19,7 @@ mod resources;
 pub use aws_local::{calls, iam, one_at_a_time, AlertInbox, ReceivedAlert};
 pub use resources::resources_from;
 
+use adapters::aws::DynamoItemCache;
 use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient, TransactionMode};
 use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
 use anyhow::{anyhow, Context as _};
@@ -218,7 +219,32 @@ impl TestEnv {
 
     /// The ports a warm container running as `session` builds.
     pub fn ports_as(&self, session: &FunctionSession) -> anyhow::Result<AppPorts> {
-        self.ports_on(&session.sdk)
+        let ports = self.ports_on(&session.sdk)?;
+        // As the template wires it: only sync-inventory is given the item cache table.
+        Ok(if session.function == "sync-inventory" {
+            ports.with_item_cache(self.item_cache_on(&session.sdk, DynamoItemCache::DEFAULT_TTL)?)
+        } else {
+            ports
+        })
+    }
+
+    /// The provisioned `ItemCacheTable` as a container builds it (on the set-up's credentials),
+    /// its entries living `ttl`. Two of them are what two containers share.
+    pub fn item_cache(&self, ttl: chrono::TimeDelta) -> anyhow::Result<DynamoItemCache> {
+        self.item_cache_on(&self.sdk, ttl)
+    }
+
+    fn item_cache_on(&self, sdk: &SdkConfig, ttl: chrono::TimeDelta) -> anyhow::Result<DynamoItemCache> {
+        let table = self
+            .provisioned
+            .table("ItemCacheTable")
+            .context("the functions' ItemCacheTable")?;
+        Ok(DynamoItemCache::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            table,
+            ttl,
+            adapters::aws::WriteCounter::new(),
+        ))
     }
 
     /// Every AWS call so far (empty unless spawned under IAM).

@@ -162,7 +162,15 @@ fn describe_request(request: &HttpRequest) -> Option<Call> {
         Some(target) => target.rsplit('.').next().unwrap_or(target).to_string(),
         None => form("Action").unwrap_or_default(),
     };
+    // Batch reads and writes name their table as the key of `RequestItems` (one table each
+    // in invsync's calls).
+    let batch_table = || {
+        json.get("RequestItems")
+            .and_then(|v| v.as_object())
+            .and_then(|m| m.keys().next().cloned())
+    };
     let resource = field("TableName")
+        .or_else(batch_table)
         .or_else(|| field("QueueUrl").map(|u| u.rsplit('/').next().unwrap_or_default().to_string()))
         .or_else(|| form("TopicArn"))
         .or_else(|| field("SecretId"));

@@ -15,7 +15,9 @@
 //!
 //! `cargo run --release -p invsync-bench --bin sync-mem-bench -- --dcs 12 --txns 10000`
 //! Other options: `--items` (2000), `--sync-concurrency` (the default `SyncSettings`),
-//! `--fusion-in-flight` (16 at start) and `--fusion-ceiling` (32).
+//! `--fusion-in-flight` (16 at start), `--fusion-ceiling` (32) and `--warm-item-cache 1` (the
+//! shared item cache already holds every item, as in every hourly cycle after the first of
+//! the day; by default it starts empty and the cycle fills it, one batch lookup per page).
 
 mod minimum;
 mod ports;
@@ -49,6 +51,7 @@ struct Args {
     sync_concurrency: usize,
     fusion_in_flight: usize,
     fusion_ceiling: usize,
+    warm_item_cache: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -62,6 +65,7 @@ fn args() -> anyhow::Result<Args> {
         sync_concurrency: SyncSettings::default().concurrency,
         fusion_in_flight: 16,
         fusion_ceiling: 32,
+        warm_item_cache: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -77,6 +81,7 @@ fn args() -> anyhow::Result<Args> {
             "--sync-concurrency" => a.sync_concurrency = n,
             "--fusion-in-flight" => a.fusion_in_flight = n,
             "--fusion-ceiling" => a.fusion_ceiling = n,
+            "--warm-item-cache" => a.warm_item_cache = n != 0,
             other => return Err(anyhow!("unknown option {other}")),
         }
     }
@@ -88,6 +93,8 @@ fn fusion_by_purpose(stats: &BTreeMap<String, u64>) -> BTreeMap<&'static str, u6
     let mut out = BTreeMap::new();
     for (endpoint, n) in stats {
         let purpose = match endpoint.split_once(' ') {
+            // The batch endpoint carries only the page's item lookups in the sync.
+            Some(("POST", "batch")) => "lookups (items, lots, UOMs)",
             Some(("POST" | "PATCH" | "PUT" | "DELETE", _)) => "posts (transactions, lots)",
             Some(("GET", "itemsV2" | "inventoryItemLots" | "unitsOfMeasure")) => "lookups (items, lots, UOMs)",
             Some(("GET", "inventoryStagedTransactions" | "inventoryCompletedTransactions")) => "reads (find, confirm)",
@@ -154,19 +161,33 @@ async fn main() -> anyhow::Result<()> {
         concurrency: a.sync_concurrency,
         ..SyncSettings::default()
     };
+    let fusion_config = || {
+        let mut cfg = FusionConfig::new(
+            fusion.url(),
+            Credentials::Basic {
+                user: "integration.user".into(),
+                password: SecretString::from("Welcome1"),
+            },
+        );
+        cfg.max_in_flight = a.fusion_in_flight;
+        cfg.max_in_flight_ceiling = a.fusion_ceiling;
+        cfg.request_timeout = Duration::from_secs(30);
+        cfg
+    };
+    if a.warm_item_cache {
+        // An earlier cycle's containers filled the shared cache; this one's start cold.
+        let filler = HttpFusionClient::new(fusion_config())?.with_item_cache(tables.items.clone());
+        let every: Vec<_> = (0..a.items)
+            .map(|i| domain::ItemNumber::parse(sim_seed::item(seed.seed, i).number))
+            .collect::<Result<_, _>>()?;
+        for dc in &dcs {
+            filler.prefetch_items(dc, &every).await?;
+        }
+    }
     let containers: Vec<BenchPorts> = dcs
         .iter()
         .map(|_| {
-            let mut cfg = FusionConfig::new(
-                fusion.url(),
-                Credentials::Basic {
-                    user: "integration.user".into(),
-                    password: SecretString::from("Welcome1"),
-                },
-            );
-            cfg.max_in_flight = a.fusion_in_flight;
-            cfg.max_in_flight_ceiling = a.fusion_ceiling;
-            cfg.request_timeout = Duration::from_secs(30);
+            let cfg = fusion_config();
             let wms_cfg = WmsConfig::new(
                 wms.base_url(),
                 WmsAuth::ApiKey(SecretString::from(wms.api_key().unwrap_or_default().to_string())),

@@ -1,20 +1,26 @@
 //! One "container" of the benchmark: the real Fusion and WMS HTTP clients (each DC's own, as
-//! each Lambda invocation has its own) over shared in-memory tables, every table and the alert
-//! topic behind [`testkit::latency::Latency`].
+//! each Lambda invocation has its own) over shared in-memory tables, every table, the item
+//! cache and the alert topic behind [`testkit::latency::Latency`].
 
 use std::sync::Arc;
 
+use adapters::fusion::item_cache::{InMemoryItemCache, SharedItemCache};
 use adapters::fusion::HttpFusionClient;
 use adapters::wms::HttpWmsClient;
 use chrono::{DateTime, Utc};
-use domain::ports::Clock;
+use domain::ids::{DcCode, ItemNumber};
+use domain::ports::{Clock, StoreError};
 use domain::sync::SyncPorts;
-use testkit::latency::{AwsLatency, Latency, RequestCounts};
+use domain::txn::ItemInfo;
+use futures::future::BoxFuture;
+use testkit::latency::{AwsLatency, Latency, RequestCounts, RequestKind};
 use testkit::{InMemoryLease, InMemoryLedger, InMemoryLotMap, InMemoryRunReports, InMemoryTasks, RecordingAlerts};
 
 /// The tables and the topic, shared by every container as in one AWS account.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tables {
+    /// The Fusion item master cache (`ItemCacheTable`).
+    pub items: Arc<InMemoryItemCache>,
     /// Sync ledger.
     pub ledger: Arc<InMemoryLedger>,
     /// Lot map.
@@ -27,6 +33,77 @@ pub struct Tables {
     pub runs: Arc<InMemoryRunReports>,
     /// Published alerts.
     pub alerts: Arc<RecordingAlerts>,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Self {
+            items: Arc::new(InMemoryItemCache::new(chrono::TimeDelta::hours(24))),
+            ledger: Arc::default(),
+            lots: Arc::default(),
+            lease: Arc::default(),
+            tasks: Arc::default(),
+            runs: Arc::default(),
+            alerts: Arc::default(),
+        }
+    }
+}
+
+/// The item cache behind DynamoDB latency, counted as `DynamoItemCache` makes its requests:
+/// one `BatchGetItem` per 100 keys, one `BatchWriteItem` per 25 rows, one `DeleteItem`.
+#[derive(Debug)]
+pub struct CountedItemCache {
+    inner: Arc<InMemoryItemCache>,
+    aws: Latency<()>,
+}
+
+impl CountedItemCache {
+    /// `inner` behind `latency`, counting into `counts`.
+    pub fn new(inner: Arc<InMemoryItemCache>, latency: AwsLatency, counts: &Arc<RequestCounts>) -> Self {
+        Self {
+            inner,
+            aws: Latency::new(Arc::new(()), latency, counts.clone()),
+        }
+    }
+
+    async fn requests(&self, kind: RequestKind, n: usize) {
+        for _ in 0..n {
+            self.aws.request(kind).await;
+        }
+    }
+}
+
+impl SharedItemCache for CountedItemCache {
+    fn get_many<'a>(
+        &'a self,
+        dc: &'a DcCode,
+        items: &'a [ItemNumber],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<ItemInfo>, StoreError>> {
+        Box::pin(async move {
+            self.requests(RequestKind::DynamoRead, items.len().div_ceil(100)).await;
+            self.inner.get_many(dc, items, now).await
+        })
+    }
+
+    fn put_many<'a>(
+        &'a self,
+        dc: &'a DcCode,
+        infos: &'a [ItemInfo],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.requests(RequestKind::DynamoWrite, infos.len().div_ceil(25)).await;
+            self.inner.put_many(dc, infos, now).await
+        })
+    }
+
+    fn forget<'a>(&'a self, dc: &'a DcCode, item: &'a ItemNumber) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.requests(RequestKind::DynamoWrite, 1).await;
+            self.inner.forget(dc, item).await
+        })
+    }
 }
 
 /// The wall clock (the fakes' own clock stands still).
@@ -69,8 +146,9 @@ impl BenchPorts {
         latency: AwsLatency,
         counts: &Arc<RequestCounts>,
     ) -> Self {
+        let items = CountedItemCache::new(tables.items.clone(), latency, counts);
         Self {
-            fusion,
+            fusion: fusion.with_item_cache(Arc::new(items)),
             wms,
             ledger: Latency::new(tables.ledger.clone(), latency, counts.clone()),
             lots: Latency::new(tables.lots.clone(), latency, counts.clone()),

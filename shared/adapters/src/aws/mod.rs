@@ -6,7 +6,8 @@
 //!   (`AWS_ENDPOINT_URL`), so the same code runs against moto, LocalStack and AWS;
 //! - [`ledger`], [`lease`], [`lot_map`], [`review_tasks`], [`incidents`], [`run_reports`]:
 //!   one DynamoDB table each, every state change a conditional write; review tasks and
-//!   incidents share one open/closed record table with TTL (`open_closed`);
+//!   incidents share one open/closed record table with TTL (`open_closed`); [`item_cache`]: the
+//!   Fusion item master facts shared by every container, with TTL;
 //! - [`audit`]: the console's append-only audit trail (put-if-absent, no update path);
 //!   lists page with an opaque cursor (`LastEvaluatedKey`, encoded);
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
@@ -26,6 +27,7 @@ mod cursor;
 mod error;
 pub mod incidents;
 mod item;
+pub mod item_cache;
 pub mod lease;
 pub mod ledger;
 pub mod lot_map;
@@ -39,6 +41,7 @@ pub mod sqs;
 pub use audit::DynamoAuditLog;
 pub use error::WriteCounter;
 pub use incidents::DynamoIncidents;
+pub use item_cache::DynamoItemCache;
 pub use lease::DynamoDcLease;
 pub use ledger::DynamoSyncLedger;
 pub use lot_map::DynamoLotMap;

@@ -17,20 +17,24 @@
 //! `transport` (HTTP, auth, retries), `wire` (JSON shapes,
 //! exact decimals), `onhand` (paging), `children` (paged child collections), `interface`
 //! (unprocessed staged rows), `post` (validation, post, find), `bulk` (balance transactions,
-//! batch).
+//! batch), `items` (item master facts: in-process cache, the shared [`item_cache`], batch
+//! lookups per outbox page), `lots` (a page's unmapped lots in one batch lookup).
 
 mod bulk;
 mod children;
 pub mod concurrency;
 pub mod config;
 mod interface;
+pub mod item_cache;
+mod items;
+mod lots;
 mod onhand;
 mod post;
 mod transport;
 mod wire;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -47,7 +51,7 @@ pub use onhand::OnhandPage;
 pub use transport::gzip_body;
 
 use transport::{Req, Transport, JSON};
-use wire::{int_of, parse, q, Collection, ItemLotWire, ItemWire, UomWire};
+use wire::{parse, q, Collection, ItemLotWire};
 
 /// A snapshot of [`HttpFusionClient::concurrency`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +75,9 @@ pub struct HttpFusionClient {
 struct Inner {
     t: Transport,
     items: Mutex<HashMap<(DcCode, ItemNumber), (ItemInfo, Instant)>>,
+    unknown_items: Mutex<HashMap<(DcCode, ItemNumber), Instant>>,
+    shared_items: OnceLock<Arc<dyn item_cache::SharedItemCache>>,
+    lots: Mutex<HashMap<lots::LotKey, (Option<FusionLot>, Instant)>>,
     uoms: Mutex<HashMap<Uom, (u32, Instant)>>,
     uom_warned: std::sync::atomic::AtomicBool,
 }
@@ -99,6 +106,9 @@ impl HttpFusionClient {
             inner: Arc::new(Inner {
                 t: Transport::new(config, http),
                 items: Mutex::new(HashMap::new()),
+                unknown_items: Mutex::new(HashMap::new()),
+                shared_items: OnceLock::new(),
+                lots: Mutex::new(HashMap::new()),
                 uoms: Mutex::new(HashMap::new()),
                 uom_warned: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -142,9 +152,14 @@ impl HttpFusionClient {
         self.inner.t.replace_credentials(creds).await;
     }
 
-    /// Forgets cached item master and UOM facts.
+    /// Forgets item master and UOM facts cached in this process (not the shared cache).
     pub fn clear_item_cache(&self) {
         self.inner.items.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.inner
+            .unknown_items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         self.inner.uoms.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
@@ -160,127 +175,21 @@ impl HttpFusionClient {
             .map_err(|e| e.error)
     }
 
-    /// Item master facts, from the per-client cache while younger than
-    /// [`FusionConfig::item_cache_ttl`], else from `itemsV2` and `unitsOfMeasure`.
-    /// Unknown item: [`FusionError::NotFound`].
-    pub async fn item_info(&self, dc: &DcCode, item: &ItemNumber) -> Result<ItemInfo, FusionError> {
-        let ttl = self.config().item_cache_ttl;
-        let key = (dc.clone(), item.clone());
-        if let Some((info, at)) = self
-            .inner
-            .items
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            if at.elapsed() < ttl {
-                return Ok(info.clone());
-            }
-        }
-        let body = self
-            .get_json(
-                "itemsV2",
-                vec![
-                    (
-                        "q".into(),
-                        q(&[("ItemNumber", item.as_str()), ("OrganizationCode", dc.as_str())]),
-                    ),
-                    ("onlyData".into(), "true".into()),
-                    ("limit".into(), "1".into()),
-                ],
-            )
-            .await?;
-        let page: Collection<ItemWire> = parse(&body, "itemsV2")?;
-        let row = page
-            .items
-            .into_iter()
-            .find(|r| r.item_number == item.as_str())
-            .ok_or_else(|| FusionError::NotFound(format!("item {item} in organization {dc}")))?;
-        let uom_text = row
-            .primary_uom_code
-            .ok_or_else(|| FusionError::InvalidResponse(format!("item {item} has no PrimaryUOMCode")))?;
-        let primary_uom =
-            Uom::parse(uom_text).map_err(|e| FusionError::InvalidResponse(format!("item {item}: {e}")))?;
-        let uom_scale = self.uom_scale(&primary_uom).await?;
-        // EBS-lineage codes (fact sheet §5, L): LotControlCode 2 = full control;
-        // SerialNumberControlCode 2 = predefined, 5 = at receipt (6 = at sales-order issue only,
-        // which miscellaneous transactions do not serialise).
-        let info = ItemInfo {
-            item: item.clone(),
-            lot_controlled: int_of(row.lot_control_code.as_ref()) == Some(2),
-            serial_controlled: matches!(int_of(row.serial_number_control_code.as_ref()), Some(2 | 5)),
-            primary_uom,
-            uom_scale,
-        };
-        self.inner
-            .items
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, (info.clone(), Instant::now()));
-        Ok(info)
-    }
-
-    /// Decimal places `uom` allows. Why optional: the integration user's role may not grant
-    /// `unitsOfMeasure` (fact sheet §5), and the lookup only refines validation, so when it is
-    /// missing, refused or silent about the code the configured
-    /// [`FusionConfig::uom_default_precision`] applies, with one warning per process.
-    /// Credentials refused, throttling or an outage are still errors.
-    async fn uom_scale(&self, uom: &Uom) -> Result<u32, FusionError> {
-        let ttl = self.config().item_cache_ttl;
-        if let Some((scale, at)) = self.inner.uoms.lock().unwrap_or_else(PoisonError::into_inner).get(uom) {
-            if at.elapsed() < ttl {
-                return Ok(*scale);
-            }
-        }
-        let scale = match self.lookup_uom_scale(uom).await {
-            Ok(Some(scale)) => scale,
-            Ok(None) => self.uom_fallback(uom, "unitsOfMeasure does not list it"),
-            Err(e @ (FusionError::NotFound(_) | FusionError::Forbidden | FusionError::Rejected { .. })) => {
-                self.uom_fallback(uom, &e.to_string())
-            }
-            Err(e) => return Err(e),
-        };
-        self.inner
-            .uoms
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(uom.clone(), (scale, Instant::now()));
-        Ok(scale)
-    }
-
-    fn uom_fallback(&self, uom: &Uom, why: &str) -> u32 {
-        let precision = self.config().uom_default_precision;
-        if !self.inner.uom_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            tracing::warn!(
-                uom = %uom, precision, reason = why,
-                "unit-of-measure precision unavailable from Fusion; using FUSION_UOM_DEFAULT_PRECISION (warned once)"
-            );
-        }
-        precision
-    }
-
-    async fn lookup_uom_scale(&self, uom: &Uom) -> Result<Option<u32>, FusionError> {
-        let body = self
-            .get_json(
-                "unitsOfMeasure",
-                vec![
-                    ("q".into(), q(&[("UOMCode", uom.as_str())])),
-                    ("onlyData".into(), "true".into()),
-                ],
-            )
-            .await?;
-        let page: Collection<UomWire> = parse(&body, "unitsOfMeasure")?;
-        let Some(row) = page.items.into_iter().find(|r| r.uom_code == uom.as_str()) else {
-            return Ok(None);
-        };
-        int_of(row.decimal_precision.as_ref())
-            .and_then(|p| u32::try_from(p).ok())
-            .map(Some)
-            .ok_or_else(|| FusionError::InvalidResponse(format!("unit of measure {uom} has no DecimalPrecision")))
-    }
-
-    /// The lot `lot` of `item` in `dc`, if Fusion has it.
+    /// The lot `lot` of `item` in `dc`, if Fusion has it (from a prefetch or creation of the
+    /// last minute when there was one, see `lots`).
     pub async fn lot(&self, dc: &DcCode, item: &ItemNumber, lot: &LotNumber) -> Result<Option<FusionLot>, FusionError> {
+        if let Some(known) = self.remembered_lot(&(dc.clone(), item.clone(), lot.clone())) {
+            return Ok(known);
+        }
+        self.lookup_lot(dc, item, lot).await
+    }
+
+    async fn lookup_lot(
+        &self,
+        dc: &DcCode,
+        item: &ItemNumber,
+        lot: &LotNumber,
+    ) -> Result<Option<FusionLot>, FusionError> {
         let body = self
             .get_json(
                 "inventoryItemLots",
@@ -308,8 +217,31 @@ impl HttpFusionClient {
     }
 
     /// Creates a lot. A retry after an ambiguous failure first looks the lot up and succeeds
-    /// if it is there.
+    /// if it is there. A created lot is remembered as existing; a refusal forgets what was
+    /// remembered about it.
     pub async fn create_lot(
+        &self,
+        dc: &DcCode,
+        item: &ItemNumber,
+        lot: &LotNumber,
+        expiration: Option<NaiveDate>,
+    ) -> Result<(), FusionError> {
+        let key = (dc.clone(), item.clone(), lot.clone());
+        let created = self.post_lot(dc, item, lot, expiration).await;
+        match &created {
+            Ok(()) => self.remember_lot(
+                key,
+                Some(FusionLot {
+                    number: lot.clone(),
+                    expiration,
+                }),
+            ),
+            Err(_) => self.forget_lot(&key),
+        }
+        created
+    }
+
+    async fn post_lot(
         &self,
         dc: &DcCode,
         item: &ItemNumber,
@@ -340,7 +272,7 @@ impl HttpFusionClient {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
             };
-            if retried && self.lot(dc, item, lot).await.ok().flatten().is_some() {
+            if retried && self.lookup_lot(dc, item, lot).await.ok().flatten().is_some() {
                 return Ok(());
             }
             if !domain::Retryable::is_retryable(&err.error) {
@@ -350,7 +282,7 @@ impl HttpFusionClient {
                 return Err(err.error);
             };
             tokio::time::sleep(delay).await;
-            if self.lot(dc, item, lot).await?.is_some() {
+            if self.lookup_lot(dc, item, lot).await?.is_some() {
                 return Ok(());
             }
             retried = true;
@@ -363,8 +295,16 @@ impl FusionInventory for HttpFusionClient {
         HttpFusionClient::item_info(self, dc, item).await
     }
 
+    async fn prefetch_items(&self, dc: &DcCode, items: &[ItemNumber]) -> Result<(), FusionError> {
+        HttpFusionClient::prefetch_items(self, dc, items).await
+    }
+
     async fn lot(&self, dc: &DcCode, item: &ItemNumber, lot: &LotNumber) -> Result<Option<FusionLot>, FusionError> {
         HttpFusionClient::lot(self, dc, item, lot).await
+    }
+
+    async fn prefetch_lots(&self, dc: &DcCode, lots: &[(ItemNumber, LotNumber)]) -> Result<(), FusionError> {
+        HttpFusionClient::prefetch_lots(self, dc, lots).await
     }
 
     async fn create_lot(
@@ -378,7 +318,13 @@ impl FusionInventory for HttpFusionClient {
     }
 
     async fn post(&self, post: &StagedPost) -> Result<PostReceipt, FusionError> {
-        self.post_staged(post).await
+        let result = self.post_staged(post).await;
+        if let Err(FusionError::Rejected { detail, .. }) = &result {
+            if items::refuses_item_as_unknown(detail, &post.item) {
+                self.forget_item(&post.dc, &post.item).await;
+            }
+        }
+        result
     }
 
     async fn find(&self, dc: &DcCode, source: &SourceRef) -> Result<Landed, FusionError> {

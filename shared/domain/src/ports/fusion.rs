@@ -186,6 +186,20 @@ pub trait FusionInventory: Send + Sync {
     /// Unknown item: `NotFound`.
     fn item_info(&self, dc: &DcCode, item: &ItemNumber) -> impl Future<Output = Result<ItemInfo, FusionError>> + Send;
 
+    /// Readies the item master facts of `items` in `dc` so that [`FusionInventory::item_info`]
+    /// answers them without a request of its own (the sync calls it once per outbox page; an
+    /// implementation asks for all the misses at once). Optional: an error only means each
+    /// item is looked up on its own later, so callers log it as a warning and go on. The
+    /// default does nothing.
+    fn prefetch_items(
+        &self,
+        dc: &DcCode,
+        items: &[ItemNumber],
+    ) -> impl Future<Output = Result<(), FusionError>> + Send {
+        let _ = (dc, items);
+        async { Ok(()) }
+    }
+
     /// A lot of an item, if Fusion has it.
     fn lot(
         &self,
@@ -193,6 +207,19 @@ pub trait FusionInventory: Send + Sync {
         item: &ItemNumber,
         lot: &LotNumber,
     ) -> impl Future<Output = Result<Option<FusionLot>, FusionError>> + Send;
+
+    /// Readies what Fusion says about each (item, lot) of `lots` in `dc` so that
+    /// [`FusionInventory::lot`] answers them without a request of its own for a short while
+    /// (the sync calls it once per outbox page with the lots its lot map does not know).
+    /// Optional, like [`FusionInventory::prefetch_items`]; the default does nothing.
+    fn prefetch_lots(
+        &self,
+        dc: &DcCode,
+        lots: &[(ItemNumber, LotNumber)],
+    ) -> impl Future<Output = Result<(), FusionError>> + Send {
+        let _ = (dc, lots);
+        async { Ok(()) }
+    }
 
     /// Creates a lot.
     fn create_lot(

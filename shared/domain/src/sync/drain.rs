@@ -1,7 +1,10 @@
-//! Draining the outbox: pages of transactions grouped by item, items in parallel, each
-//! item's transactions in WMS order.
+//! Draining the outbox: pages of transactions grouped by item, what the page's transactions
+//! will look up asked for at once, items in parallel, each item's transactions in WMS order.
 
+use super::lots::PageHints;
+use super::transaction::sync_transaction_in_page;
 use super::*;
+use crate::ids::LotNumber;
 
 /// Why an item's later transactions are not posted in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +35,8 @@ pub(super) async fn drain<P: SyncPorts>(
             .wms()
             .outbox(dc, cursor.as_deref(), settings.page_size.max(1))
             .await?;
+        let hints = prepare_page(run, &page.items, &held).await;
+        let hints = &hints;
         let groups = group_by_item(page.items);
         let results: Vec<(Option<ItemNumber>, Option<Hold>, Vec<TxnOutcome>)> = stream::iter(groups)
             .map(|group| {
@@ -41,7 +46,7 @@ pub(super) async fn drain<P: SyncPorts>(
                     .map(|t| t.item().clone());
                 let held_back = item.as_ref().and_then(|i| held.get(i).copied());
                 async move {
-                    let (hold, outcomes) = process_group(run, held_back, group).await;
+                    let (hold, outcomes) = process_group(run, held_back, group, hints).await;
                     (item, hold, outcomes)
                 }
             })
@@ -128,6 +133,82 @@ impl<'a, P> Run<'a, P> {
     }
 }
 
+/// An item and one of its WMS lots.
+type LotKey = (ItemNumber, LotNumber);
+
+/// Readies what the page's transactions will ask about, at once instead of one transaction
+/// at a time: Fusion's item master facts of the page's items, and for its lots the lot map's
+/// mappings (returned as hints) and what Fusion says about the lots the map does not know.
+/// Transactions of items held back this run are left out. Optional throughout: whatever fails
+/// here is looked up by each transaction as before, with a warning.
+async fn prepare_page<P: SyncPorts>(
+    run: &Run<'_, P>,
+    entries: &[OutboxItem],
+    held: &BTreeMap<ItemNumber, Hold>,
+) -> PageHints {
+    let (ports, dc) = (run.ports, run.dc);
+    let txns: Vec<&WmsTransaction> = entries
+        .iter()
+        .filter_map(|e| e.txn.as_ref().ok())
+        .filter(|t| !held.contains_key(t.item()))
+        .collect();
+    let items: Vec<ItemNumber> = txns
+        .iter()
+        .map(|t| t.item())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .cloned()
+        .collect();
+    let lots: BTreeSet<(ItemNumber, LotNumber)> = txns
+        .iter()
+        .flat_map(|t| match t.tracking() {
+            Tracking::Lots(lots) => lots.iter().map(|l| (t.item().clone(), l.lot.clone())).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let prefetch_items = async {
+        if items.is_empty() {
+            return;
+        }
+        if let Err(e) = ports.fusion().prefetch_items(dc, &items).await {
+            warn!(dc = %dc, run_id = run.run_id, items = items.len(), error = %e, "item lookup for the page failed; each transaction looks its item up");
+        }
+    };
+    let map_lots = async {
+        let mut hints = PageHints::default();
+        let read: Vec<(LotKey, Result<Option<MappedLot>, StoreError>)> = stream::iter(lots)
+            .map(|(item, lot)| async move {
+                let found = ports.lots().get(dc, &item, &lot).await;
+                ((item, lot), found)
+            })
+            .buffer_unordered(run.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut unmapped = Vec::new();
+        for (key, found) in read {
+            match found {
+                Ok(Some(mapped)) => {
+                    hints.lots.insert(key, Some(mapped));
+                }
+                Ok(None) => {
+                    hints.lots.insert(key.clone(), None);
+                    unmapped.push(key);
+                }
+                // The transaction reads the map again and decides.
+                Err(_) => {}
+            }
+        }
+        if !unmapped.is_empty() {
+            if let Err(e) = ports.fusion().prefetch_lots(dc, &unmapped).await {
+                warn!(dc = %dc, run_id = run.run_id, lots = unmapped.len(), error = %e, "lot lookup for the page failed; each transaction looks its lots up");
+            }
+        }
+        hints
+    };
+    let ((), hints) = futures::join!(prefetch_items, map_lots);
+    hints
+}
+
 /// Groups outbox entries by item, keeping WMS order inside each group and the order of first
 /// appearance between groups. Malformed entries each form their own group.
 fn group_by_item(items: Vec<OutboxItem>) -> Vec<Vec<OutboxItem>> {
@@ -154,6 +235,7 @@ async fn process_group<P: SyncPorts>(
     run: &Run<'_, P>,
     held_back: Option<Hold>,
     group: Vec<OutboxItem>,
+    hints: &PageHints,
 ) -> (Option<Hold>, Vec<TxnOutcome>) {
     let ports = run.ports;
     let mut out = Vec::with_capacity(group.len());
@@ -179,7 +261,9 @@ async fn process_group<P: SyncPorts>(
             None => {}
         }
         let span = tracing::info_span!("txn", dc = %run.dc, run_id = run.run_id, txn_id = %entry.raw_id);
-        let outcome = process_one(ports, run.settings, run.dc, entry).instrument(span).await;
+        let outcome = process_one(ports, run.settings, run.dc, entry, hints)
+            .instrument(span)
+            .await;
         // Later transactions of the same item wait behind one Fusion has not processed yet
         // or one that failed for a passing reason, so Fusion never sees them out of WMS order.
         hold = match &outcome {
@@ -214,9 +298,15 @@ async fn process_group<P: SyncPorts>(
     (hold, out)
 }
 
-async fn process_one<P: SyncPorts>(ports: &P, settings: &SyncSettings, dc: &DcCode, entry: OutboxItem) -> TxnOutcome {
+async fn process_one<P: SyncPorts>(
+    ports: &P,
+    settings: &SyncSettings,
+    dc: &DcCode,
+    entry: OutboxItem,
+    hints: &PageHints,
+) -> TxnOutcome {
     match entry.txn {
-        Ok(txn) => sync_transaction(ports, settings, txn, true).await,
+        Ok(txn) => sync_transaction_in_page(ports, settings, txn, true, hints).await,
         Err(e) => malformed(ports, dc, &entry.raw_id, &e.to_string()).await,
     }
 }

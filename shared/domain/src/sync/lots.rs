@@ -1,12 +1,28 @@
-//! Lot mapping: every WMS lot of a transaction to its Fusion lot, filled on first sight.
+//! Lot mapping: every WMS lot of a transaction to its Fusion lot, filled on first sight, and
+//! the page's hints of it ([`PageHints`]).
 
 use super::transaction::{fusion_error, AttemptError};
 use super::*;
+use crate::ids::LotNumber;
 
-/// Maps every WMS lot of the transaction to its Fusion lot through the lot map, filling the
-/// map on first sight: an existing Fusion lot must carry the WMS expiration date; a missing lot
-/// is created for receipts and refused for issues.
-pub(super) async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> Result<WmsTransaction, AttemptError> {
+/// What a page's preparation already read, handed to its transactions.
+#[derive(Debug, Default)]
+pub(crate) struct PageHints {
+    /// Lot map entries read for the page: (item, WMS lot) -> the mapping, or `None` when the
+    /// map had none (the transaction then maps it on first sight; the map's conditional put
+    /// returns the mapping if another transaction made it since). A lot absent here is read
+    /// from the lot map by the transaction.
+    pub(super) lots: BTreeMap<(ItemNumber, LotNumber), Option<MappedLot>>,
+}
+
+/// Maps every WMS lot of the transaction to its Fusion lot through the lot map (or the page's
+/// `hints` of it), filling the map on first sight: an existing Fusion lot must carry the WMS
+/// expiration date; a missing lot is created for receipts and refused for issues.
+pub(super) async fn map_lots<P: SyncPorts>(
+    ports: &P,
+    txn: &WmsTransaction,
+    hints: &PageHints,
+) -> Result<WmsTransaction, AttemptError> {
     let Tracking::Lots(lots) = &txn.tracking() else {
         return Ok(txn.clone());
     };
@@ -17,12 +33,15 @@ pub(super) async fn map_lots<P: SyncPorts>(ports: &P, txn: &WmsTransaction) -> R
     };
     let mut mapped = Vec::with_capacity(lots.len());
     for l in lots {
-        let known = ports
-            .lots()
-            .get(txn.dc(), txn.item(), &l.lot)
-            .await
-            .map_err(store_failure)
-            .map_err(AttemptError::Txn)?;
+        let known = match hints.lots.get(&(txn.item().clone(), l.lot.clone())) {
+            Some(read) => read.clone(),
+            None => ports
+                .lots()
+                .get(txn.dc(), txn.item(), &l.lot)
+                .await
+                .map_err(store_failure)
+                .map_err(AttemptError::Txn)?,
+        };
         let fusion_lot = match known {
             Some(m) => m,
             None => {
@@ -81,6 +100,19 @@ async fn first_sight<P: SyncPorts>(
         });
     }
     if !txn.kind().adds_stock(txn.quantity()) {
+        // Why ask again before refusing for good: the first answer may come from the page's
+        // lookup, made before another invocation created the lot.
+        let again = ports
+            .fusion()
+            .lot(txn.dc(), txn.item(), &l.lot)
+            .await
+            .map_err(|e| fusion_error(&e))?;
+        if let Some(lot) = again {
+            return Ok(MappedLot {
+                fusion_lot: lot.number,
+                expiration: lot.expiration,
+            });
+        }
         return Err(Failure {
             retryable: false,
             reason: format!(
@@ -92,11 +124,23 @@ async fn first_sight<P: SyncPorts>(
         }
         .into());
     }
-    ports
+    let created = ports
         .fusion()
         .create_lot(txn.dc(), txn.item(), &l.lot, l.expiration)
-        .await
-        .map_err(|e| fusion_error(&e))?;
+        .await;
+    if let Err(e) = created {
+        // Why look again: the lot may have been created since it was looked up (another
+        // invocation, or an answer remembered from the page's lookup); then it is mapped.
+        if matches!(e, FusionError::Rejected { .. }) {
+            if let Ok(Some(lot)) = ports.fusion().lot(txn.dc(), txn.item(), &l.lot).await {
+                return Ok(MappedLot {
+                    fusion_lot: lot.number,
+                    expiration: lot.expiration,
+                });
+            }
+        }
+        return Err(fusion_error(&e));
+    }
     Ok(MappedLot {
         fusion_lot: l.lot.clone(),
         expiration: l.expiration,

@@ -1,7 +1,7 @@
 //! One transaction through the two-phase commit: record, claim, map lots, post, then
 //! confirm, accept, fail or release in the ledger.
 
-use super::lots::map_lots;
+use super::lots::{map_lots, PageHints};
 use super::*;
 use crate::error::DomainError;
 use crate::ledger::FusionRef;
@@ -71,6 +71,18 @@ pub async fn sync_transaction<P: SyncPorts>(
     txn: WmsTransaction,
     notify_wms: bool,
 ) -> TxnOutcome {
+    sync_transaction_in_page(ports, settings, txn, notify_wms, &PageHints::default()).await
+}
+
+/// [`sync_transaction`] with what the page's preparation already read (`hints`), so nothing
+/// is read twice.
+pub(super) async fn sync_transaction_in_page<P: SyncPorts>(
+    ports: &P,
+    settings: &SyncSettings,
+    txn: WmsTransaction,
+    notify_wms: bool,
+    hints: &PageHints,
+) -> TxnOutcome {
     let now = ports.clock().now();
     let lease_until = now + settings.txn_lease;
     let claim = LedgerEvent::Claim {
@@ -83,7 +95,7 @@ pub async fn sync_transaction<P: SyncPorts>(
     let row = match LedgerEntry::pending().apply(claim) {
         Ok(fresh) => match ports.ledger().record_claimed(&txn, &fresh, now).await {
             Ok(Recorded::Created(claimed_row)) => {
-                return post_claimed(ports, settings, claimed_row, notify_wms).await;
+                return post_claimed(ports, settings, claimed_row, notify_wms, hints).await;
             }
             Ok(Recorded::Existing(row)) => row,
             Err(e) => {
@@ -149,7 +161,7 @@ pub async fn sync_transaction<P: SyncPorts>(
         entry: claimed,
         updated_at: now,
     };
-    post_claimed(ports, settings, claimed_row, notify_wms).await
+    post_claimed(ports, settings, claimed_row, notify_wms, hints).await
 }
 
 /// Posts a row this invocation holds the claim of, then records the verdict.
@@ -158,9 +170,10 @@ async fn post_claimed<P: SyncPorts>(
     settings: &SyncSettings,
     claimed_row: LedgerRow,
     notify_wms: bool,
+    hints: &PageHints,
 ) -> TxnOutcome {
     let mut attempt = Attempt::default();
-    let result = post_lines(ports, settings, &claimed_row, &mut attempt).await;
+    let result = post_lines(ports, settings, &claimed_row, &mut attempt, hints).await;
     finish(ports, settings, claimed_row, result, attempt, notify_wms).await
 }
 
@@ -169,6 +182,7 @@ async fn post_lines<P: SyncPorts>(
     settings: &SyncSettings,
     row: &LedgerRow,
     attempt: &mut Attempt,
+    hints: &PageHints,
 ) -> Result<Vec<FusionRef>, AttemptError> {
     let txn = &row.txn;
     let info = ports
@@ -181,7 +195,7 @@ async fn post_lines<P: SyncPorts>(
         reason: e.to_string(),
         systemic: false,
     })?;
-    let mapped = map_lots(ports, txn).await?;
+    let mapped = map_lots(ports, txn, hints).await?;
     let posts = mapped.to_posts(settings.serial_limit).map_err(|e| Failure {
         retryable: false,
         reason: e.to_string(),

@@ -15,7 +15,16 @@ impl SimState {
         ctx: &ApiRequest,
         refuse: &dyn Fn(&str) -> Option<ApiError>,
     ) -> Result<Vec<Value>, Vec<Value>> {
-        let saved_staged = self.staged.clone();
+        // Why only with a write part: a read-only batch changes nothing to restore, and copying
+        // the interface for every page's item lookups was pure cost.
+        let writes = parts
+            .iter()
+            .any(|p| !text_of(p.get("operation")).is_some_and(|o| o.eq_ignore_ascii_case("get")));
+        let saved_staged = if writes {
+            self.staged.clone()
+        } else {
+            Default::default()
+        };
         let saved_completed = self.completed.len();
         let saved_ids = (self.next_interface_id, self.next_txn_id, self.next_balance_id);
         let mut saved_orgs: HashMap<usize, OrgState> = HashMap::new();
@@ -78,7 +87,9 @@ impl SimState {
         if failures.is_empty() {
             return Ok(results);
         }
-        self.staged = saved_staged;
+        if writes {
+            self.staged = saved_staged;
+        }
         self.completed.truncate(saved_completed);
         (self.next_interface_id, self.next_txn_id, self.next_balance_id) = saved_ids;
         for (o, st) in saved_orgs {

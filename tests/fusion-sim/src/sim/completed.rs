@@ -65,6 +65,32 @@ impl SimState {
         Value::Object(m)
     }
 
+    /// Whether attribute `key` of a completed transaction equals `want` as the `q` filter
+    /// compares it ([`matches`]), without allocating for the text attributes.
+    fn completed_field_is(&self, c: &CompletedRow, key: &str, want: &str) -> bool {
+        match c.source.get(key) {
+            Some(Value::String(have)) => have == want,
+            _ => {
+                let v = self.completed_field(c, key);
+                let one = HashMap::from([(key.to_string(), want.to_string())]);
+                matches(&one, key, &v)
+            }
+        }
+    }
+
+    /// The one attribute `key` of a completed transaction as [`Self::completed_json`] shows it
+    /// (`Null` for anything else), for filtering without building the row.
+    fn completed_field(&self, c: &CompletedRow, key: &str) -> Value {
+        match key {
+            "TransactionId" => json!(c.id),
+            "TransactionTypeName" => json!(c.type_name),
+            "OrganizationCode" => json!(self.orgs[c.org].code),
+            "ItemNumber" => json!(self.master.items[c.item].number),
+            "SubinventoryCode" => json!(c.sub),
+            other => c.source.get(other).cloned().unwrap_or(Value::Null),
+        }
+    }
+
     /// `GET inventoryCompletedTransactions/{id}/child/{lots|serials}`.
     pub(super) fn completed_child(&self, r: &ApiRequest, id: &str, child: &str) -> ApiResult<ApiResponse> {
         let c = self.completed_row(id)?;
@@ -96,8 +122,9 @@ impl SimState {
         let mut total = 0usize;
         let mut page = Vec::new();
         for c in &self.completed {
-            let v = self.completed_json(c, r, Expand::NONE);
-            if f.keys().all(|k| matches(&f, k, &v[k.as_str()])) {
+            // Why field by field: building every row's JSON to filter it made a lookup cost
+            // O(completed rows) allocations, which dominated the sync benchmark's CPU.
+            if f.iter().all(|(k, want)| self.completed_field_is(c, k, want)) {
                 if total >= p.offset && page.len() < p.limit {
                     page.push(self.completed_json(c, r, Expand::of(&p)));
                 }

@@ -151,6 +151,7 @@ mod tests {
             vec![
                 "AuditTable",
                 "IncidentTable",
+                "ItemCacheTable",
                 "LeaseTable",
                 "LedgerTable",
                 "LotMapTable",
