@@ -137,7 +137,14 @@ pub async fn handle<Q: SyncQueue>(deps: &Deps<Q>, event: LambdaEvent<Value>) -> 
         .send(&requests)
         .await
         .map_err(|e| HandlerError::from_error(error_kind, &e))?;
-    tracing::info!(kind = kind.as_str(), slot, trigger = trigger.as_str(), sent, dcs = dcs.len(), "fan-out sent");
+    tracing::info!(
+        kind = kind.as_str(),
+        slot,
+        trigger = trigger.as_str(),
+        sent,
+        dcs = dcs.len(),
+        "fan-out sent"
+    );
     lambda_kit::metrics::MetricSet::new(&[("function", "fanout-sync")])
         .count(metric, sent as u64)
         .property("slot", slot.clone())
@@ -159,7 +166,8 @@ pub(crate) fn plan(configured: &[DcCode], payload: &Value, request_id: &str) -> 
         Ok(Plan {
             kind,
             dcs: configured.to_vec(),
-            slot: schedule::slot(time, schedule::period(kind)).map_err(|e| HandlerError::invalid_event(e.to_string()))?,
+            slot: schedule::slot(time, schedule::period(kind))
+                .map_err(|e| HandlerError::invalid_event(e.to_string()))?,
             trigger: Trigger::Schedule,
         })
     };
@@ -172,7 +180,9 @@ pub(crate) fn plan(configured: &[DcCode], payload: &Value, request_id: &str) -> 
             slot: None,
         }) => match events::scheduled_time(&event)? {
             Some(time) => scheduled(kind.unwrap_or(RunKind::Sync), time),
-            None => Err(HandlerError::invalid_event("`event` is not an EventBridge scheduled event")),
+            None => Err(HandlerError::invalid_event(
+                "`event` is not an EventBridge scheduled event",
+            )),
         },
         Invocation::Manual(Manual { event: Some(_), .. }) => Err(HandlerError::invalid_event(
             "`event` (a schedule's) cannot be given with `dcs` or `slot`",

@@ -58,7 +58,10 @@ fn deps() -> Deps<RecordingQueue> {
 }
 
 fn reconcile_sent(deps: &Deps<RecordingQueue>) -> Vec<SyncRequest> {
-    deps.reconcile_queue.as_ref().map(RecordingQueue::sent).unwrap_or_default()
+    deps.reconcile_queue
+        .as_ref()
+        .map(RecordingQueue::sent)
+        .unwrap_or_default()
 }
 
 fn sample(name: &str) -> Value {
@@ -201,7 +204,11 @@ async fn the_reconcile_schedule_sends_one_request_per_dc_for_its_quarter_hour_on
 #[tokio::test]
 async fn the_reconcile_schedule_firing_twice_in_one_quarter_hour_enqueues_each_dc_once() {
     let deps = deps();
-    for (id, time) in [("a", "2026-11-26T23:20:02Z"), ("b", "2026-11-26T23:29:58Z"), ("c", "2026-11-26T23:20:02Z")] {
+    for (id, time) in [
+        ("a", "2026-11-26T23:20:02Z"),
+        ("b", "2026-11-26T23:29:58Z"),
+        ("c", "2026-11-26T23:20:02Z"),
+    ] {
         let mut event = sample("scheduled-reconcile");
         event["event"]["time"] = json!(time);
         event["event"]["id"] = json!(id);
@@ -219,10 +226,17 @@ async fn the_reconcile_schedule_firing_twice_in_one_quarter_hour_enqueues_each_d
 #[tokio::test]
 async fn a_manual_reconcile_fan_out_names_its_dcs_and_slot() {
     let deps = deps();
-    let out = invoke(&deps, json!({"kind": "reconcile", "dcs": ["DC03"], "slot": "after-recount"}), "r")
-        .await
-        .unwrap();
-    assert_eq!((out.kind, out.slot.as_str(), out.trigger), (RunKind::Reconcile, "manual-after-recount", Trigger::Manual));
+    let out = invoke(
+        &deps,
+        json!({"kind": "reconcile", "dcs": ["DC03"], "slot": "after-recount"}),
+        "r",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out.kind, out.slot.as_str(), out.trigger),
+        (RunKind::Reconcile, "manual-after-recount", Trigger::Manual)
+    );
     let sent = reconcile_sent(&deps);
     assert_eq!(dc_names(&sent), ["DC03"]);
     assert_eq!(sent[0].reconcile_run_id(), "reconcile:manual-after-recount");
@@ -233,7 +247,10 @@ async fn a_manual_reconcile_fan_out_names_its_dcs_and_slot() {
 async fn a_reconcile_fan_out_without_its_queue_or_with_a_stray_event_is_refused() {
     let mut deps = deps();
     deps.reconcile_queue = None;
-    let d: Diagnostic = invoke(&deps, sample("scheduled-reconcile"), "r").await.unwrap_err().into();
+    let d: Diagnostic = invoke(&deps, sample("scheduled-reconcile"), "r")
+        .await
+        .unwrap_err()
+        .into();
     assert_eq!(d.error_type, "NonRetryable.ReconcileQueue");
     assert!(d.error_message.contains("RECONCILE_QUEUE_URL"), "{}", d.error_message);
 
@@ -258,7 +275,10 @@ async fn a_reconcile_queue_outage_is_retryable_and_named() {
     if let Some(q) = &deps.reconcile_queue {
         *q.fail_next.lock().unwrap() = Some(QueueError::Unavailable("throttled".into()));
     }
-    let d: Diagnostic = invoke(&deps, sample("scheduled-reconcile"), "r").await.unwrap_err().into();
+    let d: Diagnostic = invoke(&deps, sample("scheduled-reconcile"), "r")
+        .await
+        .unwrap_err()
+        .into();
     assert_eq!(d.error_type, "Retryable.ReconcileQueue");
     invoke(&deps, sample("scheduled-reconcile"), "r").await.unwrap();
     assert_eq!(reconcile_sent(&deps).len(), 3);

@@ -33,7 +33,8 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<(String, Strin
             continue;
         }
         for m in got.messages() {
-            let attr = |a: MessageSystemAttributeName| m.attributes().and_then(|x| x.get(&a)).cloned().unwrap_or_default();
+            let attr =
+                |a: MessageSystemAttributeName| m.attributes().and_then(|x| x.get(&a)).cloned().unwrap_or_default();
             out.push((
                 attr(MessageSystemAttributeName::MessageGroupId),
                 m.message_id().unwrap_or_default().to_string(),
@@ -147,5 +148,4 @@ async fn a_double_fired_reconcile_schedule_sends_one_message_per_dc_and_a_redeli
         assert!(resp.batch_item_failures.is_empty(), "{:?}", resp.batch_item_failures);
     }
     assert_eq!(adjustments(&env).await, posted, "no adjustment posted twice");
-
 }

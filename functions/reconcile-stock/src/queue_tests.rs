@@ -74,7 +74,11 @@ async fn a_retryable_failure_comes_back_with_the_rest_of_the_batch_and_a_permane
 
     let failed = deliver(&deps, with_bodies(&[&body("DC01"), &body("DC02")])).await;
 
-    assert_eq!(failed, ["m0", "m1"], "FIFO: what follows a retried message comes back too");
+    assert_eq!(
+        failed,
+        ["m0", "m1"],
+        "FIFO: what follows a retried message comes back too"
+    );
     assert_eq!(deps.ports.fusion.post_calls(), 0);
     assert_eq!(deps.ports.alerts.count(), 0, "a retry may help: no alert");
 
@@ -83,7 +87,10 @@ async fn a_retryable_failure_comes_back_with_the_rest_of_the_batch_and_a_permane
     assert!(deliver(&deps, with_bodies(&[&body("DC02")])).await.is_empty());
     let alerts = deps.ports.alerts.alerts();
     assert_eq!(alerts.len(), 1);
-    assert!(alerts[0].subject.contains("DC02") && alerts[0].subject.contains("reconciliation failed"), "{alerts:?}");
+    assert!(
+        alerts[0].subject.contains("DC02") && alerts[0].subject.contains("reconciliation failed"),
+        "{alerts:?}"
+    );
 }
 
 #[tokio::test]
@@ -116,6 +123,9 @@ async fn handle_any_routes_sqs_to_the_per_dc_mode_and_the_rest_to_the_one_invoca
     assert_eq!(answer["run_id"], json!("reconcile:manual-after-recount:dry"));
     // Another service's records are refused as before, not read as SQS.
     let s3 = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]});
-    let d: Diagnostic = handle_any(&deps, LambdaEvent::new(s3, context())).await.unwrap_err().into();
+    let d: Diagnostic = handle_any(&deps, LambdaEvent::new(s3, context()))
+        .await
+        .unwrap_err()
+        .into();
     assert_eq!(d.error_type, "NonRetryable.InvalidEvent");
 }

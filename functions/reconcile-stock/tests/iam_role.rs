@@ -159,7 +159,11 @@ async fn a_reconcile_message_runs_under_its_role_and_a_redelivery_acts_once() {
         )
         .await;
         env.assert_only_granted(&session);
-        assert!(resp.batch_item_failures.is_empty(), "{receive}: {:?}", resp.batch_item_failures);
+        assert!(
+            resp.batch_item_failures.is_empty(),
+            "{receive}: {:?}",
+            resp.batch_item_failures
+        );
     }
 
     let landed = env.fusion_landed_by_reference().await.unwrap();
@@ -168,7 +172,6 @@ async fn a_reconcile_message_runs_under_its_role_and_a_redelivery_acts_once() {
     assert!(adjustments.iter().all(|(_, n)| **n == 1), "{adjustments:?}");
     assert_eq!(env.wms.holds(d).len(), 1, "one hold, not one per delivery");
 }
-
 
 /// The message a run that needed `action` beyond its role fails with.
 fn failure_of(env: &TestEnv, session: &FunctionSession) -> String {

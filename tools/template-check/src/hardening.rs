@@ -253,7 +253,9 @@ pub fn single_instance(template: &Value) -> Vec<String> {
             .iter()
             .any(|(_, e)| matches!(e.get("Type").and_then(Value::as_str), Some("Schedule" | "ScheduleV2")));
         if scheduled && as_u64(props(f).get("ReservedConcurrentExecutions")) != Some(1) {
-            out.push(format!("{id}: ReservedConcurrentExecutions must be 1, so a retry never overlaps the next run"));
+            out.push(format!(
+                "{id}: ReservedConcurrentExecutions must be 1, so a retry never overlaps the next run"
+            ));
         }
         for (name, e) in &kinds {
             if e.get("Type").and_then(Value::as_str) != Some("SQS") {

@@ -304,7 +304,10 @@ async fn per_dc_mode(a: &Args, env: &TestEnv, settings: &ReconcileSettings) -> a
             a.dcs,
             retried.len()
         );
-        println!("Fusion requests: {total} total, {per_dc} per DC {stats:?}; peak in flight at the simulator {}", env.fusion.peak_in_flight());
+        println!(
+            "Fusion requests: {total} total, {per_dc} per DC {stats:?}; peak in flight at the simulator {}",
+            env.fusion.peak_in_flight()
+        );
         println!(
             "round-trip minimum: {rounds} round trips of {} ms per DC ({per_dc} requests / {} in flight) = {minimum:.2} s; wall time is {:.2}x that",
             a.latency_ms,

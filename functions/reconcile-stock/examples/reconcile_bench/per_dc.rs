@@ -24,7 +24,11 @@ fn message(dc: &str) -> String {
 }
 
 /// Every DC's invocation at once; answers the wall time and the DCs that came back for retry.
-pub async fn parallel(env: &TestEnv, dcs: usize, settings: &ReconcileSettings) -> anyhow::Result<(Duration, Vec<String>)> {
+pub async fn parallel(
+    env: &TestEnv,
+    dcs: usize,
+    settings: &ReconcileSettings,
+) -> anyhow::Result<(Duration, Vec<String>)> {
     let all: Vec<domain::DcCode> = (0..dcs).map(|i| env.dc(i)).collect();
     let mut containers = Vec::new();
     for _ in 0..dcs {
@@ -47,7 +51,10 @@ pub async fn parallel(env: &TestEnv, dcs: usize, settings: &ReconcileSettings) -
     });
     let results = futures::future::try_join_all(runs).await?;
     let wall = t.elapsed();
-    Ok((wall, results.into_iter().filter(|(_, ok)| !ok).map(|(dc, _)| dc).collect()))
+    Ok((
+        wall,
+        results.into_iter().filter(|(_, ok)| !ok).map(|(dc, _)| dc).collect(),
+    ))
 }
 
 /// What one DC's invocation in the real binary took.
@@ -73,7 +80,13 @@ pub fn default_binary() -> PathBuf {
 
 fn proc_field_mib(pid: u32, field: &str) -> Option<f64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = text.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: f64 = text
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(kb / 1024.0)
 }
 
@@ -102,7 +115,10 @@ pub async fn in_own_process(env: &TestEnv, dc: &str, binary: &PathBuf, in_flight
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".into()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/invsync-bench-reconcile-stock".into()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            "/aws/lambda/invsync-bench-reconcile-stock".into(),
+        ),
         ("RUST_LOG", "warn".into()),
         ("LEDGER_TABLE", r.ledger_table.clone()),
         ("LOT_MAP_TABLE", r.lot_map_table.clone()),

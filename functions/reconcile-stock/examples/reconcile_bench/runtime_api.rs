@@ -2,6 +2,7 @@
 //! its own process, as Lambda would: the first `next` poll gets the event, the answer (or
 //! error) is handed back, and every later poll waits until the process is stopped.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
@@ -48,22 +49,31 @@ async fn next(State(s): State<Shared>) -> (StatusCode, HeaderMap, Json<Value>) {
         "lambda-runtime-invoked-function-arn",
         "arn:aws:lambda:us-east-1:123456789012:function:invsync-bench-reconcile-stock".into(),
     );
-    set("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".into());
+    set(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
+    );
     (StatusCode::OK, h, Json(event))
 }
 
-async fn response(State(s): State<Shared>, Path(_id): Path<String>, Json(body): Json<Value>) -> StatusCode {
-    s.answer(Ok(body));
+/// The body as JSON, or as a string when it is not. Why not axum's `Json`: the runtime client
+/// may send no `content-type`, which `Json` refuses (415) and the answer would be lost.
+fn document(body: &Bytes) -> Value {
+    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+async fn response(State(s): State<Shared>, Path(_id): Path<String>, body: Bytes) -> StatusCode {
+    s.answer(Ok(document(&body)));
     StatusCode::ACCEPTED
 }
 
-async fn error(State(s): State<Shared>, Json(body): Json<Value>) -> StatusCode {
-    s.answer(Err(body));
+async fn error(State(s): State<Shared>, body: Bytes) -> StatusCode {
+    s.answer(Err(document(&body)));
     StatusCode::ACCEPTED
 }
 
-async fn invocation_error(State(s): State<Shared>, Path(_id): Path<String>, Json(body): Json<Value>) -> StatusCode {
-    s.answer(Err(body));
+async fn invocation_error(State(s): State<Shared>, Path(_id): Path<String>, body: Bytes) -> StatusCode {
+    s.answer(Err(document(&body)));
     StatusCode::ACCEPTED
 }
 

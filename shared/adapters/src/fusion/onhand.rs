@@ -57,7 +57,11 @@ impl HttpFusionClient {
 
     /// The rows of [`Self::onhand`] handed to `sink` a page at a time, in offset order, as
     /// they arrive (the port's `onhand_pages`): at most `max_in_flight` pages are held at once.
-    pub async fn onhand_each<F: FnMut(Vec<OnhandRow>) + Send>(&self, dc: &DcCode, mut sink: F) -> Result<(), FusionError> {
+    pub async fn onhand_each<F: FnMut(Vec<OnhandRow>) + Send>(
+        &self,
+        dc: &DcCode,
+        mut sink: F,
+    ) -> Result<(), FusionError> {
         let size = self.config().effective_page_size();
         let first = self.fetch_onhand_page(dc, 0, size, true).await?;
         let mut limit = first.limit;

@@ -210,8 +210,7 @@ impl Balances {
         let subs = self.subs.by_id();
         let lots = self.lots.by_id();
         for (key, [wms, fusion, in_flight], variance, tier) in found {
-            let (Some(Some(item)), Some(Some(sub))) = (items.get(key.item as usize), subs.get(key.sub as usize))
-            else {
+            let (Some(Some(item)), Some(Some(sub))) = (items.get(key.item as usize), subs.get(key.sub as usize)) else {
                 continue;
             };
             let lot = lots.get(key.lot as usize).copied().flatten().cloned();

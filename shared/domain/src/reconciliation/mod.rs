@@ -58,11 +58,11 @@ mod tests;
 
 use actions::{act, alert_confirm_failures};
 pub use adjustment::{adjustment_for, KeyFacts, NoAdjustment};
+use balances::{Balances, Facts};
 pub use ids::{adjustment_id, incident_id, is_adjustment};
 pub use messages::{alert_for, hold_for, review_task_for};
 use orphans::retry_orphans;
 pub use orphans::{orphan_action, orphan_task_for, OrphanAction};
-use balances::{Balances, Facts};
 use read::{read_fusion, read_in_flight, read_wms};
 pub use read::{settle, Settled, Tracked};
 pub use report::ReconcileReport;

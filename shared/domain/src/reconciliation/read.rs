@@ -169,9 +169,21 @@ pub(super) async fn read_wms<P: ReconcilePorts>(
         for b in page.items {
             if b.key.dc == *dc {
                 let BalanceKey {
-                    item, subinventory, lot, ..
+                    item,
+                    subinventory,
+                    lot,
+                    ..
                 } = b.key;
-                table.add(Source::Wms, item, subinventory, lot, b.quantity, b.uom, b.expiration, b.serials);
+                table.add(
+                    Source::Wms,
+                    item,
+                    subinventory,
+                    lot,
+                    b.quantity,
+                    b.uom,
+                    b.expiration,
+                    b.serials,
+                );
             }
         }
         drop(table);
