@@ -6,8 +6,13 @@
 #                                      Fusion request. Prints wall time, Fusion requests,
 #                                      DynamoDB writes and peak memory.
 #   scripts/bench.sh reconcile [ARGS]  one scheduled reconciliation of every DC: 12 DCs x 50,000
-#                                      SKUs, 100 ms per Fusion request. Prints wall time, Fusion
-#                                      requests, peak memory and the CPU time of the comparison.
+#                                      SKUs, 100 ms per Fusion request, one invocation per DC in
+#                                      parallel as the reconcile queue runs them. Prints wall time
+#                                      against its round-trip minimum and Fusion requests, then runs
+#                                      DC01 in the real reconcile-stock binary in a process of its
+#                                      own: its peak RSS and CPU. `--mode all` is the former
+#                                      one-invocation run; `--dcs 1 --items 100000 --mode process`
+#                                      measures one DC of 100,000 SKUs.
 #
 # ARGS go to the example (e.g. `scripts/bench.sh sync --dcs 2 --txns 500`, `scripts/bench.sh
 # reconcile --dcs 2 --items 5000`); without any, the defaults above. BENCH_PROFILE=debug builds
@@ -33,4 +38,8 @@ start_aws_emulator
 if [[ $# -eq 0 ]]; then set -- "${defaults[@]}"; fi
 profile=(--release)
 if [[ "${BENCH_PROFILE:-release}" == "debug" ]]; then profile=(); fi
+if [[ "$package" == reconcile-stock ]]; then
+    # The per-DC bench runs the real function binary in its own process.
+    cargo build ${profile[@]+"${profile[@]}"} -p reconcile-stock --bin reconcile-stock
+fi
 cargo run ${profile[@]+"${profile[@]}"} -p "$package" --example "$example" -- "$@"

@@ -1,7 +1,8 @@
-//! Maps a schedule or manual event to the fan-out: one sync request per DC on the sync queue.
+//! Maps a schedule or manual event to a fan-out: one request per DC, on the sync queue
+//! (hourly) or on the reconcile queue (every 15 minutes). Which one is the event's `kind`.
 
 use adapters::aws::{QueueError, SqsSyncQueue};
-use chrono::TimeDelta;
+use domain::ports::RunKind;
 use domain::schedule::{self, SyncRequest};
 use domain::{DcCode, Retryable};
 use lambda_kit::events::{self, Invocation};
@@ -11,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::future::Future;
 
-/// Where sync requests go: the FIFO sync queue in production, a recording fake in tests.
+/// Where per-DC requests go: a FIFO queue (sync or reconcile) in production, a recording fake
+/// in tests.
 pub trait SyncQueue: Send + Sync {
     /// Why a send failed.
     type Error: std::error::Error + Retryable + Send + Sync + 'static;
@@ -29,8 +31,12 @@ impl SyncQueue for SqsSyncQueue {
     }
 }
 
-/// The queue failed the fan-out (`Retryable.SyncQueue` when a retry can help).
+/// The sync queue failed the fan-out (`Retryable.SyncQueue` when a retry can help).
 pub const SYNC_QUEUE: ErrorKind = ErrorKind::new("SyncQueue");
+
+/// The reconcile queue failed the fan-out (`Retryable.ReconcileQueue` when a retry can help),
+/// or is not configured (`NonRetryable.ReconcileQueue`).
+pub const RECONCILE_QUEUE: ErrorKind = ErrorKind::new("ReconcileQueue");
 
 /// What the handler needs, built once in `main`.
 pub struct Deps<Q = SqsSyncQueue> {
@@ -38,6 +44,8 @@ pub struct Deps<Q = SqsSyncQueue> {
     pub dcs: Vec<DcCode>,
     /// The sync queue.
     pub queue: Q,
+    /// The reconcile queue; `None` refuses a reconcile fan-out (not configured).
+    pub reconcile_queue: Option<Q>,
 }
 
 /// What started the fan-out.
@@ -63,6 +71,9 @@ impl Trigger {
 /// The handler's answer: what was sent for which slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FanoutResponse {
+    /// Which fan-out; absent for the sync's (its answer predates the reconcile fan-out).
+    #[serde(skip_serializing_if = "is_sync")]
+    pub kind: RunKind,
     /// The slot every request carries (its deduplication id is DC + slot).
     pub slot: String,
     /// What started the fan-out.
@@ -73,39 +84,73 @@ pub struct FanoutResponse {
     pub dcs: Vec<DcCode>,
 }
 
-/// A manual invocation: `{"dcs": ["DC01"], "slot": "adhoc-1"}`; both fields optional.
+fn is_sync(kind: &RunKind) -> bool {
+    *kind == RunKind::Sync
+}
+
+/// A manual invocation: `{"dcs": ["DC01"], "slot": "adhoc-1", "kind": "reconcile"}`, every
+/// field optional (`kind` defaults to `sync`); or what the 15-minute schedule's rule sends,
+/// `{"kind": "reconcile", "event": <the scheduled event>}` (an input transformer wrapping the
+/// whole event, so its time names the slot as for the hourly schedule).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Manual {
     dcs: Option<Vec<DcCode>>,
     slot: Option<String>,
+    kind: Option<RunKind>,
+    event: Option<Value>,
 }
 
-/// Which DCs, which slot, which trigger.
+/// Which fan-out, which DCs, which slot, which trigger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
+    pub(crate) kind: RunKind,
     pub(crate) dcs: Vec<DcCode>,
     pub(crate) slot: String,
     pub(crate) trigger: Trigger,
 }
 
-/// Sends one message per DC for the event's slot and answers what was sent. A refused event
-/// is `NonRetryable.InvalidEvent`; a queue failure is `SyncQueue`, retryable when the queue
-/// says so (nothing is sent twice: the queue deduplicates per DC and slot).
+/// Sends one message per DC for the event's slot, on the queue of its kind, and answers what
+/// was sent. A refused event is `NonRetryable.InvalidEvent`; a queue failure is `SyncQueue` or
+/// `ReconcileQueue`, retryable when the queue says so (nothing is sent twice: the queue
+/// deduplicates per DC and slot).
 pub async fn handle<Q: SyncQueue>(deps: &Deps<Q>, event: LambdaEvent<Value>) -> Result<FanoutResponse, HandlerError> {
-    let Plan { dcs, slot, trigger } = plan(&deps.dcs, &event.payload, &event.context.request_id)?;
+    let Plan {
+        kind,
+        dcs,
+        slot,
+        trigger,
+    } = plan(&deps.dcs, &event.payload, &event.context.request_id)?;
     let requests = schedule::fan_out(&dcs, &slot, trigger.as_str());
-    let sent = deps
-        .queue
+    let (queue, error_kind, metric) = match kind {
+        RunKind::Sync => (Some(&deps.queue), SYNC_QUEUE, "SyncRequestsSent"),
+        RunKind::Reconcile => (deps.reconcile_queue.as_ref(), RECONCILE_QUEUE, "ReconcileRequestsSent"),
+    };
+    let queue = queue.ok_or_else(|| {
+        HandlerError::new(
+            RECONCILE_QUEUE,
+            false,
+            "no reconcile queue is configured (RECONCILE_QUEUE_URL)".to_string(),
+        )
+    })?;
+    let sent = queue
         .send(&requests)
         .await
-        .map_err(|e| HandlerError::from_error(SYNC_QUEUE, &e))?;
-    tracing::info!(slot, trigger = trigger.as_str(), sent, dcs = dcs.len(), "fan-out sent");
+        .map_err(|e| HandlerError::from_error(error_kind, &e))?;
+    tracing::info!(
+        kind = kind.as_str(),
+        slot,
+        trigger = trigger.as_str(),
+        sent,
+        dcs = dcs.len(),
+        "fan-out sent"
+    );
     lambda_kit::metrics::MetricSet::new(&[("function", "fanout-sync")])
-        .count("SyncRequestsSent", sent as u64)
+        .count(metric, sent as u64)
         .property("slot", slot.clone())
         .emit();
     Ok(FanoutResponse {
+        kind,
         slot,
         trigger,
         sent,
@@ -113,22 +158,42 @@ pub async fn handle<Q: SyncQueue>(deps: &Deps<Q>, event: LambdaEvent<Value>) -> 
     })
 }
 
-/// A scheduled event's slot is its `time` floored to the hour, so a double-fired schedule
-/// dedups; a manual run gets `manual-<slot or request id>`. Manual runs may only name
-/// configured DCs.
+/// A scheduled event's slot is its `time` floored to its kind's period (an hour for the sync,
+/// 15 minutes for the reconciliation), so a double-fired schedule dedups; a manual run gets
+/// `manual-<slot or request id>`. Manual runs may only name configured DCs.
 pub(crate) fn plan(configured: &[DcCode], payload: &Value, request_id: &str) -> Result<Plan, HandlerError> {
-    match events::invocation::<Manual>(payload)? {
-        Invocation::Scheduled(time) => Ok(Plan {
+    let scheduled = |kind: RunKind, time| -> Result<Plan, HandlerError> {
+        Ok(Plan {
+            kind,
             dcs: configured.to_vec(),
-            slot: schedule::slot(time, TimeDelta::hours(1)).map_err(|e| HandlerError::invalid_event(e.to_string()))?,
+            slot: schedule::slot(time, schedule::period(kind))
+                .map_err(|e| HandlerError::invalid_event(e.to_string()))?,
             trigger: Trigger::Schedule,
-        }),
+        })
+    };
+    match events::invocation::<Manual>(payload)? {
+        Invocation::Scheduled(time) => scheduled(RunKind::Sync, time),
+        Invocation::Manual(Manual {
+            event: Some(event),
+            kind,
+            dcs: None,
+            slot: None,
+        }) => match events::scheduled_time(&event)? {
+            Some(time) => scheduled(kind.unwrap_or(RunKind::Sync), time),
+            None => Err(HandlerError::invalid_event(
+                "`event` is not an EventBridge scheduled event",
+            )),
+        },
+        Invocation::Manual(Manual { event: Some(_), .. }) => Err(HandlerError::invalid_event(
+            "`event` (a schedule's) cannot be given with `dcs` or `slot`",
+        )),
         Invocation::Manual(manual) => {
             let dcs = events::select_dcs(configured, manual.dcs)?;
             if let Some(slot) = &manual.slot {
                 events::check_slot(slot)?;
             }
             Ok(Plan {
+                kind: manual.kind.unwrap_or(RunKind::Sync),
                 dcs,
                 slot: format!("manual-{}", manual.slot.unwrap_or_else(|| request_id.to_string())),
                 trigger: Trigger::Manual,

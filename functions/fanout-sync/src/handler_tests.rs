@@ -53,13 +53,22 @@ fn deps() -> Deps<RecordingQueue> {
     Deps {
         dcs: dcs(),
         queue: RecordingQueue::default(),
+        reconcile_queue: Some(RecordingQueue::default()),
     }
+}
+
+fn reconcile_sent(deps: &Deps<RecordingQueue>) -> Vec<SyncRequest> {
+    deps.reconcile_queue
+        .as_ref()
+        .map(RecordingQueue::sent)
+        .unwrap_or_default()
 }
 
 fn sample(name: &str) -> Value {
     let text = match name {
         "scheduled" => include_str!("../../../events/fanout-sync/scheduled.json"),
         "manual" => include_str!("../../../events/fanout-sync/manual.json"),
+        "scheduled-reconcile" => include_str!("../../../events/fanout-sync/scheduled-reconcile.json"),
         other => panic!("no sample event {other}"),
     };
     serde_json::from_str(text).unwrap()
@@ -173,4 +182,104 @@ async fn a_queue_outage_fails_the_invocation_as_retryable_and_a_refusal_as_not()
     // The retry EventBridge makes goes through, once per DC.
     invoke(&deps, sample("scheduled"), "r").await.unwrap();
     assert_eq!(deps.queue.sent().len(), 3);
+}
+
+#[tokio::test]
+async fn the_reconcile_schedule_sends_one_request_per_dc_for_its_quarter_hour_on_the_reconcile_queue() {
+    let deps = deps();
+    let out = invoke(&deps, sample("scheduled-reconcile"), "req-1").await.unwrap();
+
+    assert_eq!(
+        (out.kind, out.slot.as_str(), out.trigger, out.sent),
+        (RunKind::Reconcile, "2026-11-26T23:15Z", Trigger::Schedule, 3)
+    );
+    let sent = reconcile_sent(&deps);
+    assert_eq!(dc_names(&sent), ["DC01", "DC02", "DC03"]);
+    assert_eq!(sent[0].dedup_id(), "DC01:2026-11-26T23:15Z");
+    assert_eq!(sent[0].reconcile_run_id(), "reconcile:2026-11-26T23:15Z");
+    assert!(deps.queue.sent().is_empty(), "nothing on the sync queue");
+    assert_eq!(serde_json::to_value(&out).unwrap()["kind"], json!("reconcile"));
+}
+
+#[tokio::test]
+async fn the_reconcile_schedule_firing_twice_in_one_quarter_hour_enqueues_each_dc_once() {
+    let deps = deps();
+    for (id, time) in [
+        ("a", "2026-11-26T23:20:02Z"),
+        ("b", "2026-11-26T23:29:58Z"),
+        ("c", "2026-11-26T23:20:02Z"),
+    ] {
+        let mut event = sample("scheduled-reconcile");
+        event["event"]["time"] = json!(time);
+        event["event"]["id"] = json!(id);
+        invoke(&deps, event, id).await.unwrap();
+    }
+    assert_eq!(dc_names(&reconcile_sent(&deps)), ["DC01", "DC02", "DC03"]);
+    // The next quarter hour is a new slot.
+    let mut next = sample("scheduled-reconcile");
+    next["event"]["time"] = json!("2026-11-26T23:35:01Z");
+    let out = invoke(&deps, next, "d").await.unwrap();
+    assert_eq!(out.slot, "2026-11-26T23:30Z");
+    assert_eq!(reconcile_sent(&deps).len(), 6);
+}
+
+#[tokio::test]
+async fn a_manual_reconcile_fan_out_names_its_dcs_and_slot() {
+    let deps = deps();
+    let out = invoke(
+        &deps,
+        json!({"kind": "reconcile", "dcs": ["DC03"], "slot": "after-recount"}),
+        "r",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out.kind, out.slot.as_str(), out.trigger),
+        (RunKind::Reconcile, "manual-after-recount", Trigger::Manual)
+    );
+    let sent = reconcile_sent(&deps);
+    assert_eq!(dc_names(&sent), ["DC03"]);
+    assert_eq!(sent[0].reconcile_run_id(), "reconcile:manual-after-recount");
+    assert!(deps.queue.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_reconcile_fan_out_without_its_queue_or_with_a_stray_event_is_refused() {
+    let mut deps = deps();
+    deps.reconcile_queue = None;
+    let d: Diagnostic = invoke(&deps, sample("scheduled-reconcile"), "r")
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(d.error_type, "NonRetryable.ReconcileQueue");
+    assert!(d.error_message.contains("RECONCILE_QUEUE_URL"), "{}", d.error_message);
+
+    let deps = self::deps();
+    let ec2 = json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
+        "time": "2026-11-26T23:20:02Z"});
+    for payload in [
+        json!({"kind": "reconcile", "event": ec2}),
+        json!({"kind": "reconcile", "event": {"dcs": ["DC01"]}}),
+        json!({"kind": "reconcile", "event": sample("scheduled-reconcile")["event"], "dcs": ["DC01"]}),
+        json!({"kind": "audit"}),
+    ] {
+        let d: Diagnostic = invoke(&deps, payload.clone(), "r").await.unwrap_err().into();
+        assert_eq!(d.error_type, "NonRetryable.InvalidEvent", "{payload}");
+    }
+    assert!(reconcile_sent(&deps).is_empty());
+}
+
+#[tokio::test]
+async fn a_reconcile_queue_outage_is_retryable_and_named() {
+    let deps = deps();
+    if let Some(q) = &deps.reconcile_queue {
+        *q.fail_next.lock().unwrap() = Some(QueueError::Unavailable("throttled".into()));
+    }
+    let d: Diagnostic = invoke(&deps, sample("scheduled-reconcile"), "r")
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(d.error_type, "Retryable.ReconcileQueue");
+    invoke(&deps, sample("scheduled-reconcile"), "r").await.unwrap();
+    assert_eq!(reconcile_sent(&deps).len(), 3);
 }

@@ -1,8 +1,9 @@
-//! `fanout-sync`: the hourly (or on-demand) fan-out. An EventBridge scheduled event, or a manual
-//! invocation naming some DCs, becomes one SQS FIFO message per DC for the sync function
-//! (MessageGroupId = DC, deduplication id = DC + schedule slot).
+//! `fanout-sync`: the hourly and the 15-minute (or on-demand) fan-outs. An EventBridge
+//! scheduled event, or a manual invocation naming some DCs, becomes one SQS FIFO message per DC
+//! (MessageGroupId = DC, deduplication id = DC + schedule slot): for the sync function, or for
+//! the reconcile function when the event's `kind` is `reconcile`.
 //!
-//! Environment: `DC_LIST` and `SYNC_QUEUE_URL` (`app::names`).
+//! Environment: `DC_LIST`, `SYNC_QUEUE_URL` and `RECONCILE_QUEUE_URL` (`app::names`).
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -14,6 +15,7 @@ async fn main() -> Result<(), Error> {
     let deps = fanout_sync::handler::Deps {
         dcs: config.dcs,
         queue: app.sync_queue()?,
+        reconcile_queue: app.reconcile_queue(),
     };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         fanout_sync::handler::handle(&deps, event)

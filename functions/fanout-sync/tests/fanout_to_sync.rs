@@ -30,6 +30,7 @@ async fn a_double_fired_schedule_sends_one_message_per_dc_and_they_sync_every_dc
     let deps = Deps {
         dcs: dcs.clone(),
         queue: adapters::aws::SqsSyncQueue::new(sqs.clone(), queue_url.clone()),
+        reconcile_queue: None,
     };
     let scheduled: Value = serde_json::from_str(include_str!("../../../events/fanout-sync/scheduled.json")).unwrap();
 

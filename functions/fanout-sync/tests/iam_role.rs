@@ -1,6 +1,6 @@
 //! fanout-sync under its own role, on the IAM-enforcing moto (`scripts/test.sh` starts it): the
-//! real handler with the queue client a container running as FanoutSyncRole builds. A call the
-//! role does not allow fails here with the action's name.
+//! real handler with the queue clients a container running as FanoutSyncRole builds, for both
+//! fan-outs. A call the role does not allow fails here with the action's name.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,10 +22,13 @@ async fn the_fan_out_runs_under_its_role() {
     let session = env.function("fanout-sync").await.unwrap();
     assert_eq!(session.role, "FanoutSyncRole");
     let queue_url = env.provisioned.queue_url("SyncQueue").unwrap().to_string();
+    let reconcile_url = env.provisioned.queue_url("ReconcileQueue").unwrap().to_string();
     let dcs: Vec<DcCode> = (0..3).map(|i| env.dc(i)).collect();
+    let client = aws_sdk_sqs::Client::new(&session.sdk);
     let deps = Deps {
         dcs: dcs.clone(),
-        queue: adapters::aws::SqsSyncQueue::new(aws_sdk_sqs::Client::new(&session.sdk), queue_url.clone()),
+        queue: adapters::aws::SqsSyncQueue::new(client.clone(), queue_url.clone()),
+        reconcile_queue: Some(adapters::aws::SqsSyncQueue::new(client, reconcile_url.clone())),
     };
     let scheduled: Value = serde_json::from_str(include_str!("../../../events/fanout-sync/scheduled.json")).unwrap();
     let out = handle(
@@ -46,11 +49,33 @@ async fn the_fan_out_runs_under_its_role() {
         .unwrap();
     assert_eq!(got.messages().len(), 3);
 
+    let reconcile: Value =
+        serde_json::from_str(include_str!("../../../events/fanout-sync/scheduled-reconcile.json")).unwrap();
+    let out = handle(
+        &deps,
+        lambda_runtime::LambdaEvent::new(reconcile, context("fire-iam-reconcile", Duration::from_secs(30))),
+    )
+    .await;
+    let out = env.granted(&session, out);
+    assert_eq!((out.sent, out.slot.as_str()), (3, "2026-11-26T23:15Z"), "{out:?}");
+    let got = aws_sdk_sqs::Client::new(&env.sdk)
+        .receive_message()
+        .queue_url(&reconcile_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.messages().len(), 3);
+
     env.assert_only_granted(&session);
     let exercised = session.exercised(&env.calls(), &env.logical_ids());
     assert_eq!(
         exercised,
-        [("SyncQueue".to_string(), "sqs:SendMessage".to_string())].into(),
-        "the fan-out calls exactly SendMessageBatch (authorized as sqs:SendMessage) on the sync queue"
+        [
+            ("ReconcileQueue".to_string(), "sqs:SendMessage".to_string()),
+            ("SyncQueue".to_string(), "sqs:SendMessage".to_string())
+        ]
+        .into(),
+        "the fan-outs call exactly SendMessageBatch (authorized as sqs:SendMessage) on the sync and reconcile queues"
     );
 }

@@ -163,4 +163,4 @@ pub(crate) fn plan(configured: &[DcCode], payload: &Value, request_id: &str) -> 
 
 #[cfg(test)]
 #[path = "handler_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -12,7 +12,7 @@ use serde_json::json;
 use testkit::build::{self, plain_item};
 use testkit::FakePorts;
 
-fn sample(name: &str) -> Value {
+pub(crate) fn sample(name: &str) -> Value {
     let text = match name {
         "scheduled" => include_str!("../../../events/reconcile-stock/scheduled.json"),
         "manual" => include_str!("../../../events/reconcile-stock/manual.json"),
@@ -25,7 +25,7 @@ fn sample(name: &str) -> Value {
 
 /// DC01 where the WMS counts 12 of ITM-P in STORES and Fusion 10: a variance of 2, in the
 /// auto-correct tier by default.
-fn deps(configured: &[&str]) -> Deps<FakePorts> {
+pub(crate) fn deps(configured: &[&str]) -> Deps<FakePorts> {
     let ports = FakePorts::new();
     ports.add_item(plain_item("ITM-P"));
     let key = BalanceKey::new(ports.dc.clone(), build::item("ITM-P"), build::sub("STORES"), None);

@@ -1,10 +1,12 @@
-//! `reconcile-stock`: the 15-minute reconciliation. For every configured DC (in parallel,
-//! bounded) it compares WMS on-hand, Fusion on-hand and in-flight transactions and acts by
-//! tier: auto-correct, supervisor review, or alert and hold. A manual invocation may name DCs
-//! and ask for a dry run.
+//! `reconcile-stock`: the 15-minute reconciliation. Each SQS message of the reconcile queue
+//! names one DC (the fan-out sends one per DC, so DCs run in parallel invocations and none
+//! holds more than one DC); the function compares that DC's WMS on-hand, Fusion on-hand and
+//! in-flight transactions and acts by tier: auto-correct, supervisor review, or alert and hold.
+//! Invoked directly, it reconciles the DCs asked for in one invocation (in parallel, bounded):
+//! a manual run may name DCs and ask for a dry run.
 //!
-//! Environment: `DC_LIST`, `RECONCILE_CONCURRENCY`, the thresholds and the resource names of
-//! `app::names`, and the Fusion and WMS client settings their adapters read.
+//! Environment: `DC_LIST`, `RECONCILE_CONCURRENCY` (the direct mode), the thresholds and the
+//! resource names of `app::names`, and the Fusion and WMS client settings their adapters read.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -20,7 +22,7 @@ async fn main() -> Result<(), Error> {
         concurrency: config.concurrency,
     };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        reconcile_stock::handler::handle(&deps, event)
+        reconcile_stock::queue::handle_any(&deps, event)
     }))
     .await
 }

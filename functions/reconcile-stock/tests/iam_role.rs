@@ -138,6 +138,41 @@ async fn every_tier_of_a_reconciliation_runs_under_its_role() {
     }
 }
 
+/// The per-DC mode (one SQS message from the 15-minute fan-out) under the same role: the code
+/// calls nothing more than in the direct mode, and a redelivered message acts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconcile_message_runs_under_its_role_and_a_redelivery_acts_once() {
+    let env = TestEnv::spawn_under_iam(EnvOptions::default()).await.unwrap();
+    let session = env.function(FUNCTION).await.unwrap();
+    let deps = deps(&env, &session);
+    let d = env.dc(1);
+    let d = d.as_str();
+    drift(&env, d, &row(&env, d, Control::Plain, 0, 0), 2);
+    drift(&env, d, &row(&env, d, Control::Plain, 0, 5), 80);
+    let body = serde_json::json!({"dc": d, "slot": "2026-11-26T23:15Z", "trigger": "schedule"}).to_string();
+
+    for receive in ["first", "redelivered"] {
+        let event = test_harness::sqs_event(&[("m-1", body.clone())]).unwrap();
+        let resp = reconcile_stock::queue::handle_messages(
+            &deps,
+            lambda_runtime::LambdaEvent::new(event, context("req-iam-q", Duration::from_secs(600))),
+        )
+        .await;
+        env.assert_only_granted(&session);
+        assert!(
+            resp.batch_item_failures.is_empty(),
+            "{receive}: {:?}",
+            resp.batch_item_failures
+        );
+    }
+
+    let landed = env.fusion_landed_by_reference().await.unwrap();
+    let adjustments: Vec<_> = landed.iter().filter(|(r, _)| r.starts_with("RC-")).collect();
+    assert_eq!(adjustments.len(), 1, "{landed:?}");
+    assert!(adjustments.iter().all(|(_, n)| **n == 1), "{adjustments:?}");
+    assert_eq!(env.wms.holds(d).len(), 1, "one hold, not one per delivery");
+}
+
 /// The message a run that needed `action` beyond its role fails with.
 fn failure_of(env: &TestEnv, session: &FunctionSession) -> String {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.assert_only_granted(session)));

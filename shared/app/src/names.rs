@@ -31,6 +31,9 @@ pub const ITEM_CACHE_TTL_SECS: &str = "ITEM_CACHE_TTL_SECS";
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 /// `SyncQueue` URL (fanout-sync only).
 pub const SYNC_QUEUE_URL: &str = "SYNC_QUEUE_URL";
+/// `ReconcileQueue` URL (fanout-sync only): where the 15-minute fan-out sends one
+/// reconciliation request per DC.
+pub const RECONCILE_QUEUE_URL: &str = "RECONCILE_QUEUE_URL";
 
 // Secrets read at cold start.
 

@@ -23,8 +23,12 @@ const fn uses(resource: &'static str, permissions: Permissions) -> Uses {
     Uses { resource, permissions }
 }
 
-/// fanout-sync: the per-DC fan-out onto the sync queue.
-pub const FANOUT_SYNC: &[Uses] = &[uses("SyncQueue", sqs::PERMISSIONS)];
+/// fanout-sync: the per-DC fan-outs onto the sync queue (hourly) and the reconcile queue
+/// (every 15 minutes).
+pub const FANOUT_SYNC: &[Uses] = &[
+    uses("SyncQueue", sqs::PERMISSIONS),
+    uses("ReconcileQueue", sqs::PERMISSIONS),
+];
 
 /// sync-inventory: the sync engine's ports ([`crate::wiring::AppPorts`] as `SyncPorts`), the
 /// Fusion client's item cache, its run reports and the two secrets read at cold start. Not the

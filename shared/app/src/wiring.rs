@@ -219,6 +219,14 @@ impl App {
         ))
     }
 
+    /// The reconcile queue (`RECONCILE_QUEUE_URL`), `None` when the variable is not set (a
+    /// fan-out that only syncs, as the local run without queued reconciliation wires it).
+    pub fn reconcile_queue(&self) -> Option<SqsSyncQueue> {
+        self.env
+            .optional(names::RECONCILE_QUEUE_URL)
+            .map(|url| SqsSyncQueue::new(aws_sdk_sqs::Client::new(&self.sdk), url))
+    }
+
     /// The Fusion client (`FUSION_*`, see `adapters::fusion::FusionConfig::from_env`). When
     /// `FUSION_SECRET_ARN` is set, the password or client secret is read from Secrets Manager
     /// (see [`fetch_secret`]) and the returned [`FusionSecret`] can read it again.

@@ -1,11 +1,13 @@
-//! Schedule slots, run ids and the sync request message.
+//! Schedule slots, run ids and the per-DC request message of both fan-outs (the hourly sync
+//! and the 15-minute reconciliation).
 //!
-//! A schedule slot is the scheduled time floored to the schedule's period. Everything keyed by
+//! A schedule slot is the scheduled time floored to the schedule's period ([`period`]). Everything keyed by
 //! it (SQS deduplication ids, reconciliation run ids) is the same for a double-fired schedule,
 //! so a duplicate firing does nothing twice.
 
 use crate::error::DomainError;
 use crate::ids::DcCode;
+use crate::ports::RunKind;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,15 @@ pub fn slot(at: DateTime<Utc>, period: TimeDelta) -> Result<String, DomainError>
         reason: e.to_string(),
     })?;
     Ok(floored.format("%Y-%m-%dT%H:%MZ").to_string())
+}
+
+/// The period of `kind`'s schedule, which its slots are floored to: an hour for the sync, 15
+/// minutes for the reconciliation.
+pub fn period(kind: RunKind) -> TimeDelta {
+    match kind {
+        RunKind::Sync => TimeDelta::hours(1),
+        RunKind::Reconcile => TimeDelta::minutes(15),
+    }
 }
 
 /// Longest slot a sync request may carry. Why: `dc:slot` is the SQS FIFO deduplication id (at
@@ -36,6 +47,11 @@ pub struct SyncRequest {
     pub trigger: String,
 }
 
+/// The SQS message that asks the reconcile function to reconcile one DC: the same body and
+/// rules as a [`SyncRequest`] (DC, slot, trigger), sent to the reconcile queue. Its run id is
+/// [`SyncRequest::reconcile_run_id`].
+pub type ReconcileRequest = SyncRequest;
+
 fn default_trigger() -> String {
     "schedule".into()
 }
@@ -49,6 +65,13 @@ impl SyncRequest {
     /// The run id of the sync this request starts.
     pub fn run_id(&self) -> String {
         format!("sync:{}:{}", self.dc, self.slot)
+    }
+
+    /// The run id of the reconciliation this request starts: `reconcile:<slot>`, the run id a
+    /// one-invocation reconciliation of the same slot has, so a redelivered message, a
+    /// double-fired schedule or both modes in one slot never adjust or alert twice.
+    pub fn reconcile_run_id(&self) -> String {
+        format!("reconcile:{}", self.slot)
     }
 
     /// Parses a message body, with a clear error for anything malformed: unknown fields, a
@@ -106,7 +129,9 @@ mod tests {
         assert_eq!(slot(at("2026-11-26T23:00:00Z"), hour).unwrap(), "2026-11-26T23:00Z");
         assert_eq!(slot(at("2026-11-26T23:00:07Z"), hour).unwrap(), "2026-11-26T23:00Z");
         assert_eq!(slot(at("2026-11-26T23:59:59Z"), hour).unwrap(), "2026-11-26T23:00Z");
-        let quarter = TimeDelta::minutes(15);
+        assert_eq!(period(RunKind::Sync), hour);
+        let quarter = period(RunKind::Reconcile);
+        assert_eq!(quarter, TimeDelta::minutes(15));
         assert_eq!(slot(at("2026-11-26T23:44:10Z"), quarter).unwrap(), "2026-11-26T23:30Z");
     }
 
@@ -120,6 +145,7 @@ mod tests {
         assert_eq!(reqs.len(), 2);
         assert_eq!(reqs[0].dedup_id(), "DC01:2026-11-26T23:00Z");
         assert_eq!(reqs[1].run_id(), "sync:DC02:2026-11-26T23:00Z");
+        assert_eq!(reqs[1].reconcile_run_id(), "reconcile:2026-11-26T23:00Z");
         let body = serde_json::to_string(&reqs[0]).unwrap();
         assert_eq!(SyncRequest::parse(&body).unwrap(), reqs[0]);
     }

@@ -117,6 +117,7 @@ pub fn with_resources(
         (names::INCIDENT_TABLE, &resources.incident_table),
         (names::ALERT_TOPIC_ARN, &resources.alert_topic_arn),
         (names::SYNC_QUEUE_URL, provisioned.queue_url("SyncQueue")?),
+        (names::RECONCILE_QUEUE_URL, provisioned.queue_url("ReconcileQueue")?),
     ];
     env.extend(names.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Ok(env)
@@ -228,6 +229,7 @@ impl Functions {
             fanout: fanout_sync::handler::Deps {
                 dcs: reconcile.dcs.clone(),
                 queue: app::App::new(sdks.fanout.clone(), vars.clone()).sync_queue()?,
+                reconcile_queue: app::App::new(sdks.fanout.clone(), vars.clone()).reconcile_queue(),
             },
             sync: sync_inventory::handler::Deps {
                 ports: ports(&sdks.sync, resources, env)?,

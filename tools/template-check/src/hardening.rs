@@ -7,8 +7,10 @@ use crate::{as_list, as_u64, binary, events, globals_function, of_type, props, r
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Function binaries that must never run twice at once. reconcile-stock: Lambda's retry of a
-/// failed run must not overlap the next scheduled run (ReservedConcurrentExecutions 1).
+/// Function binaries whose runs must never overlap. reconcile-stock: Lambda's retry of a failed
+/// run must not overlap the next scheduled run. Scheduled directly, that takes
+/// ReservedConcurrentExecutions 1; fed by a FIFO queue (one DC per message, MessageGroupId =
+/// DC), the queue already hands a DC to one invocation at a time while DCs run in parallel.
 pub const SINGLE_INSTANCE: &[&str] = &["reconcile-stock"];
 
 /// Resource types whose data must outlive the stack.
@@ -237,14 +239,43 @@ pub fn encrypted_queues(template: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The functions in [`SINGLE_INSTANCE`] have a reserved concurrency of 1.
+/// The functions in [`SINGLE_INSTANCE`] have a reserved concurrency of 1 when a schedule
+/// invokes them, and every queue that feeds them is FIFO.
 pub fn single_instance(template: &Value) -> Vec<String> {
-    of_type(template, "AWS::Serverless::Function")
-        .into_iter()
-        .filter(|(id, f)| SINGLE_INSTANCE.contains(&binary(id, f).as_str()))
-        .filter(|(_, f)| as_u64(props(f).get("ReservedConcurrentExecutions")) != Some(1))
-        .map(|(id, _)| format!("{id}: ReservedConcurrentExecutions must be 1, so a retry never overlaps the next run"))
-        .collect()
+    let queues: BTreeMap<String, &Value> = of_type(template, "AWS::SQS::Queue").into_iter().collect();
+    let mut out = Vec::new();
+    for (id, f) in of_type(template, "AWS::Serverless::Function") {
+        if !SINGLE_INSTANCE.contains(&binary(&id, f).as_str()) {
+            continue;
+        }
+        let kinds: Vec<(String, &Value)> = events(f);
+        let scheduled = kinds
+            .iter()
+            .any(|(_, e)| matches!(e.get("Type").and_then(Value::as_str), Some("Schedule" | "ScheduleV2")));
+        if scheduled && as_u64(props(f).get("ReservedConcurrentExecutions")) != Some(1) {
+            out.push(format!(
+                "{id}: ReservedConcurrentExecutions must be 1, so a retry never overlaps the next run"
+            ));
+        }
+        for (name, e) in &kinds {
+            if e.get("Type").and_then(Value::as_str) != Some("SQS") {
+                continue;
+            }
+            let fifo = props(e)
+                .get("Queue")
+                .map(references)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|q| queues.get(q))
+                .any(|q| is_true(props(q).get("FifoQueue")));
+            if !fifo {
+                out.push(format!(
+                    "{id}.Events.{name}: its queue must be FIFO (MessageGroupId = DC), so two runs of a DC never overlap"
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Where a function's failed asynchronous events go: `EventInvokeConfig` OnFailure, or a
@@ -370,6 +401,16 @@ Resources:
       Tracing: Active
       Events:
         Hourly: {Type: Schedule, Properties: {Schedule: rate(1 hour)}}
+  Unordered: {Type: AWS::SQS::Queue, Properties: {SqsManagedSseEnabled: true}}
+  Ordered: {Type: AWS::SQS::Queue, Properties: {FifoQueue: true, SqsManagedSseEnabled: true}}
+  PerDc:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: reconcile-stock}}
+    Properties:
+      Tracing: Active
+      Events:
+        Requests: {Type: SQS, Properties: {Queue: !GetAtt Unordered.Arn}}
+        Ordered: {Type: SQS, Properties: {Queue: !GetAtt Ordered.Arn}}
 "#;
 
     #[test]
@@ -388,6 +429,7 @@ Resources:
             "Key: the key policy does not let the account's IAM policies grant",
             "Key: alarms notify Topic, but the key policy does not let cloudwatch.amazonaws.com use the key",
             "Reconcile: ReservedConcurrentExecutions must be 1",
+            "PerDc.Events.Requests: its queue must be FIFO",
             "Fanout: scheduled, but no failure destination",
             "Dlq: receives failures, but no alarm watches it",
             "Dlq: not encrypted at rest",
@@ -395,7 +437,13 @@ Resources:
         ] {
             assert!(found.contains(expected), "missing {expected:?} in:\n{found}");
         }
-        for fine in ["Kept:", "Fanout: Tracing", "Reconcile: scheduled"] {
+        for fine in [
+            "Kept:",
+            "Fanout: Tracing",
+            "Reconcile: scheduled",
+            "PerDc: ReservedConcurrentExecutions",
+            "PerDc.Events.Ordered",
+        ] {
             assert!(!found.contains(fine), "{fine:?} reported in:\n{found}");
         }
         let dev = check(&t, None).join("\n");

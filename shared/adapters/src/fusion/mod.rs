@@ -342,4 +342,11 @@ impl FusionInventory for HttpFusionClient {
     async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {
         HttpFusionClient::onhand(self, dc).await
     }
+
+    async fn onhand_pages<F>(&self, dc: &DcCode, sink: F) -> Result<(), FusionError>
+    where
+        F: FnMut(Vec<OnhandRow>) + Send,
+    {
+        self.onhand_each(dc, sink).await
+    }
 }

@@ -50,46 +50,57 @@ impl HttpFusionClient {
     /// Every on-hand row of `dc` (the port's `onhand`), reading pages concurrently up to
     /// [`super::FusionConfig::max_in_flight`] when Fusion reports `totalResults`.
     pub async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {
+        let mut rows = Vec::new();
+        self.onhand_each(dc, |page| rows.extend(page)).await?;
+        Ok(rows)
+    }
+
+    /// The rows of [`Self::onhand`] handed to `sink` a page at a time, in offset order, as
+    /// they arrive (the port's `onhand_pages`): at most `max_in_flight` pages are held at once.
+    pub async fn onhand_each<F: FnMut(Vec<OnhandRow>) + Send>(
+        &self,
+        dc: &DcCode,
+        mut sink: F,
+    ) -> Result<(), FusionError> {
         let size = self.config().effective_page_size();
         let first = self.fetch_onhand_page(dc, 0, size, true).await?;
-        let mut rows = first.rows;
         let mut limit = first.limit;
         let more_reported = first.has_more == Some(true) || first.total_results.is_some_and(|t| t > first.count as u64);
-        if first.count == 0 || (first.count < limit && !more_reported) {
-            return Ok(rows);
+        let (count, total_results) = (first.count, first.total_results);
+        sink(first.rows);
+        if count == 0 || (count < limit && !more_reported) {
+            return Ok(());
         }
-        if first.count < limit {
+        if count < limit {
             // Fusion applied a smaller page than asked without saying so (the 499 quirk).
-            limit = first.count;
+            limit = count;
         }
-        let mut next = first.count;
-        if let Some(total) = first.total_results.and_then(|t| usize::try_from(t).ok()) {
+        let mut next = count;
+        if let Some(total) = total_results.and_then(|t| usize::try_from(t).ok()) {
             let offsets: Vec<usize> = (next..total).step_by(limit).collect();
-            let pages: Vec<OnhandPage> = stream::iter(offsets)
+            let mut pages = stream::iter(offsets)
                 .map(|offset| self.fetch_onhand_page(dc, offset, limit, false))
-                .buffered(self.config().max_in_flight.max(1))
-                .try_collect()
-                .await?;
+                .buffered(self.config().max_in_flight.max(1));
             let mut last_full = true;
-            for p in pages {
+            while let Some(p) = pages.try_next().await? {
                 last_full = p.count >= limit;
                 next = p.offset + p.count;
-                rows.extend(p.rows);
+                sink(p.rows);
             }
             if !last_full {
-                return Ok(rows);
+                return Ok(());
             }
         }
         loop {
             let p = self.fetch_onhand_page(dc, next, limit, false).await?;
             let count = p.count;
-            rows.extend(p.rows);
+            sink(p.rows);
             if count == 0 || count < limit {
                 break;
             }
             next += count;
         }
-        Ok(rows)
+        Ok(())
     }
 
     async fn fetch_onhand_page(

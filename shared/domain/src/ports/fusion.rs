@@ -248,4 +248,18 @@ pub trait FusionInventory: Send + Sync {
 
     /// Every on-hand row of an organization, lots and serials included.
     fn onhand(&self, dc: &DcCode) -> impl Future<Output = Result<Vec<OnhandRow>, FusionError>> + Send;
+
+    /// The rows [`Self::onhand`] answers, handed to `sink` a page at a time as they arrive, so
+    /// a caller that keeps a digest of them never holds every row at once. On an error some
+    /// pages may have been handed over already; the caller discards them. The default hands
+    /// over [`Self::onhand`] as one page.
+    fn onhand_pages<F>(&self, dc: &DcCode, mut sink: F) -> impl Future<Output = Result<(), FusionError>> + Send
+    where
+        F: FnMut(Vec<OnhandRow>) + Send,
+    {
+        async move {
+            sink(self.onhand(dc).await?);
+            Ok(())
+        }
+    }
 }

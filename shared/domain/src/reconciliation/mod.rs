@@ -2,11 +2,12 @@
 //! and in-flight transactions, then the tiered actions of architecture.md.
 //!
 //! Order of work in [`reconcile_dc`]:
-//! 1. read what is in flight (unsettled ledger rows and the WMS outbox), the WMS balances, the
-//!    Fusion on-hand, then what is in flight again; a transaction that appeared, vanished or
-//!    moved between the two in-flight reads settled while the balances were read, so its keys
-//!    are skipped for this run rather than reported as false variances;
-//! 2. [`compare`] with the DC's thresholds;
+//! 1. read what is in flight (unsettled ledger rows and the WMS outbox), the WMS balances and
+//!    the Fusion on-hand at the same time (into one compact table, `balances`), then what is in
+//!    flight again; a transaction that appeared, vanished or moved between the two in-flight
+//!    reads settled while the balances were read, so its keys are skipped for this run rather
+//!    than reported as false variances;
+//! 2. compare with the DC's thresholds (what [`crate::variance::compare`] answers);
 //! 3. act (never in a dry run): small variances are corrected with an adjustment that goes
 //!    through [`sync_transaction`] (same ledger, same two-phase commit, an id derived from run id
 //!    and key so a rerun never adjusts twice); medium ones get one review task per key; large
@@ -17,7 +18,8 @@
 //!
 //! Holds are never released here: a person releases them.
 //!
-//! Files: `read` (the in-flight and balance reads, and settling them), `actions` (acting per
+//! Files: `read` (the in-flight and balance reads, and settling them), `balances` (both sides'
+//! balances held compactly, their comparison and the facts an action reads), `actions` (acting per
 //! tier), `orphans` (orphaned ledger rows), `adjustment` (the adjustment for a variance),
 //! `messages` (tasks, holds and alerts), `ids` (ids derived from run and key), `report` (the
 //! run's report and its figures). `Ctx` is what every action of one run shares.
@@ -33,7 +35,7 @@ use crate::ports::{
 };
 use crate::sync::{publish_failure_alert, sync_transaction, SyncPorts, SyncReport, SyncSettings, TxnOutcome};
 use crate::txn::{LotQuantity, NewTransaction, Tracking, TxnKind, WmsTransaction};
-use crate::variance::{compare, BalanceKey, Comparison, Snapshot, Thresholds, Tier, Variance};
+use crate::variance::{variance, BalanceKey, Comparison, Snapshot, Thresholds, Tier, Variance};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::stream::{self, StreamExt};
 use rust_decimal::prelude::ToPrimitive;
@@ -45,6 +47,7 @@ use tracing::{info, warn};
 
 mod actions;
 mod adjustment;
+mod balances;
 mod ids;
 mod messages;
 mod orphans;
@@ -55,11 +58,12 @@ mod tests;
 
 use actions::{act, alert_confirm_failures};
 pub use adjustment::{adjustment_for, KeyFacts, NoAdjustment};
+use balances::{Balances, Facts};
 pub use ids::{adjustment_id, incident_id, is_adjustment};
 pub use messages::{alert_for, hold_for, review_task_for};
 use orphans::retry_orphans;
 pub use orphans::{orphan_action, orphan_task_for, OrphanAction};
-use read::{read_fusion, read_in_flight, read_wms, Facts};
+use read::{read_fusion, read_in_flight, read_wms};
 pub use read::{settle, Settled, Tracked};
 pub use report::ReconcileReport;
 use report::{save_report, summarize};
@@ -70,6 +74,10 @@ pub const ADJUSTMENT_ID_PREFIX: &str = "RC-";
 
 /// Who places holds, as the WMS records it.
 pub const HOLD_PLACED_BY: &str = "invsync";
+
+/// The largest page of balances or outbox rows the WMS contract allows
+/// (`docs/wms-api.openapi.yaml`, `limit`).
+pub const WMS_MAX_PAGE_SIZE: usize = 5_000;
 
 /// Variances listed in a [`ReconcileReport`]; the counts always cover all of them.
 pub const REPORT_VARIANCES_MAX: usize = 200;
@@ -96,7 +104,8 @@ pub struct ReconcileSettings {
     pub per_dc: BTreeMap<DcCode, Thresholds>,
     /// Compare and report only: no adjustment, task, incident, alert, hold, retry or saved report.
     pub dry_run: bool,
-    /// Page size for WMS balances and outbox reads (at least 1 is used).
+    /// Page size for WMS balances and outbox reads (at least 1 is used; default 5,000, the
+    /// largest page the WMS contract allows).
     pub page_size: usize,
     /// A retryable `sync_failed` row is retried while its attempts are below this cap;
     /// otherwise it gets a review task.
@@ -116,7 +125,7 @@ impl Default for ReconcileSettings {
             thresholds: Thresholds::default(),
             per_dc: BTreeMap::new(),
             dry_run: false,
-            page_size: 500,
+            page_size: WMS_MAX_PAGE_SIZE,
             orphan_retry_cap: 3,
             stale_in_flight_after: Duration::minutes(10),
             sync: SyncSettings::default(),
@@ -187,23 +196,24 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
         )
     };
 
+    // The balances are read between two in-flight reads (see `settle`); the WMS and Fusion
+    // are read at the same time, Fusion's on-hand between two reads of its interface.
     let mut before = read_in_flight(ports, dc, page_size, concurrency).await?;
-    let wms = read_wms(ports, dc, page_size).await?;
-    let staged_first = ports.fusion().staged(dc).await?;
-    let fusion = read_fusion(ports, dc).await?;
-    let staged_second = ports.fusion().staged(dc).await?;
+    let table = std::sync::Mutex::new(Balances::new(dc.clone()));
+    let ((), (staged_first, staged_second)) = futures::try_join!(read_wms(ports, dc, page_size, &table), async {
+        let first = ports.fusion().staged(dc).await?;
+        read_fusion(ports, dc, &table).await?;
+        let second = ports.fusion().staged(dc).await?;
+        Ok::<_, ReconcileError>((first, second))
+    })?;
+    let balances = table.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    tracing::debug!(dc = %dc, run_id, keys = balances.len(), "balances read");
     let mut after = read_in_flight(ports, dc, page_size, concurrency).await?;
     let staged = account_staged(dc, &mut before.txns, &mut after.txns, &staged_first, &staged_second);
     let mut settled = settle(&before.txns, &after.txns);
     settled.absorb(staged.clone());
 
-    let comparison = compare(
-        &wms.snapshot,
-        &fusion.snapshot,
-        &settled.in_flight,
-        &settled.unsettled,
-        &settings.thresholds_for(dc),
-    );
+    let comparison = balances.compare(&settled.in_flight, &settled.unsettled, &settings.thresholds_for(dc));
     let mut report = summarize(dc, run_id, settings.dry_run, &comparison, &settled);
     report.malformed_outbox = after.malformed;
     report.staged_rows_netted = staged.rows_netted;
@@ -228,8 +238,7 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
             stop_at: deadline - settings.sync.safety_margin,
         };
         let facts = Facts {
-            wms: &wms,
-            fusion: &fusion,
+            balances: &balances,
             in_flight_serials: &settled.serials,
         };
         act(&ctx, &comparison, &settled.unsettled, &facts, &mut report).await;

@@ -2,6 +2,8 @@
 //! and Fusion balances, and which keys settled while they were read.
 
 use super::*;
+use balances::{Balances, Source};
+use std::sync::{Mutex, PoisonError};
 
 /// One transaction seen by an in-flight read, with its ledger state and version (`None`
 /// when the ledger has not recorded it yet).
@@ -154,98 +156,73 @@ pub fn settle(before: &BTreeMap<WmsTxnId, Tracked>, after: &BTreeMap<WmsTxnId, T
     out
 }
 
-/// One side's balances with the facts an adjustment needs, kept lean: UOM per item,
-/// expiration per lot, serials only where there are some.
-#[derive(Debug, Default)]
-pub(super) struct Side {
-    pub(super) snapshot: Snapshot,
-    pub(super) uoms: BTreeMap<ItemNumber, Uom>,
-    pub(super) expirations: BTreeMap<(ItemNumber, LotNumber), NaiveDate>,
-    pub(super) serials: BTreeMap<BalanceKey, BTreeSet<SerialNumber>>,
-}
-
-impl Side {
-    fn add(
-        &mut self,
-        key: BalanceKey,
-        quantity: Decimal,
-        uom: &Uom,
-        expiration: Option<NaiveDate>,
-        serials: Vec<SerialNumber>,
-    ) {
-        if !self.uoms.contains_key(&key.item) {
-            self.uoms.insert(key.item.clone(), uom.clone());
-        }
-        if let (Some(lot), Some(exp)) = (&key.lot, expiration) {
-            self.expirations.entry((key.item.clone(), lot.clone())).or_insert(exp);
-        }
-        if !serials.is_empty() {
-            self.serials.entry(key.clone()).or_default().extend(serials);
-        }
-        *self.snapshot.entry(key).or_default() += quantity;
-    }
-}
-
+/// Reads the WMS balances of `dc` into `balances`, `page_size` rows a page (the WMS allows
+/// up to 5,000). The lock is held only while a page is added, never across a read.
 pub(super) async fn read_wms<P: ReconcilePorts>(
     ports: &P,
     dc: &DcCode,
     page_size: usize,
-) -> Result<Side, ReconcileError> {
-    let mut side = Side::default();
+    balances: &Mutex<Balances>,
+) -> Result<(), ReconcileError> {
     let mut cursor: Option<String> = None;
     loop {
         let page = ports.wms().balances(dc, cursor.as_deref(), page_size).await?;
+        let mut table = balances.lock().unwrap_or_else(PoisonError::into_inner);
         for b in page.items {
             if b.key.dc == *dc {
-                side.add(b.key, b.quantity, &b.uom, b.expiration, b.serials);
+                let BalanceKey {
+                    item,
+                    subinventory,
+                    lot,
+                    ..
+                } = b.key;
+                table.add(
+                    Source::Wms,
+                    item,
+                    subinventory,
+                    lot,
+                    b.quantity,
+                    b.uom,
+                    b.expiration,
+                    b.serials,
+                );
             }
         }
+        drop(table);
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
-    Ok(side)
+    Ok(())
 }
 
-pub(super) async fn read_fusion<P: ReconcilePorts>(ports: &P, dc: &DcCode) -> Result<Side, ReconcileError> {
-    let mut side = Side::default();
-    for row in ports.fusion().onhand(dc).await? {
-        if row.dc == *dc {
-            let key = BalanceKey::new(row.dc, row.item, row.subinventory, row.lot);
-            side.add(key, row.quantity, &row.uom, row.expiration, row.serials);
-        }
-    }
-    Ok(side)
-}
-
-pub(super) struct Facts<'a> {
-    pub(super) wms: &'a Side,
-    pub(super) fusion: &'a Side,
-    pub(super) in_flight_serials: &'a BTreeMap<BalanceKey, BTreeSet<SerialNumber>>,
-}
-
-impl Facts<'_> {
-    pub(super) fn uom(&self, item: &ItemNumber) -> Option<Uom> {
-        self.wms.uoms.get(item).or_else(|| self.fusion.uoms.get(item)).cloned()
-    }
-
-    pub(super) fn key_facts(&self, key: &BalanceKey, uom: Uom) -> KeyFacts {
-        let expiration = key.lot.as_ref().and_then(|lot| {
-            let k = (key.item.clone(), lot.clone());
-            self.wms
-                .expirations
-                .get(&k)
-                .or_else(|| self.fusion.expirations.get(&k))
-                .copied()
-        });
-        let serials = |m: &BTreeMap<BalanceKey, BTreeSet<SerialNumber>>| m.get(key).cloned().unwrap_or_default();
-        KeyFacts {
-            uom,
-            expiration,
-            wms_serials: serials(&self.wms.serials),
-            fusion_serials: serials(&self.fusion.serials),
-            in_flight_serials: serials(self.in_flight_serials),
-        }
-    }
+/// Reads Fusion's on-hand of `dc` into `balances` page by page as the pages arrive, so the
+/// rows of the whole organization are never held at once.
+pub(super) async fn read_fusion<P: ReconcilePorts>(
+    ports: &P,
+    dc: &DcCode,
+    balances: &Mutex<Balances>,
+) -> Result<(), ReconcileError> {
+    ports
+        .fusion()
+        .onhand_pages(dc, |rows| {
+            let mut table = balances.lock().unwrap_or_else(PoisonError::into_inner);
+            for row in rows {
+                if row.dc == *dc {
+                    table.add(
+                        Source::Fusion,
+                        row.item,
+                        row.subinventory,
+                        row.lot,
+                        row.quantity,
+                        row.uom,
+                        row.expiration,
+                        row.serials,
+                    );
+                }
+            }
+        })
+        .await?;
+    Ok(())
 }

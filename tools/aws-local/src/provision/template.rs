@@ -161,7 +161,13 @@ mod tests {
         );
         assert_eq!(
             template.logical_ids(ResourceKind::Queue),
-            vec!["ScheduledFailureQueue", "SyncDeadLetterQueue", "SyncQueue"]
+            vec![
+                "ReconcileDeadLetterQueue",
+                "ReconcileQueue",
+                "ScheduledFailureQueue",
+                "SyncDeadLetterQueue",
+                "SyncQueue"
+            ]
         );
         assert_eq!(template.logical_ids(ResourceKind::Topic), vec!["AlertTopic"]);
     }

@@ -1,14 +1,25 @@
 //! Benchmark of one scheduled reconciliation of every DC (not a timed test): the real handler
 //! against moto and both simulators, with latency added to every Fusion request and a few
-//! drifted keys so every tier acts.
+//! drifted keys so every tier acts. Three modes (`--mode`):
 //!
-//! Prints wall time of the handler, Fusion requests by endpoint (simulator counters), peak
-//! memory (VmHWM; the in-process simulators are part of it, so the resident size before the run
-//! is printed too), and the CPU time of `domain::variance::compare` alone on snapshots built
-//! once through the same ports.
+//! - `per-dc` (default): as AWS runs it, one invocation per DC ([`per_dc::parallel`]: every
+//!   DC's SQS message handled at once, each invocation with its own ports). Prints the wall
+//!   time, Fusion requests and the round-trip minimum at the concurrency used; then one DC in
+//!   the real `reconcile-stock` binary in a process of its own ([`per_dc::in_own_process`]; the
+//!   simulators stay in this process) and that process's peak resident memory and CPU time.
+//!   `--no-process` skips that part.
+//! - `process`: only the one DC in its own process.
+//! - `all`: the one-invocation mode (every DC in one handler call, `--concurrency` at once), as
+//!   before the per-DC fan-out: wall time, Fusion requests, peak memory of this process (the
+//!   simulators included, so the resident size before the run is printed too), and the CPU
+//!   time of `domain::variance::compare` alone on snapshots built once through the same ports.
 //!
-//! Run with `scripts/bench-reconcile.sh` (starts moto), or with `AWS_ENDPOINT_URL` set:
-//! `cargo run --release -p reconcile-stock --example reconcile_bench -- --dcs 12 --items 50000 --latency-ms 100`.
+//! Run with `scripts/bench-reconcile.sh` (starts moto and builds the binary), or with
+//! `AWS_ENDPOINT_URL` set: `cargo build --release -p reconcile-stock --bin reconcile-stock &&
+//! cargo run --release -p reconcile-stock --example reconcile_bench -- --dcs 12 --items 50000 --latency-ms 100`.
+
+mod per_dc;
+mod runtime_api;
 
 use domain::ports::WarehouseSystem;
 use domain::reconciliation::ReconcileSettings;
@@ -26,6 +37,10 @@ struct Args {
     latency_ms: u64,
     concurrency: usize,
     compare_rounds: u32,
+    mode: String,
+    in_flight: usize,
+    binary: std::path::PathBuf,
+    process: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -35,6 +50,10 @@ fn args() -> anyhow::Result<Args> {
         latency_ms: 100,
         concurrency: 4,
         compare_rounds: 3,
+        mode: "per-dc".into(),
+        in_flight: 8,
+        binary: per_dc::default_binary(),
+        process: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -45,8 +64,13 @@ fn args() -> anyhow::Result<Args> {
             "--latency-ms" => a.latency_ms = value()?.parse()?,
             "--concurrency" => a.concurrency = value()?.parse()?,
             "--compare-rounds" => a.compare_rounds = value()?.parse()?,
+            "--mode" => a.mode = value()?,
+            "--in-flight" => a.in_flight = value()?.parse()?,
+            "--binary" => a.binary = value()?.into(),
+            "--no-process" => a.process = false,
             other => anyhow::bail!(
-                "unknown argument {other}; use --dcs N --items N --latency-ms N --concurrency N --compare-rounds N"
+                "unknown argument {other}; use --mode per-dc|process|all --dcs N --items N --latency-ms N \
+                 --in-flight N --concurrency N --compare-rounds N --binary PATH --no-process"
             ),
         }
     }
@@ -105,9 +129,17 @@ async fn snapshots(deps: &Deps) -> anyhow::Result<Vec<(Snapshot, Snapshot)>> {
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
     let build = if cfg!(debug_assertions) { "debug" } else { "release" };
+    if !matches!(a.mode.as_str(), "per-dc" | "process" | "all") {
+        anyhow::bail!("--mode is per-dc, process or all, not {}", a.mode);
+    }
     println!(
-        "reconcile_bench: {} DCs x {} items, +{} ms Fusion latency, {} DCs at once, {build} build",
-        a.dcs, a.items, a.latency_ms, a.concurrency
+        "reconcile_bench ({} mode): {} DCs x {} items, +{} ms Fusion latency, {} Fusion requests in flight per invocation{}, {build} build",
+        a.mode,
+        a.dcs,
+        a.items,
+        a.latency_ms,
+        a.in_flight,
+        if a.mode == "all" { format!(", {} DCs at once", a.concurrency) } else { String::new() }
     );
     let started = Instant::now();
     let env = TestEnv::spawn(EnvOptions {
@@ -118,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
             ..fusion_sim::Faults::default()
         },
         fusion_timeout: Duration::from_secs(60),
+        fusion_max_in_flight: a.in_flight,
         ..EnvOptions::default()
     })
     .await?;
@@ -140,7 +173,10 @@ async fn main() -> anyhow::Result<()> {
         dcs: (0..a.dcs).map(|i| env.dc(i)).collect(),
         concurrency: a.concurrency,
     };
-    let mut event: Value = serde_json::from_str(include_str!("../../../events/reconcile-stock/scheduled.json"))?;
+    if a.mode != "all" {
+        return per_dc_mode(&a, &env, &deps.settings).await;
+    }
+    let mut event: Value = serde_json::from_str(include_str!("../../../../events/reconcile-stock/scheduled.json"))?;
     event["time"] = Value::String(chrono::Utc::now().to_rfc3339());
 
     env.fusion.reset_stats();
@@ -248,6 +284,57 @@ async fn main() -> anyhow::Result<()> {
         snaps.len(),
         snaps.iter().map(|(w, f)| w.len().max(f.len())).sum::<usize>(),
         a.compare_rounds.max(1)
+    );
+    Ok(())
+}
+
+/// `per-dc` and `process` modes (see the module doc).
+async fn per_dc_mode(a: &Args, env: &TestEnv, settings: &ReconcileSettings) -> anyhow::Result<()> {
+    if a.mode == "per-dc" {
+        env.fusion.reset_stats();
+        let (wall, retried) = per_dc::parallel(env, a.dcs, settings).await?;
+        let stats = env.fusion.stats();
+        let total: u64 = stats.values().sum();
+        let per_dc = total.div_ceil(a.dcs.max(1) as u64);
+        let rounds = per_dc.div_ceil(a.in_flight.max(1) as u64);
+        let minimum = rounds as f64 * a.latency_ms as f64 / 1000.0;
+        println!(
+            "per-DC invocations in parallel: wall time {:.2} s for {} DCs ({} came back for retry: {retried:?})",
+            wall.as_secs_f64(),
+            a.dcs,
+            retried.len()
+        );
+        println!(
+            "Fusion requests: {total} total, {per_dc} per DC {stats:?}; peak in flight at the simulator {}",
+            env.fusion.peak_in_flight()
+        );
+        println!(
+            "round-trip minimum: {rounds} round trips of {} ms per DC ({per_dc} requests / {} in flight) = {minimum:.2} s; wall time is {:.2}x that",
+            a.latency_ms,
+            a.in_flight,
+            wall.as_secs_f64() / minimum.max(f64::MIN_POSITIVE)
+        );
+        if !a.process {
+            return Ok(());
+        }
+    }
+    let dc = env.dc(0);
+    env.fusion.reset_stats();
+    let run = per_dc::in_own_process(env, dc.as_str(), &a.binary, a.in_flight).await?;
+    let keys = env.wms.balances(dc.as_str()).len();
+    println!(
+        "one DC ({dc}, {} items, {keys} WMS balance rows) in the real binary {}: wall time {:.2} s (cold start included), \
+         peak RSS {:.1} MiB, CPU {:.2} s, Fusion requests {}; answer {}",
+        a.items,
+        a.binary.display(),
+        run.wall.as_secs_f64(),
+        run.peak_mib,
+        run.cpu_s,
+        env.fusion.stats().values().sum::<u64>(),
+        match &run.answer {
+            Ok(v) => v.to_string(),
+            Err(e) => format!("ERROR {e}"),
+        }
     );
     Ok(())
 }
