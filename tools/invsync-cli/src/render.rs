@@ -46,11 +46,15 @@ fn table(header: &[&str]) -> Table {
 }
 
 fn cut(s: &str) -> String {
+    cut_to(s, CELL_MAX)
+}
+
+fn cut_to(s: &str, max: usize) -> String {
     let one_line = s.replace('\n', " ");
-    if one_line.chars().count() <= CELL_MAX {
+    if one_line.chars().count() <= max {
         return one_line;
     }
-    let mut out: String = one_line.chars().take(CELL_MAX - 1).collect();
+    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
 }
@@ -268,8 +272,13 @@ pub fn retried(r: &RetrySummary) -> Output {
     Output::new(r, s)
 }
 
+/// The figures that are not zero (a run report has dozens of counters; `--json` has them all).
 fn figures_text(f: &std::collections::BTreeMap<String, i64>) -> String {
-    f.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    f.iter()
+        .filter(|(_, v)| **v != 0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `runs list`.
@@ -325,7 +334,11 @@ pub fn discrepancies(d: &Discrepancies) -> Output {
             r.incident.id.to_string(),
             r.incident.key.as_str().to_string(),
             r.incident.item.to_string(),
-            x.hold.as_ref().map(|h| cut(&h.reason)).unwrap_or_else(|| "-".into()),
+            // The hold's reason is where an incident's figures are written; keep them whole.
+            x.hold
+                .as_ref()
+                .map(|h| cut_to(h.reason.trim_start_matches("invsync: "), 2 * CELL_MAX))
+                .unwrap_or_else(|| "-".into()),
             opt(r.acknowledged.as_ref().map(|(who, _)| who)),
             opt(r.hold_released.as_ref().map(|(who, _, _)| who)),
         ]);
@@ -367,19 +380,20 @@ fn run_line(r: Option<&RunSummary>) -> String {
     }
 }
 
-/// Accuracy points as a one-line chart (eight levels between the lowest point and 100%),
-/// with the latest and lowest value.
+/// Accuracy points as a one-line chart (eight levels from 90%, or the lowest point when lower,
+/// to 100%), with the latest and lowest value.
 pub fn sparkline(points: &[AccuracyPoint]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let Some(last) = points.last() else {
         return "no reconciliation".into();
     };
     let low = points.iter().map(|p| p.accuracy_bp).min().unwrap_or(last.accuracy_bp);
-    let span = (10_000 - low).max(1);
+    let floor = low.min(9_000);
+    let span = (10_000 - floor).max(1);
     let bars: String = points
         .iter()
         .map(|p| {
-            let level = ((p.accuracy_bp - low).clamp(0, span) * 7 / span) as usize;
+            let level = ((p.accuracy_bp - floor).clamp(0, span) * 7 / span) as usize;
             BARS[level.min(7)]
         })
         .collect();
@@ -392,9 +406,15 @@ pub fn sparkline(points: &[AccuracyPoint]) -> String {
     )
 }
 
+/// Width the dashboard wraps its long cells at (run figures).
+const DASHBOARD_WIDTH: u16 = 120;
+
 /// `dashboard`.
 pub fn dashboard(d: &Dashboard) -> Output {
-    let mut t = table(&["", ""]);
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(DASHBOARD_WIDTH);
     t.add_row(vec!["last sync".to_string(), run_line(d.last_sync.as_ref())]);
     t.add_row(vec![
         "last reconciliation".to_string(),
@@ -435,6 +455,8 @@ mod tests {
     fn the_chart_spans_the_lowest_point_to_full_accuracy() {
         let line = sparkline(&[point(9_000), point(9_500), point(10_000)]);
         assert!(line.starts_with("▁▄█"), "{line}");
+        // One run at 97.83% is high on the chart, not its lowest bar.
+        assert!(sparkline(&[point(9_783)]).starts_with('▆'));
         assert!(line.contains("latest 100.00% lowest 90.00% (3 runs)"), "{line}");
         assert_eq!(sparkline(&[]), "no reconciliation");
     }
