@@ -5,8 +5,8 @@
 //! that says what happened ([`exit`]). Wiring from the environment is in `main.rs`
 //! (`app::App`, the function's variable names).
 //!
-//! The operator holds every role on the DC given with `--dc` unless `--as-role` narrows the
-//! roles; authorization is still the service's, so a narrowed operator gets what a console
+//! The operator holds every role on the DC given with `--dc` (without it, the work-queue lists
+//! cover every DC of `DC_LIST`) unless `--as-role` narrows the roles; authorization is still the service's, so a narrowed operator gets what a console
 //! user with those roles gets (exit 6 when refused). The audit trail names `--actor`, else the
 //! OS user.
 
@@ -24,16 +24,28 @@ use exit::CliError;
 use render::Output;
 use std::collections::BTreeSet;
 
-/// The DC a command acts on: `--dc` (or `INVSYNC_DC`), required.
-pub fn dc_of(cli: &Cli) -> Result<DcCode, CliError> {
-    cli.dc
-        .clone()
-        .ok_or_else(|| CliError::Usage("--dc <DC> (or INVSYNC_DC) is required".into()))
+/// The DCs a command acts on: `--dc` (or `INVSYNC_DC`); without it, the work-queue lists
+/// (`tasks list`, `holds list`, `incidents list`, `syncs list`) take every DC of `DC_LIST`,
+/// as `dc_list` reads it, and every other command is a usage error.
+pub fn targets(cli: &Cli, dc_list: impl FnOnce() -> Result<Vec<DcCode>, String>) -> Result<Vec<DcCode>, CliError> {
+    if let Some(dc) = &cli.dc {
+        return Ok(vec![dc.clone()]);
+    }
+    if !run::spans_dcs(&cli.command) {
+        return Err(CliError::Usage("--dc <DC> (or INVSYNC_DC) is required".into()));
+    }
+    let dcs = dc_list().map_err(|e| CliError::Usage(format!("give --dc <DC>, or set DC_LIST for every DC ({e})")))?;
+    if let Some(p) = run::page_args(&cli.command) {
+        if p.cursor.is_some() && dcs.len() > 1 {
+            return Err(CliError::Usage("--cursor needs --dc: pages are per DC".into()));
+        }
+    }
+    Ok(dcs)
 }
 
-/// The operator: `--actor`, else `$USER`, else `$LOGNAME`; every role unless `--as-role`; the
-/// one DC of the command as scope.
-pub fn operator(cli: &Cli, dc: &DcCode, os_user: Option<String>) -> Result<Principal, CliError> {
+/// The operator: `--actor`, else the OS user; every role unless `--as-role`; the command's DCs
+/// as scope.
+pub fn operator(cli: &Cli, dcs: &[DcCode], os_user: Option<String>) -> Result<Principal, CliError> {
     let name = cli
         .actor
         .clone()
@@ -48,7 +60,7 @@ pub fn operator(cli: &Cli, dc: &DcCode, os_user: Option<String>) -> Result<Princ
     Ok(Principal {
         user,
         roles,
-        scope: DcScope::Dcs(BTreeSet::from([dc.clone()])),
+        scope: DcScope::Dcs(dcs.iter().cloned().collect()),
     })
 }
 
@@ -61,43 +73,42 @@ pub fn os_user() -> Option<String> {
         .find(|v| !v.is_empty())
 }
 
-/// Checks what does not need the service (the DC, the operator, `--limit`), so a usage error
+/// `DC_LIST` from the process environment, as the functions read it.
+pub fn dc_list_from_env() -> Result<Vec<DcCode>, String> {
+    app::Env::process()
+        .dc_list(app::names::DC_LIST)
+        .map_err(|e| e.to_string())
+}
+
+/// Checks what does not need the service (the DCs, the operator, `--limit`), so a usage error
 /// never waits for AWS wiring.
-pub fn prepare(cli: &Cli, os_user: Option<String>) -> Result<(DcCode, Principal), CliError> {
-    let dc = dc_of(cli)?;
-    let who = operator(cli, &dc, os_user)?;
-    if let Some(limit) = limit_of(&cli.command) {
-        if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+pub fn prepare(
+    cli: &Cli,
+    dc_list: impl FnOnce() -> Result<Vec<DcCode>, String>,
+    os_user: Option<String>,
+) -> Result<(Vec<DcCode>, Principal), CliError> {
+    let dcs = targets(cli, dc_list)?;
+    let who = operator(cli, &dcs, os_user)?;
+    if let Some(p) = run::page_args(&cli.command) {
+        if !(1..=PageRequest::MAX_LIMIT).contains(&p.limit) {
             return Err(CliError::Usage(format!(
                 "--limit must be 1 to {}",
                 PageRequest::MAX_LIMIT
             )));
         }
     }
-    Ok((dc, who))
-}
-
-fn limit_of(cmd: &args::Command) -> Option<usize> {
-    use args::{Command, IncidentsCmd, RunsCmd, SyncsCmd, TasksCmd};
-    match cmd {
-        Command::Tasks(TasksCmd::List { page, .. })
-        | Command::Incidents(IncidentsCmd::List(page))
-        | Command::Syncs(SyncsCmd::List { page, .. })
-        | Command::Runs(RunsCmd::List { page, .. })
-        | Command::Discrepancies(page)
-        | Command::Audit(page) => Some(page.limit),
-        _ => None,
-    }
+    Ok((dcs, who))
 }
 
 /// Runs the parsed command on `svc` (the binary's and the in-process tests' entry point).
 pub async fn execute<P: ConsolePorts>(
     svc: &ConsoleService<P>,
     cli: &Cli,
+    dc_list: impl FnOnce() -> Result<Vec<DcCode>, String>,
     os_user: Option<String>,
 ) -> Result<Output, CliError> {
-    let (dc, who) = prepare(cli, os_user)?;
-    run::run(svc, &who, &dc, &cli.command).await
+    let (dcs, who) = prepare(cli, dc_list, os_user)?;
+    run::run(svc, &who, &dcs, &cli.command).await
 }
 
 /// What to print and the exit code: the answer on stdout (JSON or text); on failure the

@@ -7,7 +7,7 @@ use clap::Parser;
 use console::{ConsoleService, ConsoleSettings};
 use invsync_cli::args::Cli;
 use invsync_cli::exit::CliError;
-use invsync_cli::{execute, finish, os_user, prepare};
+use invsync_cli::{dc_list_from_env, execute, finish, os_user, prepare};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         // Usage errors first, so they never wait for the AWS configuration to load.
-        prepare(&cli, os_user())?;
+        prepare(&cli, dc_list_from_env, os_user())?;
         let app = app::App::from_env().await;
         let sync = app::settings::sync_settings(app.env()).map_err(|e| CliError::Config(e.to_string()))?;
         let ports = app.console_ports().await.map_err(|e| CliError::Config(e.to_string()))?;
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             sync,
             ..ConsoleSettings::default()
         };
-        execute(&ConsoleService::new(ports, settings), &cli, os_user()).await
+        execute(&ConsoleService::new(ports, settings), &cli, dc_list_from_env, os_user()).await
     });
     report(result, cli.json)
 }

@@ -81,6 +81,7 @@ fn paged(t: Table, rows: usize, next: Option<&Cursor>) -> String {
 
 fn task_row(t: &TaskView) -> Vec<String> {
     vec![
+        t.dc.to_string(),
         t.key.clone(),
         json_name(&t.kind),
         t.state.status.as_str().to_string(),
@@ -100,7 +101,16 @@ fn json_name<T: Serialize>(v: &T) -> String {
     }
 }
 
-const TASK_HEADER: [&str; 7] = ["key", "kind", "status", "version", "claimed by", "opened", "summary"];
+const TASK_HEADER: [&str; 8] = [
+    "dc",
+    "key",
+    "kind",
+    "status",
+    "version",
+    "claimed by",
+    "opened",
+    "summary",
+];
 
 /// `tasks list`.
 pub fn tasks(page: &PageOf<TaskView>) -> Output {
@@ -120,10 +130,11 @@ pub fn task(view: &TaskView) -> Output {
 
 fn txn_table(rows: &[TxnView]) -> Table {
     let mut t = table(&[
-        "id", "kind", "item", "sub", "qty", "state", "attempts", "version", "updated", "error",
+        "dc", "id", "kind", "item", "sub", "qty", "state", "attempts", "version", "updated", "error",
     ]);
     for r in rows {
         t.add_row(vec![
+            r.dc.to_string(),
             r.id.to_string(),
             r.kind.clone(),
             r.item.to_string(),
@@ -175,9 +186,10 @@ pub fn resolved(o: &ResolveOutcome) -> Output {
 
 /// `holds list`.
 pub fn holds(page: &PageOf<HoldView>) -> Output {
-    let mut t = table(&["item", "reference", "incident", "placed by", "reason"]);
+    let mut t = table(&["dc", "item", "reference", "incident", "placed by", "reason"]);
     for h in &page.items {
         t.add_row(vec![
+            h.dc.to_string(),
             h.item.to_string(),
             h.reference.clone(),
             opt(h.incident.as_ref()),

@@ -44,6 +44,63 @@ pub struct Discrepancies {
     pub incidents: Vec<IncidentDiscrepancy>,
 }
 
+/// Whether `command` may run over several DCs (the work-queue lists).
+pub fn spans_dcs(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Tasks(TasksCmd::List { .. })
+            | Command::Holds(HoldsCmd::List)
+            | Command::Incidents(IncidentsCmd::List(_))
+            | Command::Syncs(SyncsCmd::List { .. })
+    )
+}
+
+/// The paging options of a list command.
+pub fn page_args(command: &Command) -> Option<&PageArgs> {
+    match command {
+        Command::Tasks(TasksCmd::List { page, .. })
+        | Command::Incidents(IncidentsCmd::List(page))
+        | Command::Syncs(SyncsCmd::List { page, .. })
+        | Command::Runs(RunsCmd::List { page, .. })
+        | Command::Discrepancies(page)
+        | Command::Audit(page) => Some(page),
+        _ => None,
+    }
+}
+
+/// The one DC of a command that acts on one DC.
+fn one(dcs: &[DcCode]) -> Result<&DcCode, CliError> {
+    match dcs {
+        [dc] => Ok(dc),
+        _ => Err(CliError::Usage("--dc <DC> is required for this command".into())),
+    }
+}
+
+/// One page at one DC (`--cursor` continues it); over several DCs, every page of each, in DC
+/// order (a fleet-wide list is complete rather than cut at an arbitrary DC).
+async fn each_dc<T, F, Fut>(dcs: &[DcCode], p: &PageArgs, read: F) -> Result<PageOf<T>, CliError>
+where
+    F: Fn(DcCode, PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<PageOf<T>, console::ConsoleError>>,
+{
+    if let [dc] = dcs {
+        return Ok(read(dc.clone(), page(p)).await?);
+    }
+    let mut items = Vec::new();
+    for dc in dcs {
+        let mut request = PageRequest::first(p.limit);
+        loop {
+            let got = read(dc.clone(), request).await?;
+            items.extend(got.items);
+            match got.next {
+                Some(c) => request = PageRequest::after(p.limit, c),
+                None => break,
+            }
+        }
+    }
+    Ok(PageOf::last(items))
+}
+
 fn page(p: &PageArgs) -> PageRequest {
     PageRequest {
         limit: p.limit,
@@ -51,47 +108,65 @@ fn page(p: &PageArgs) -> PageRequest {
     }
 }
 
-/// Runs `command` at `dc` as `who`.
+/// Runs `command` as `who` at `dcs` (one DC, or several for [`spans_dcs`] commands).
 pub async fn run<P: ConsolePorts>(
     svc: &ConsoleService<P>,
     who: &Principal,
-    dc: &DcCode,
+    dcs: &[DcCode],
     command: &Command,
 ) -> Result<Output, CliError> {
     let who = Some(who);
     Ok(match command {
-        Command::Tasks(cmd) => tasks(svc, who, dc, cmd).await?,
-        Command::Holds(HoldsCmd::List) => render::holds(&PageOf::last(svc.list_holds(who, dc).await?)),
+        Command::Tasks(cmd) => tasks(svc, who, dcs, cmd).await?,
+        Command::Holds(HoldsCmd::List) => {
+            let mut holds = Vec::new();
+            for dc in dcs {
+                holds.extend(svc.list_holds(who, dc).await?);
+            }
+            render::holds(&PageOf::last(holds))
+        }
         Command::Holds(HoldsCmd::Release { item, reason }) => {
             let request = ReleaseRequest { reason: reason.clone() };
-            render::hold_released(&svc.release_hold(who, dc, item, &request).await?)
+            render::hold_released(&svc.release_hold(who, one(dcs)?, item, &request).await?)
         }
-        Command::Incidents(IncidentsCmd::List(p)) => render::incidents(&svc.list_incidents(who, dc, &page(p)).await?),
-        Command::Incidents(IncidentsCmd::Ack { id }) => render::incident(&svc.acknowledge_incident(who, dc, id).await?),
-        Command::Syncs(cmd) => syncs(svc, who, dc, cmd).await?,
-        Command::Runs(RunsCmd::List { kind, page: p }) => match kind {
-            Some(kind) => render::runs(&svc.list_runs(who, dc, *kind, &page(p)).await?),
-            None => {
-                if p.cursor.is_some() {
-                    return Err(CliError::Usage("--cursor needs --kind (sync or reconcile)".into()));
+        Command::Incidents(IncidentsCmd::List(p)) => render::incidents(
+            &each_dc(
+                dcs,
+                p,
+                |dc, req| async move { svc.list_incidents(who, &dc, &req).await },
+            )
+            .await?,
+        ),
+        Command::Incidents(IncidentsCmd::Ack { id }) => {
+            render::incident(&svc.acknowledge_incident(who, one(dcs)?, id).await?)
+        }
+        Command::Syncs(cmd) => syncs(svc, who, dcs, cmd).await?,
+        Command::Runs(RunsCmd::List { kind, page: p }) => {
+            let dc = one(dcs)?;
+            match kind {
+                Some(kind) => render::runs(&svc.list_runs(who, dc, *kind, &page(p)).await?),
+                None => {
+                    if p.cursor.is_some() {
+                        return Err(CliError::Usage("--cursor needs --kind (sync or reconcile)".into()));
+                    }
+                    let first = PageRequest::first(p.limit);
+                    let mut runs = svc.list_runs(who, dc, RunKind::Sync, &first).await?.items;
+                    runs.extend(svc.list_runs(who, dc, RunKind::Reconcile, &first).await?.items);
+                    runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
+                    render::runs(&PageOf::last(runs))
                 }
-                let first = PageRequest::first(p.limit);
-                let mut runs = svc.list_runs(who, dc, RunKind::Sync, &first).await?.items;
-                runs.extend(svc.list_runs(who, dc, RunKind::Reconcile, &first).await?.items);
-                runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
-                render::runs(&PageOf::last(runs))
             }
-        },
-        Command::Discrepancies(p) => render::discrepancies(&discrepancies(svc, who, dc, p).await?),
-        Command::Audit(p) => render::audit(&svc.list_audit(who, dc, &page(p)).await?),
-        Command::Dashboard => render::dashboard(&svc.dashboard(who, dc).await?),
+        }
+        Command::Discrepancies(p) => render::discrepancies(&discrepancies(svc, who, one(dcs)?, p).await?),
+        Command::Audit(p) => render::audit(&svc.list_audit(who, one(dcs)?, &page(p)).await?),
+        Command::Dashboard => render::dashboard(&svc.dashboard(who, one(dcs)?).await?),
     })
 }
 
 async fn tasks<P: ConsolePorts>(
     svc: &ConsoleService<P>,
     who: Option<&Principal>,
-    dc: &DcCode,
+    dcs: &[DcCode],
     cmd: &TasksCmd,
 ) -> Result<Output, CliError> {
     Ok(match cmd {
@@ -108,10 +183,17 @@ async fn tasks<P: ConsolePorts>(
                     StatusArg::Closed => TaskStatus::Closed,
                 }),
             };
-            render::tasks(&svc.list_tasks(who, dc, filter, &page(p)).await?)
+            render::tasks(
+                &each_dc(
+                    dcs,
+                    p,
+                    |dc, req| async move { svc.list_tasks(who, &dc, filter, &req).await },
+                )
+                .await?,
+            )
         }
-        TasksCmd::Show { key } => render::task_detail(&svc.task_detail(who, dc, key).await?),
-        TasksCmd::Claim { key } => render::task(&svc.claim_task(who, dc, key).await?),
+        TasksCmd::Show { key } => render::task_detail(&svc.task_detail(who, one(dcs)?, key).await?),
+        TasksCmd::Claim { key } => render::task(&svc.claim_task(who, one(dcs)?, key).await?),
         TasksCmd::Resolve {
             key,
             if_version,
@@ -133,7 +215,7 @@ async fn tasks<P: ConsolePorts>(
                 version: *if_version,
                 resolution,
             };
-            render::resolved(&svc.resolve_task(who, dc, key, &request).await?)
+            render::resolved(&svc.resolve_task(who, one(dcs)?, key, &request).await?)
         }
     })
 }
@@ -141,9 +223,10 @@ async fn tasks<P: ConsolePorts>(
 async fn syncs<P: ConsolePorts>(
     svc: &ConsoleService<P>,
     who: Option<&Principal>,
-    dc: &DcCode,
+    dcs: &[DcCode],
     cmd: &SyncsCmd,
 ) -> Result<Output, CliError> {
+    let dc = || one(dcs);
     Ok(match cmd {
         SyncsCmd::List { state, page: p } => {
             let kind = match state {
@@ -152,9 +235,16 @@ async fn syncs<P: ConsolePorts>(
                 StuckArg::StaleInFlight => StuckKind::StaleInFlight,
                 StuckArg::StaleAccepted => StuckKind::StaleAccepted,
             };
-            render::txns(&svc.list_stuck(who, dc, kind, &page(p)).await?)
+            render::txns(
+                &each_dc(
+                    dcs,
+                    p,
+                    |dc, req| async move { svc.list_stuck(who, &dc, kind, &req).await },
+                )
+                .await?,
+            )
         }
-        SyncsCmd::Retry { id } => render::txn(&svc.retry_txn(who, dc, id).await?),
+        SyncsCmd::Retry { id } => render::txn(&svc.retry_txn(who, dc()?, id).await?),
         SyncsCmd::RetryMatching {
             state,
             item,
@@ -168,11 +258,11 @@ async fn syncs<P: ConsolePorts>(
                 item: item.clone(),
                 error_contains: error_contains.clone(),
             };
-            render::retried(&svc.retry_matching(who, dc, &filter).await?)
+            render::retried(&svc.retry_matching(who, dc()?, &filter).await?)
         }
         SyncsCmd::Close { id, reason } => {
             let request = CloseRequest { reason: reason.clone() };
-            render::txn(&svc.close_txn(who, dc, id, &request).await?)
+            render::txn(&svc.close_txn(who, dc()?, id, &request).await?)
         }
     })
 }

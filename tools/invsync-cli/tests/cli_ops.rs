@@ -81,6 +81,27 @@ async fn every_operations_command_in_both_formats_with_its_outcome_in_the_stores
         ..SeedPlan::small(2, 0)
     };
     seed_console(&ports, &plan, Utc::now()).await.unwrap();
+    // Without --dc, the work-queue lists cover every DC of DC_LIST, every page of each.
+    let fleet = cli.with_var("DC_LIST", "DC01,DC02");
+    let all = fleet.json(&["syncs", "list", "--limit", "2"]).await;
+    assert_eq!(
+        ids(&all, "/id"),
+        ["SEED-F0", "SEED-F2", "SEED-F4", "SEED-F1", "SEED-F3", "SEED-F5"]
+    );
+    assert!(all["next"].is_null());
+    let text = fleet.text(&["tasks", "list"]).await;
+    assert!(text.contains("SEED-T0") && text.contains("SEED-T5"), "{text}");
+    assert_eq!(
+        fleet.json(&["holds", "list"]).await["items"].as_array().unwrap().len(),
+        3
+    );
+    fleet
+        .run(&["tasks", "list", "--cursor", "1"])
+        .await
+        .failed(exit::USAGE.into());
+    fleet.run(&["dashboard"]).await.failed(exit::USAGE.into());
+    cli.run(&["syncs", "list"]).await.failed(exit::USAGE.into());
+
     let d = ["--dc", "DC01"];
     let with = |args: &[&str]| -> Vec<String> { d.iter().chain(args).map(|s| s.to_string()).collect() };
     let (h0, h1) = (held[0].as_str(), held[1].as_str());

@@ -88,6 +88,13 @@ impl Invsync {
         Ok(Self { vars })
     }
 
+    /// The same binary with `name=value` set too.
+    pub fn with_var(&self, name: &str, value: &str) -> Self {
+        let mut vars = self.vars.clone();
+        vars.push((name.to_string(), value.to_string()));
+        Self { vars }
+    }
+
     /// Runs `invsync <args>` off the async runtime (the simulators serve on it meanwhile).
     pub async fn run<S: AsRef<str>>(&self, args: &[S]) -> Out {
         let vars = self.vars.clone();
@@ -95,9 +102,10 @@ impl Invsync {
         tokio::task::spawn_blocking(move || {
             let out = Command::new(env!("CARGO_BIN_EXE_invsync"))
                 .args(&args)
-                .envs(vars)
                 .env_remove("INVSYNC_DC")
                 .env_remove("INVSYNC_ACTOR")
+                .env_remove("DC_LIST")
+                .envs(vars)
                 .env("USER", "os-operator")
                 .output()
                 .unwrap_or_else(|e| panic!("run invsync: {e}"));
