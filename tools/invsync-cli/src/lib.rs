@@ -3,12 +3,12 @@
 //! `console::ConsoleService`: parse ([`args`]), build the operator ([`operator`]), run one
 //! operation ([`run`]), print it as a table or one JSON document ([`render`]), exit with a code
 //! that says what happened ([`exit`]). Wiring from the environment is in `main.rs`
-//! (`app::App`, the function's variable names).
+//! (`app::App::console_ports`, the functions' variable names plus `AUDIT_TABLE`).
 //!
 //! The operator holds every role on the DC given with `--dc` (without it, the work-queue lists
-//! cover every DC of `DC_LIST`) unless `--as-role` narrows the roles; authorization is still the service's, so a narrowed operator gets what a console
-//! user with those roles gets (exit 6 when refused). The audit trail names `--actor`, else the
-//! OS user.
+//! cover every DC of `DC_LIST`) unless `--as-role` narrows the roles. Authorization is still
+//! the service's, so a narrowed operator gets what a console user with those roles gets (exit 6
+//! when refused). The audit trail names `--actor`, else the OS user.
 
 pub mod args;
 pub mod exit;

@@ -1,7 +1,8 @@
 //! `invsync tasks ...` as the real binary against moto and both simulators: list, show, claim
 //! and resolve in both output formats, each outcome checked in the stores; the exit codes of
-//! not found, forbidden and usage errors; and two operators resolving the same task at the
-//! same version: one success, one conflict (exit 4). Run with `scripts/test.sh -p invsync-cli`.
+//! not found, forbidden, unavailable and usage errors; and two operators resolving the same
+//! task at the same version: one success, one conflict (exit 4). Run with
+//! `scripts/test.sh -p invsync-cli`.
 
 // Why: test code; a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -210,6 +211,12 @@ async fn a_double_resolve_at_one_version_is_one_success_and_one_conflict_and_err
         manager.failed(exit::FORBIDDEN.into()).json()["error"]["code"],
         "forbidden"
     );
+    // A WMS that does not answer: unavailable (exit 5), retryable.
+    let down = cli.with_var("WMS_BASE_URL", "http://127.0.0.1:9");
+    let out = down.run(&["--dc", "DC01", "holds", "list", "--json"]).await;
+    let err = out.failed(exit::UNAVAILABLE.into()).json();
+    assert_eq!(err["error"]["code"], "unavailable");
+    assert_eq!(err["error"]["retryable"], true);
     cli.run(&["tasks", "list"]).await.failed(exit::USAGE.into());
     let no_dc = cli.run(&["tasks", "list", "--json"]).await.failed(exit::USAGE.into());
     assert_eq!(no_dc.json()["error"]["code"], "usage");
