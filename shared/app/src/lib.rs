@@ -9,6 +9,8 @@
 //!   [`SyncInventoryConfig`], [`ReconcileStockConfig`]) and the engines' tunables;
 //! - [`wiring`]: [`App`], which builds one port at a time (a tool reading two tables needs no
 //!   Fusion or WMS credentials), and [`AppPorts`], every port the sync and reconciliation use;
+//! - [`console`]: [`ConsolePortsApp`], the engines' ports plus the audit trail as the
+//!   operator console's ports ([`App::console_ports`], [`App::audit`]);
 //! - [`secrets`]: reading a secret from Secrets Manager at cold start;
 //! - [`permissions`]: what each function's role must grant for the adapters it wires.
 //!
@@ -16,6 +18,7 @@
 //! wiring only ever reads resource names from the environment.
 
 pub mod config;
+pub mod console;
 pub mod names;
 pub mod permissions;
 pub mod secrets;
@@ -23,5 +26,6 @@ pub mod settings;
 pub mod wiring;
 
 pub use config::{ConfigError, Env};
+pub use console::ConsolePortsApp;
 pub use settings::{FanoutConfig, ReconcileStockConfig, SyncInventoryConfig};
 pub use wiring::{App, AppPorts, Resources, SystemClock};

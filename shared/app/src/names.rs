@@ -20,6 +20,8 @@ pub const LEASE_TABLE: &str = "LEASE_TABLE";
 pub const RUN_TABLE: &str = "RUN_TABLE";
 /// `IncidentTable`: alert-tier variances and their holds.
 pub const INCIDENT_TABLE: &str = "INCIDENT_TABLE";
+/// `AuditTable`: the console's append-only audit trail (console only).
+pub const AUDIT_TABLE: &str = "AUDIT_TABLE";
 /// `AlertTopic` ARN.
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 /// `SyncQueue` URL (fanout-sync only).

@@ -5,7 +5,7 @@
 //! nothing extra beyond what Lambda itself needs), and the IAM-enforced integration tests run
 //! each function under its role. A function that starts using another adapter adds it here.
 
-use adapters::aws::{incidents, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions};
+use adapters::aws::{audit, incidents, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions};
 
 /// One resource a function's code uses: its logical id in the template and what the adapter
 /// declares for it.
@@ -45,6 +45,25 @@ pub const RECONCILE_STOCK: &[Uses] = &[
     uses("ReviewTaskTable", review_tasks::PERMISSIONS),
     uses("IncidentTable", incidents::PERMISSIONS),
     uses("RunTable", run_reports::PERMISSIONS),
+    uses("AlertTopic", sns::PERMISSIONS),
+    uses("FusionSecret", crate::secrets::SECRET_PERMISSIONS),
+    uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
+];
+
+/// The operator console (`console::ConsoleService` over [`crate::console::ConsolePortsApp`]):
+/// everything reconcile-stock uses (an adjustment goes through the sync path), the console's
+/// reads (one task, one incident, run history by time) and the append-only audit trail
+/// (PutItem, GetItem, Query; never UpdateItem or DeleteItem). Not in [`FUNCTIONS`] until a
+/// console function binary exists; its role must grant exactly this.
+pub const CONSOLE: &[Uses] = &[
+    uses("LedgerTable", ledger::PERMISSIONS),
+    uses("LotMapTable", lot_map::PERMISSIONS),
+    uses("LeaseTable", lease::PERMISSIONS),
+    uses("ReviewTaskTable", review_tasks::CONSOLE_PERMISSIONS),
+    uses("IncidentTable", incidents::CONSOLE_PERMISSIONS),
+    uses("RunTable", run_reports::PERMISSIONS),
+    uses("RunTable", run_reports::HISTORY_PERMISSIONS),
+    uses("AuditTable", audit::PERMISSIONS),
     uses("AlertTopic", sns::PERMISSIONS),
     uses("FusionSecret", crate::secrets::SECRET_PERMISSIONS),
     uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),

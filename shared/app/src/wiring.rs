@@ -112,6 +112,11 @@ impl App {
         &self.writes
     }
 
+    /// The DynamoDB client every store of this app shares.
+    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.ddb
+    }
+
     fn table(&self, name: &str) -> Result<String, ConfigError> {
         self.env.required(name)
     }

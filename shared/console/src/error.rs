@@ -92,6 +92,9 @@ impl From<StoreError> for ConsoleError {
         match e {
             StoreError::Conflict(m) => ConsoleError::Conflict(format!("changed by someone else: {m}")),
             StoreError::Unavailable(m) => ConsoleError::Unavailable(m),
+            StoreError::Corrupt(m) if m.starts_with(domain::console::page::BAD_CURSOR) => {
+                ConsoleError::BadRequest("the page cursor is not one this list handed out".into())
+            }
             StoreError::Corrupt(m) => ConsoleError::Upstream(format!("stored record unreadable: {m}")),
         }
     }

@@ -11,6 +11,7 @@
 //! administrator; [`TestEnv::function`] then gives a function's session under a role made from
 //! its template policy ([`iam`]), [`TestEnv::ports_as`] the ports a container under that role
 //! builds, and [`TestEnv::assert_only_granted`] fails naming any action the role lacked.
+//! [`TestEnv::console_ports`] wires the operator console's ports to the same resources.
 
 mod resources;
 
@@ -291,6 +292,22 @@ impl TestEnv {
         .map_err(|e| anyhow!("{e}"))?;
         let wms = HttpWmsClient::new(wms_config).map_err(|e| anyhow!("{e}"))?;
         Ok(AppPorts::new(sdk, &self.resources, fusion, wms))
+    }
+
+    /// The operator console's ports (the engines' ports plus the audit trail on the template's
+    /// `AuditTable`), as a console function or CLI builds them.
+    pub fn console_ports(&self) -> anyhow::Result<app::ConsolePortsApp> {
+        let table = self
+            .provisioned
+            .table("AuditTable")
+            .context("the console's AuditTable")?
+            .to_string();
+        let audit = adapters::aws::DynamoAuditLog::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            table,
+            adapters::aws::WriteCounter::new(),
+        );
+        Ok(app::ConsolePortsApp::new(self.ports()?, audit))
     }
 
     /// DC `i` (0-based) of the seed: `DC01`, `DC02`, ...

@@ -22,12 +22,22 @@ pub const CLOSED_RETENTION: TimeDelta = TimeDelta::days(90);
 
 /// The IAM actions the [`Incidents`] calls below need: `open_if_absent` puts, `close` updates,
 /// `open_incidents` queries the table (those of an `OpenClosedTable` (`aws/open_closed.rs`)).
+/// The console's `IncidentBoard` (`aws/console_tasks.rs`) also gets one incident:
+/// [`CONSOLE_PERMISSIONS`].
 pub const PERMISSIONS: Permissions = Permissions::on_resource(open_closed::ACTIONS);
+
+/// What the console's `IncidentBoard` calls need: those of [`PERMISSIONS`] and GetItem.
+pub const CONSOLE_PERMISSIONS: Permissions = Permissions::on_resource(&[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+]);
 
 /// Incidents in DynamoDB: an `OpenClosedTable` (`aws/open_closed.rs`) keyed by `incident_key`.
 #[derive(Debug, Clone)]
 pub struct DynamoIncidents {
-    records: OpenClosedTable,
+    pub(crate) records: OpenClosedTable,
 }
 
 impl DynamoIncidents {
@@ -39,7 +49,7 @@ impl DynamoIncidents {
     }
 }
 
-fn incident_from_item(item: &Item) -> Result<Incident, StoreError> {
+pub(crate) fn incident_from_item(item: &Item) -> Result<Incident, StoreError> {
     let what = format!(
         "incident {}/{}",
         item.get("dc").and_then(|v| v.as_s().ok()).map_or("?", String::as_str),

@@ -12,9 +12,10 @@ use super::permissions::Permissions;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeDelta, Utc};
+use domain::console::{PageOf, PageRequest};
 use domain::ids::DcCode;
 use domain::ledger::{Failure, LedgerEntry, SyncState};
-use domain::ports::{LedgerRow, Recorded, StoreError, SyncLedger};
+use domain::ports::{LedgerBrowser, LedgerRow, Recorded, StoreError, SyncLedger};
 use domain::txn::WmsTransaction;
 use std::collections::HashMap;
 
@@ -326,5 +327,63 @@ impl SyncLedger for DynamoSyncLedger {
             rows.extend(self.rows_by_state(dc, state).await?);
         }
         Ok(rows)
+    }
+}
+
+/// The console's ledger reads: `state-index` pages and counts (the same Query permission).
+impl LedgerBrowser for DynamoSyncLedger {
+    async fn list_rows(
+        &self,
+        dc: &DcCode,
+        state: SyncState,
+        changed_before: Option<DateTime<Utc>>,
+        page: &PageRequest,
+    ) -> Result<PageOf<LedgerRow>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(STATE_INDEX)
+            .expression_attribute_values(":k", s(dc_state(dc, state)))
+            .limit(super::cursor::limit(page))
+            .set_exclusive_start_key(super::cursor::decode(page)?);
+        query = match changed_before {
+            Some(before) => query
+                .key_condition_expression("dc_state = :k AND updated_at < :before")
+                .expression_attribute_values(":before", time(before)),
+            None => query.key_condition_expression("dc_state = :k"),
+        };
+        let out = query
+            .send()
+            .await
+            .map_err(|e| store_error(&format!("Query {} {STATE_INDEX}", self.table), e))?;
+        Ok(PageOf {
+            items: out.items().iter().map(row_from_item).collect::<Result<_, _>>()?,
+            next: super::cursor::encode(out.last_evaluated_key())?,
+        })
+    }
+
+    async fn count_rows(&self, dc: &DcCode, state: SyncState) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(STATE_INDEX)
+                .key_condition_expression("dc_state = :k")
+                .expression_attribute_values(":k", s(dc_state(dc, state)))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error(&format!("Query {} {STATE_INDEX}", self.table), e))?;
+            total += u64::try_from(out.count()).unwrap_or(0);
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(total),
+            }
+        }
     }
 }

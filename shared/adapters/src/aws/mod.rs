@@ -7,6 +7,8 @@
 //! - [`ledger`], [`lease`], [`lot_map`], [`review_tasks`], [`incidents`], [`run_reports`]:
 //!   one DynamoDB table each, every state change a conditional write; review tasks and
 //!   incidents share one open/closed record table with TTL (`open_closed`);
+//! - [`audit`]: the console's append-only audit trail (put-if-absent, no update path);
+//!   lists page with an opaque cursor (`LastEvaluatedKey`, encoded);
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
 //! - [`WriteCounter`]: how many DynamoDB write requests the stores made (benchmarks);
 //! - [`Permissions`]: the IAM actions each adapter declares next to its calls (`PERMISSIONS` in
@@ -17,7 +19,10 @@
 //! connection failures are `Unavailable`; rows that cannot be read back, and writes DynamoDB
 //! refuses as invalid, are `Corrupt`.
 
+pub mod audit;
 pub mod config;
+mod console_tasks;
+mod cursor;
 mod error;
 pub mod incidents;
 mod item;
@@ -31,6 +36,7 @@ pub mod run_reports;
 pub mod sns;
 pub mod sqs;
 
+pub use audit::DynamoAuditLog;
 pub use error::WriteCounter;
 pub use incidents::DynamoIncidents;
 pub use lease::DynamoDcLease;

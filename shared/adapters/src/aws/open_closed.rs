@@ -52,7 +52,85 @@ impl OpenClosedTable {
         }
     }
 
-    fn key(&self, dc: &DcCode, key: &str) -> Item {
+    /// The SDK client (for the console's guarded updates in the owning module).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The table name.
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Records one write request.
+    pub(crate) fn count_write(&self) {
+        self.writes.record();
+    }
+
+    /// One page of `dc`'s records passing `filter` (a FilterExpression over `#status` and the
+    /// names in `names`, with `values`), in key order; the cursor continues it. DynamoDB applies
+    /// the filter after the limit, so a page may hold fewer rows than asked while a next
+    /// cursor exists.
+    pub(crate) async fn page(
+        &self,
+        dc: &DcCode,
+        filter: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
+        page: &domain::console::PageRequest,
+    ) -> Result<(Vec<Item>, Option<domain::console::Cursor>), StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("dc = :dc")
+            .filter_expression(filter)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":dc", s(dc.as_str()))
+            .limit(super::cursor::limit(page))
+            .set_exclusive_start_key(super::cursor::decode(page)?);
+        for (k, v) in names {
+            query = query.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in values {
+            query = query.expression_attribute_values(*k, v.clone());
+        }
+        let out = query
+            .send()
+            .await
+            .map_err(|e| store_error(&format!("Query {}", self.table), e))?;
+        let next = super::cursor::encode(out.last_evaluated_key())?;
+        Ok((out.items().to_vec(), next))
+    }
+
+    /// How many of `dc`'s records are open (Query with `Select COUNT`).
+    pub(crate) async fn count_open(&self, dc: &DcCode) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("dc = :dc")
+                .filter_expression("#status = :open")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":dc", s(dc.as_str()))
+                .expression_attribute_values(":open", s("open"))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error(&format!("Query {}", self.table), e))?;
+            total += u64::try_from(out.count()).unwrap_or(0);
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(total),
+            }
+        }
+    }
+
+    pub(crate) fn key(&self, dc: &DcCode, key: &str) -> Item {
         HashMap::from([
             ("dc".to_string(), s(dc.as_str())),
             (self.key_attribute.to_string(), s(key)),

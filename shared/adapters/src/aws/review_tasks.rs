@@ -3,7 +3,8 @@
 //!
 //! One item per `(dc, task_key)`: `status` (`open` | `closed`), `kind`, `summary`, `detail`,
 //! `opened_at`, `updated_at`, and once closed `closed_at`, `closed_reason` and `expires_at`
-//! (TTL, 90 days). Reopening a closed key replaces the closed item with a new open one, so at
+//! (TTL, 90 days), `figures` (JSON, variance tasks), and the console's `console_state` (the
+//! `TaskState` as JSON), `console_status` and `version` (see `aws/console_tasks.rs`). Reopening a closed key replaces the closed item with a new open one, so at
 //! most one open task per key exists by construction (one item per key). The table shape is
 //! shared with incidents: `OpenClosedTable` (`aws/open_closed.rs`).
 
@@ -29,6 +30,15 @@ const OPEN_ROUNDS: usize = 3;
 /// `close` updates, `open_tasks` queries the table (those of an `OpenClosedTable` (`aws/open_closed.rs`)).
 /// [`DynamoReviewTasks::record`] (a GetItem) is an operator's and tests' read: no role grants it.
 pub const PERMISSIONS: Permissions = Permissions::on_resource(open_closed::ACTIONS);
+
+/// What the console's `TaskBoard` calls (`aws/console_tasks.rs`) need: those of
+/// [`PERMISSIONS`] and GetItem (one task).
+pub const CONSOLE_PERMISSIONS: Permissions = Permissions::on_resource(&[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+]);
 
 /// Whether a task is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +69,7 @@ pub struct TaskRecord {
 /// Review tasks in DynamoDB: an `OpenClosedTable` (`aws/open_closed.rs`) keyed by `task_key`.
 #[derive(Debug, Clone)]
 pub struct DynamoReviewTasks {
-    records: OpenClosedTable,
+    pub(crate) records: OpenClosedTable,
 }
 
 fn kind_str(kind: TaskKind) -> &'static str {
@@ -77,7 +87,12 @@ fn parse_kind(value: &str) -> Result<TaskKind, String> {
     }
 }
 
-fn record_from_item(item: &Item) -> Result<TaskRecord, StoreError> {
+/// The figures as JSON text (`null` for tasks without).
+fn figures(task: &ReviewTask) -> aws_sdk_dynamodb::types::AttributeValue {
+    s(serde_json::to_string(&task.figures).unwrap_or_else(|_| "null".into()))
+}
+
+pub(crate) fn record_from_item(item: &Item) -> Result<TaskRecord, StoreError> {
     let what = format!(
         "review task {}/{}",
         item.get("dc").and_then(|v| v.as_s().ok()).map_or("?", String::as_str),
@@ -93,7 +108,12 @@ fn record_from_item(item: &Item) -> Result<TaskRecord, StoreError> {
             kind: r.parsed("kind", parse_kind)?,
             summary: r.str("summary")?.to_string(),
             detail: r.str("detail")?.to_string(),
-            figures: None,
+            figures: r
+                .opt_str("figures")?
+                .map(serde_json::from_str::<Option<domain::console::VarianceFigures>>)
+                .transpose()
+                .map_err(|e| r.corrupt("figures", e))?
+                .flatten(),
         },
         status: r.parsed("status", |v| match v {
             "open" => Ok(TaskStatus::Open),
@@ -135,6 +155,7 @@ impl ReviewTasks for DynamoReviewTasks {
                 ("kind", s(kind_str(task.kind))),
                 ("summary", s(task.summary.as_str())),
                 ("detail", s(task.detail.as_str())),
+                ("figures", figures(task)),
                 ("updated_at", time(now)),
             ];
             match self.records.update_open(&task.dc, &key, &update).await {
@@ -146,6 +167,7 @@ impl ReviewTasks for DynamoReviewTasks {
                 ("kind".to_string(), s(kind_str(task.kind))),
                 ("summary".to_string(), s(task.summary.as_str())),
                 ("detail".to_string(), s(task.detail.as_str())),
+                ("figures".to_string(), figures(task)),
                 ("opened_at".to_string(), time(now)),
                 ("updated_at".to_string(), time(now)),
             ]);

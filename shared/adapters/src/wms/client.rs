@@ -22,6 +22,7 @@ enum Op {
     Outcome,
     Holds,
     PlaceHold,
+    ReleaseHold,
 }
 
 impl Op {
@@ -32,6 +33,7 @@ impl Op {
             Op::Outcome => "report_outcome",
             Op::Holds => "list_holds",
             Op::PlaceHold => "place_hold",
+            Op::ReleaseHold => "release_hold",
         }
     }
 }
@@ -400,6 +402,30 @@ impl WarehouseSystem for HttpWmsClient {
         rows.into_iter()
             .map(|h| h.into_domain().map_err(|e| self.invalid(Op::Holds, &e)))
             .collect()
+    }
+}
+
+/// The console's hold release (`POST /v1/dcs/{dc}/holds/{item}/release`, idempotent at the
+/// WMS: a second release returns the first, so a retried request is harmless).
+impl domain::ports::HoldRelease for HttpWmsClient {
+    async fn release_hold(
+        &self,
+        dc: &DcCode,
+        item: &domain::ids::ItemNumber,
+        released_by: &domain::console::UserId,
+        reason: &domain::console::Reason,
+    ) -> Result<(), WmsError> {
+        let mut call = self.call(
+            Op::ReleaseHold,
+            Method::POST,
+            Some(dc),
+            &["v1", "dcs", dc.as_str(), "holds", item.as_str(), "release"],
+        );
+        call.body = Some(serde_json::json!({
+            "released_by": released_by.as_str(),
+            "reason": reason.as_str(),
+        }));
+        self.execute(call).await.map(|_| ())
     }
 }
 

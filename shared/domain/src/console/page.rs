@@ -7,6 +7,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// How a store's `StoreError::Corrupt` message starts when a cursor does not decode (the
+/// console answers it as a bad request, not a server fault).
+pub const BAD_CURSOR: &str = "unreadable cursor";
+
 /// An opaque position in a list, handed out with one page and passed back for the next.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

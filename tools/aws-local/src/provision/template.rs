@@ -149,6 +149,7 @@ mod tests {
         assert_eq!(
             template.logical_ids(ResourceKind::Table),
             vec![
+                "AuditTable",
                 "IncidentTable",
                 "LeaseTable",
                 "LedgerTable",
