@@ -128,8 +128,16 @@ pub fn page_of(q: &HashMap<String, String>) -> Result<PageRequest, ConsoleError>
 /// The task filter of a query (`kind`, `status`).
 pub fn task_filter(q: &HashMap<String, String>) -> Result<TaskFilter, ConsoleError> {
     Ok(TaskFilter {
-        kind: q.get("kind").filter(|s| !s.is_empty()).map(|k| parse_enum("kind", k)).transpose()?,
-        status: q.get("status").filter(|s| !s.is_empty()).map(|s| parse_enum("status", s)).transpose()?,
+        kind: q
+            .get("kind")
+            .filter(|s| !s.is_empty())
+            .map(|k| parse_enum("kind", k))
+            .transpose()?,
+        status: q
+            .get("status")
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_enum("status", s))
+            .transpose()?,
     })
 }
 
@@ -144,7 +152,11 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         return Ok(None);
     };
     let text = value.to_str().map_err(|_| bad("If-Match is not text"))?;
-    let v = text.trim().trim_start_matches("W/").trim_matches('"').trim_start_matches('v');
+    let v = text
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .trim_start_matches('v');
     v.parse::<u64>()
         .map(Some)
         .map_err(|_| bad(format!("If-Match {text:?} is not a task version (\"v<n>\")")))
@@ -184,7 +196,11 @@ async fn me(Caller(who): Caller) -> ApiResult {
     Ok(Json(who).into_response())
 }
 
-async fn dashboard<P: ConsolePorts>(State(c): State<Shared<P>>, Caller(who): Caller, Path(dc): Path<String>) -> ApiResult {
+async fn dashboard<P: ConsolePorts>(
+    State(c): State<Shared<P>>,
+    Caller(who): Caller,
+    Path(dc): Path<String>,
+) -> ApiResult {
     let dc: DcCode = parse("DC", &dc)?;
     Ok(Json(c.service.dashboard(who.as_ref(), &dc).await?).into_response())
 }

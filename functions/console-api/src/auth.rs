@@ -96,7 +96,9 @@ fn authorizer_claims(parts: &Parts) -> Option<Map<String, Value>> {
 
 fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
     Some(token.trim().to_string()).filter(|t| !t.is_empty())
 }
 
@@ -186,7 +188,12 @@ impl DevLogin {
             "iat": now,
             "exp": now + 12 * 3600,
         });
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&self.key)).ok()
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.key),
+        )
+        .ok()
     }
 
     fn verify(&self, token: &str) -> Option<Map<String, Value>> {
@@ -224,7 +231,9 @@ mod tests {
         assert_eq!(from_jwt, from_gateway);
         let p = from_jwt.unwrap_or_else(|| panic!("principal"));
         assert_eq!(p.roles, BTreeSet::from([Role::Supervisor]));
-        assert!(p.scope.covers(&DcCode::from_str("DC02").unwrap_or_else(|_| panic!("dc"))));
+        assert!(p
+            .scope
+            .covers(&DcCode::from_str("DC02").unwrap_or_else(|_| panic!("dc"))));
     }
 
     #[test]
@@ -233,7 +242,10 @@ mod tests {
         assert_eq!(all.map(|p| p.scope), Some(DcScope::All));
         let none = principal_from_claims(&claims(serde_json::json!({"sub": "x"})));
         assert_eq!(none.map(|p| p.scope), Some(DcScope::Dcs(BTreeSet::new())));
-        assert_eq!(principal_from_claims(&claims(serde_json::json!({"custom:dcs": "*"}))), None);
+        assert_eq!(
+            principal_from_claims(&claims(serde_json::json!({"custom:dcs": "*"}))),
+            None
+        );
     }
 
     #[test]

@@ -48,7 +48,9 @@ impl JwksVerifier {
     /// are read from `endpoint` (moto's URL locally, `None` for Cognito itself).
     pub fn cognito(region: &str, pool_id: &str, client_id: &str, endpoint: Option<&str>) -> Self {
         let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
-        let base = endpoint.map(|e| e.trim_end_matches('/').to_string()).unwrap_or_else(|| issuer.clone());
+        let base = endpoint
+            .map(|e| e.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| issuer.clone());
         let jwks_url = match endpoint {
             Some(_) => format!("{base}/{pool_id}/.well-known/jwks.json"),
             None => format!("{issuer}/.well-known/jwks.json"),

@@ -14,7 +14,10 @@ const PAD_T: f64 = 10.0;
 /// The chart of `points` (oldest first) titled `title`.
 pub fn accuracy_svg(title: &str, points: &[AccuracyPoint]) -> String {
     if points.is_empty() {
-        return format!("<p class=\"muted\">{}: no reconciliation in this window.</p>", esc(title));
+        return format!(
+            "<p class=\"muted\">{}: no reconciliation in this window.</p>",
+            esc(title)
+        );
     }
     let min_bp = points.iter().map(|p| p.accuracy_bp).min().unwrap_or(10_000).min(9_900);
     let floor = (min_bp / 100 * 100).max(0) as f64;
@@ -26,7 +29,12 @@ pub fn accuracy_svg(title: &str, points: &[AccuracyPoint]) -> String {
     let y = |bp: f64| PAD_T + (10_000.0 - bp) / span * (H - PAD_T - PAD_B);
     let mut line = String::new();
     for p in points {
-        let _ = write!(line, "{:.1},{:.1} ", x(p.at.timestamp() as f64), y(p.accuracy_bp as f64));
+        let _ = write!(
+            line,
+            "{:.1},{:.1} ",
+            x(p.at.timestamp() as f64),
+            y(p.accuracy_bp as f64)
+        );
     }
     let latest = points.last().map(|p| p.accuracy_bp).unwrap_or(0);
     let label = format!(
@@ -56,8 +64,14 @@ pub fn accuracy_svg(title: &str, points: &[AccuracyPoint]) -> String {
         "<polyline fill=\"none\" stroke=\"#0b5cad\" stroke-width=\"2\" points=\"{line}\"/>\
 <text x=\"{PAD_L}\" y=\"{by}\">{from}</text><text x=\"{W}\" y=\"{by}\" text-anchor=\"end\">{to}</text></svg></figure>",
         by = H - 4.0,
-        from = points.first().map(|p| p.at.format("%d %b %H:%M").to_string()).unwrap_or_default(),
-        to = points.last().map(|p| p.at.format("%d %b %H:%M").to_string()).unwrap_or_default(),
+        from = points
+            .first()
+            .map(|p| p.at.format("%d %b %H:%M").to_string())
+            .unwrap_or_default(),
+        to = points
+            .last()
+            .map(|p| p.at.format("%d %b %H:%M").to_string())
+            .unwrap_or_default(),
     );
     svg
 }

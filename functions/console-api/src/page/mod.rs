@@ -105,7 +105,14 @@ svg text{font:12px system-ui,sans-serif;fill:#5b6775}nav.pager{margin-top:10px}
 "#;
 
 /// A whole page: header with the DC's navigation, a flash line, `body`.
-pub fn layout(title: &str, who: Option<&Principal>, dc: Option<&DcCode>, current: &str, flash: Option<&Flash>, body: &str) -> String {
+pub fn layout(
+    title: &str,
+    who: Option<&Principal>,
+    dc: Option<&DcCode>,
+    current: &str,
+    flash: Option<&Flash>,
+    body: &str,
+) -> String {
     let mut nav = String::new();
     if let Some(dc) = dc {
         let base = format!("/ui/dcs/{}", seg(dc.as_str()));
@@ -179,8 +186,14 @@ pub fn error_page(e: &ConsoleError, who: Option<&Principal>, dc: Option<&DcCode>
         return Redirect::to("/ui/login").into_response();
     }
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = format!("<p class=\"flash err\" role=\"alert\">{}</p><p><a href=\"/ui\">Back to the start</a></p>", esc(&e.to_string()));
-    html(status, layout(status.canonical_reason().unwrap_or("Error"), who, dc, "", None, &body))
+    let body = format!(
+        "<p class=\"flash err\" role=\"alert\">{}</p><p><a href=\"/ui\">Back to the start</a></p>",
+        esc(&e.to_string())
+    );
+    html(
+        status,
+        layout(status.canonical_reason().unwrap_or("Error"), who, dc, "", None, &body),
+    )
 }
 
 /// Where an action goes back to, with its outcome.
@@ -209,7 +222,12 @@ async fn start<P: ConsolePorts>(State(c): State<Shared<P>>, Caller(who): Caller)
     };
     let mut body = String::from("<div class=\"panel\"><h2>Distribution centres</h2><ul>");
     for dc in &dcs {
-        let _ = write!(body, "<li><a href=\"/ui/dcs/{0}\">{1}</a></li>", seg(dc.as_str()), esc(dc.as_str()));
+        let _ = write!(
+            body,
+            "<li><a href=\"/ui/dcs/{0}\">{1}</a></li>",
+            seg(dc.as_str()),
+            esc(dc.as_str())
+        );
     }
     body.push_str("</ul><form class=\"inline\" method=\"get\" action=\"/ui/go\"><div><label for=\"dc\">Open a DC by code</label>\
 <input id=\"dc\" name=\"dc\" required pattern=\"[A-Za-z0-9_-]+\" placeholder=\"DC01\"></div><button type=\"submit\">Open</button></form></div>");
@@ -241,12 +259,20 @@ async fn login_form<P: ConsolePorts>(State(c): State<Shared<P>>, Query(q): Query
         );
     }
     body.push_str("</div>");
-    html(StatusCode::OK, layout("Sign in", None, None, "", Flash::from_query(&q).as_ref(), &body))
+    html(
+        StatusCode::OK,
+        layout("Sign in", None, None, "", Flash::from_query(&q).as_ref(), &body),
+    )
 }
 
 /// The dev login form posts roles as repeated `dev_role` fields.
 async fn login<P: ConsolePorts>(State(c): State<Shared<P>>, Form(fields): Form<Vec<(String, String)>>) -> Response {
-    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string());
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
     let token = if let Some(token) = get("token").filter(|t| !t.is_empty()) {
         c.auth.verify(&token).await.map(|_| token)
     } else if let (Some(dev), Some(user)) = (&c.auth.dev, get("dev_user")) {
@@ -262,10 +288,18 @@ async fn login<P: ConsolePorts>(State(c): State<Shared<P>>, Form(fields): Form<V
         None
     };
     let Some(token) = token else {
-        return back("/ui/login", Err(ConsoleError::BadRequest("that token is not valid for this console".into())));
+        return back(
+            "/ui/login",
+            Err(ConsoleError::BadRequest(
+                "that token is not valid for this console".into(),
+            )),
+        );
     };
     let mut r = Redirect::to("/ui").into_response();
-    let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}", if c.auth.secure_cookie { "; Secure" } else { "" });
+    let cookie = format!(
+        "{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+        if c.auth.secure_cookie { "; Secure" } else { "" }
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(SET_COOKIE, v);
     }

@@ -89,7 +89,12 @@ pub async fn holds<P: ConsolePorts>(
             None => "no".into(),
         };
         let released = match &r.hold_released {
-            Some((u, at, why)) => format!("{} at {}: {}", esc(u.as_str()), at.format("%Y-%m-%d %H:%M"), esc(why.as_str())),
+            Some((u, at, why)) => format!(
+                "{} at {}: {}",
+                esc(u.as_str()),
+                at.format("%Y-%m-%d %H:%M"),
+                esc(why.as_str())
+            ),
             None => String::new(),
         };
         let _ = write!(
@@ -102,10 +107,24 @@ pub async fn holds<P: ConsolePorts>(
     }
     body.push_str("</tbody></table>");
     if let Some(next) = &incidents.next {
-        let _ = write!(body, "<nav class=\"pager\"><a href=\"?cursor={}\">More incidents</a></nav>", seg(next.as_str()));
+        let _ = write!(
+            body,
+            "<nav class=\"pager\"><a href=\"?cursor={}\">More incidents</a></nav>",
+            seg(next.as_str())
+        );
     }
     body.push_str("</div>");
-    html(StatusCode::OK, layout("Holds and incidents", who.as_ref(), Some(&dc), "/holds", Flash::from_query(&q).as_ref(), &body))
+    html(
+        StatusCode::OK,
+        layout(
+            "Holds and incidents",
+            who.as_ref(),
+            Some(&dc),
+            "/holds",
+            Flash::from_query(&q).as_ref(),
+            &body,
+        ),
+    )
 }
 
 /// `POST /ui/dcs/{dc}/holds/{item}/release` (form: `reason`).
@@ -134,7 +153,11 @@ pub async fn release<P: ConsolePorts>(
 }
 
 /// `POST /ui/dcs/{dc}/incidents/{id}/acknowledge`.
-pub async fn acknowledge<P: ConsolePorts>(State(c): State<Shared<P>>, Caller(who): Caller, Path((dc, id)): Path<(String, String)>) -> Response {
+pub async fn acknowledge<P: ConsolePorts>(
+    State(c): State<Shared<P>>,
+    Caller(who): Caller,
+    Path((dc, id)): Path<(String, String)>,
+) -> Response {
     let to = format!("/ui/dcs/{}/holds", seg(&dc));
     let outcome = async {
         let dc: DcCode = parse("DC", &dc)?;
@@ -157,7 +180,11 @@ pub async fn txns<P: ConsolePorts>(
         Ok(d) => d,
         Err(r) => return r,
     };
-    let kind_text = q.get("kind").cloned().filter(|k| !k.is_empty()).unwrap_or_else(|| "sync_failed".into());
+    let kind_text = q
+        .get("kind")
+        .cloned()
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "sync_failed".into());
     let read = async {
         let kind: StuckKind = parse_enum("kind", &kind_text)?;
         c.service.list_stuck(who.as_ref(), &dc, kind, &page_of(&q)?).await
@@ -203,21 +230,47 @@ pub async fn txns<P: ConsolePorts>(
     };
     let _ = write!(body, "<div class=\"panel\">{}", txn_table(&page.items, actions));
     if let Some(next) = &page.next {
-        let _ = write!(body, "<nav class=\"pager\"><a href=\"?kind={}&amp;cursor={}\">Next page</a></nav>", seg(&kind_text), seg(next.as_str()));
+        let _ = write!(
+            body,
+            "<nav class=\"pager\"><a href=\"?kind={}&amp;cursor={}\">Next page</a></nav>",
+            seg(&kind_text),
+            seg(next.as_str())
+        );
     }
     body.push_str("</div>");
-    html(StatusCode::OK, layout("Failed and stuck transactions", who.as_ref(), Some(&dc), "/txns", Flash::from_query(&q).as_ref(), &body))
+    html(
+        StatusCode::OK,
+        layout(
+            "Failed and stuck transactions",
+            who.as_ref(),
+            Some(&dc),
+            "/txns",
+            Flash::from_query(&q).as_ref(),
+            &body,
+        ),
+    )
 }
 
 /// `POST /ui/dcs/{dc}/txns/{id}/retry`.
-pub async fn retry<P: ConsolePorts>(State(c): State<Shared<P>>, Caller(who): Caller, Path((dc, id)): Path<(String, String)>) -> Response {
+pub async fn retry<P: ConsolePorts>(
+    State(c): State<Shared<P>>,
+    Caller(who): Caller,
+    Path((dc, id)): Path<(String, String)>,
+) -> Response {
     let to = format!("/ui/dcs/{}/txns", seg(&dc));
     let outcome = async {
         let dc: DcCode = parse("DC", &dc)?;
         let id: WmsTxnId = parse("transaction id", &id)?;
         let t = c.service.retry_txn(who.as_ref(), &dc, &id).await?;
-        let state = serde_json::to_value(t.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        Ok(format!("Transaction {} is {} again.", t.id.as_str(), state.replace('_', " ")))
+        let state = serde_json::to_value(t.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        Ok(format!(
+            "Transaction {} is {} again.",
+            t.id.as_str(),
+            state.replace('_', " ")
+        ))
     }
     .await;
     back(&to, outcome)
@@ -235,15 +288,26 @@ pub async fn retry_matching<P: ConsolePorts>(
         let dc: DcCode = parse("DC", &dc)?;
         let filter = RetryFilter {
             state: parse_enum("state", f.get("state").map(String::as_str).unwrap_or("sync_failed"))?,
-            item: f.get("item").filter(|s| !s.trim().is_empty()).map(|s| parse("item", s.trim())).transpose()?,
-            error_contains: f.get("error_contains").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            item: f
+                .get("item")
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| parse("item", s.trim()))
+                .transpose()?,
+            error_contains: f
+                .get("error_contains")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
         };
         let s = c.service.retry_matching(who.as_ref(), &dc, &filter).await?;
         Ok(format!(
             "{} retried, {} skipped{}.",
             s.retried.len(),
             s.skipped,
-            if s.truncated { " (stopped at the cap: run it again)" } else { "" }
+            if s.truncated {
+                " (stopped at the cap: run it again)"
+            } else {
+                ""
+            }
         ))
     }
     .await;
@@ -261,8 +325,14 @@ pub async fn close<P: ConsolePorts>(
     let outcome = async {
         let dc: DcCode = parse("DC", &dc)?;
         let id: WmsTxnId = parse("transaction id", &id)?;
-        let t = c.service.close_txn(who.as_ref(), &dc, &id, &CloseRequest { reason: reason(&f)? }).await?;
-        Ok(format!("Transaction {} closed as handled outside invsync.", t.id.as_str()))
+        let t = c
+            .service
+            .close_txn(who.as_ref(), &dc, &id, &CloseRequest { reason: reason(&f)? })
+            .await?;
+        Ok(format!(
+            "Transaction {} closed as handled outside invsync.",
+            t.id.as_str()
+        ))
     }
     .await;
     back(&to, outcome)
@@ -279,7 +349,11 @@ pub async fn runs<P: ConsolePorts>(
         Ok(d) => d,
         Err(r) => return r,
     };
-    let kind_text = q.get("kind").cloned().filter(|k| !k.is_empty()).unwrap_or_else(|| "sync".into());
+    let kind_text = q
+        .get("kind")
+        .cloned()
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "sync".into());
     let read = async {
         let kind: RunKind = parse("run kind", &kind_text)?;
         c.service.list_runs(who.as_ref(), &dc, kind, &page_of(&q)?).await
@@ -295,7 +369,11 @@ pub async fn runs<P: ConsolePorts>(
     }
     body.push_str("</select></div><button type=\"submit\" class=\"secondary\">Show</button></form><div class=\"panel\"><table><thead><tr><th>Started</th><th>Run</th><th class=\"num\">ms</th><th>Figures</th><th>Notes</th></tr></thead><tbody>");
     for r in &page.items {
-        let figures: Vec<String> = r.figures.iter().map(|(k, v)| format!("{} {v}", esc(&k.replace('_', " ")))).collect();
+        let figures: Vec<String> = r
+            .figures
+            .iter()
+            .map(|(k, v)| format!("{} {v}", esc(&k.replace('_', " "))))
+            .collect();
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
@@ -311,10 +389,18 @@ pub async fn runs<P: ConsolePorts>(
     }
     body.push_str("</tbody></table>");
     if let Some(next) = &page.next {
-        let _ = write!(body, "<nav class=\"pager\"><a href=\"?kind={}&amp;cursor={}\">Older runs</a></nav>", seg(&kind_text), seg(next.as_str()));
+        let _ = write!(
+            body,
+            "<nav class=\"pager\"><a href=\"?kind={}&amp;cursor={}\">Older runs</a></nav>",
+            seg(&kind_text),
+            seg(next.as_str())
+        );
     }
     body.push_str("</div>");
-    html(StatusCode::OK, layout("Run reports", who.as_ref(), Some(&dc), "/runs", None, &body))
+    html(
+        StatusCode::OK,
+        layout("Run reports", who.as_ref(), Some(&dc), "/runs", None, &body),
+    )
 }
 
 /// `GET /ui/dcs/{dc}/audit`.
@@ -334,7 +420,10 @@ pub async fn audit<P: ConsolePorts>(
     };
     let mut body = String::from("<div class=\"panel\"><table><thead><tr><th>When</th><th>Who</th><th>What</th><th>On</th><th>Reason</th><th>Before → after</th></tr></thead><tbody>");
     for e in &page.items {
-        let action = serde_json::to_value(&e.action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let action = serde_json::to_value(&e.action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         let change = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "–".into());
         let _ = write!(
             body,
@@ -353,8 +442,15 @@ pub async fn audit<P: ConsolePorts>(
     }
     body.push_str("</tbody></table>");
     if let Some(next) = &page.next {
-        let _ = write!(body, "<nav class=\"pager\"><a href=\"?cursor={}\">Older entries</a></nav>", seg(next.as_str()));
+        let _ = write!(
+            body,
+            "<nav class=\"pager\"><a href=\"?cursor={}\">Older entries</a></nav>",
+            seg(next.as_str())
+        );
     }
     body.push_str("</div>");
-    html(StatusCode::OK, layout("Audit trail", who.as_ref(), Some(&dc), "/audit", None, &body))
+    html(
+        StatusCode::OK,
+        layout("Audit trail", who.as_ref(), Some(&dc), "/audit", None, &body),
+    )
 }

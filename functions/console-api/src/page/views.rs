@@ -16,11 +16,18 @@ use std::fmt::Write as _;
 
 fn run_card(title: &str, run: Option<&RunSummary>) -> String {
     let Some(r) = run else {
-        return format!("<div class=\"panel\"><h2>{}</h2><p class=\"muted\">No run yet.</p></div>", esc(title));
+        return format!(
+            "<div class=\"panel\"><h2>{}</h2><p class=\"muted\">No run yet.</p></div>",
+            esc(title)
+        );
     };
     let mut rows = String::new();
     for (k, v) in &r.figures {
-        let _ = write!(rows, "<tr><td>{}</td><td class=\"num\">{v}</td></tr>", esc(&k.replace('_', " ")));
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td class=\"num\">{v}</td></tr>",
+            esc(&k.replace('_', " "))
+        );
     }
     format!(
         "<div class=\"panel\"><h2>{}</h2><p>{} · {} ms · <span class=\"muted\">{}</span></p>\
@@ -33,7 +40,11 @@ fn run_card(title: &str, run: Option<&RunSummary>) -> String {
 }
 
 /// `GET /ui/dcs/{dc}`.
-pub async fn dashboard<P: ConsolePorts>(State(c): State<Shared<P>>, Caller(who): Caller, Path(dc): Path<String>) -> Response {
+pub async fn dashboard<P: ConsolePorts>(
+    State(c): State<Shared<P>>,
+    Caller(who): Caller,
+    Path(dc): Path<String>,
+) -> Response {
     let dc: DcCode = match parse("DC", &dc) {
         Ok(d) => d,
         Err(e) => return error_page(&e, who.as_ref(), None),
@@ -58,14 +69,35 @@ pub async fn dashboard<P: ConsolePorts>(State(c): State<Shared<P>>, Caller(who):
     body.push_str(&accuracy_svg("Last 7 days", &d.accuracy_7d));
     body.push_str("</div><div class=\"panel\"><h2>Backlog by ledger state</h2><table><thead><tr><th>State</th><th class=\"num\">Rows</th></tr></thead><tbody>");
     for (state, n) in &d.backlog {
-        let name = serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        let _ = write!(body, "<tr><td>{}</td><td class=\"num\">{n}</td></tr>", esc(&name.replace('_', " ")));
+        let name = serde_json::to_value(state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"num\">{n}</td></tr>",
+            esc(&name.replace('_', " "))
+        );
     }
     body.push_str("</tbody></table></div></div><div class=\"grid2\">");
     body.push_str(&run_card("Last sync", d.last_sync.as_ref()));
     body.push_str(&run_card("Last reconciliation", d.last_reconcile.as_ref()));
-    let _ = write!(body, "</div><p class=\"muted\">Read at {}.</p>", d.at.format("%Y-%m-%d %H:%M:%S UTC"));
-    html(StatusCode::OK, layout(&format!("Dashboard {}", dc.as_str()), who.as_ref(), Some(&dc), "", None, &body))
+    let _ = write!(
+        body,
+        "</div><p class=\"muted\">Read at {}.</p>",
+        d.at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    html(
+        StatusCode::OK,
+        layout(
+            &format!("Dashboard {}", dc.as_str()),
+            who.as_ref(),
+            Some(&dc),
+            "",
+            None,
+            &body,
+        ),
+    )
 }
 
 fn badge(status: &str) -> String {
@@ -83,14 +115,26 @@ pub async fn tasks<P: ConsolePorts>(
         Ok(d) => d,
         Err(e) => return error_page(&e, who.as_ref(), None),
     };
-    let page = match async { c.service.list_tasks(who.as_ref(), &dc, task_filter(&q)?, &page_of(&q)?).await }.await {
+    let page = match async {
+        c.service
+            .list_tasks(who.as_ref(), &dc, task_filter(&q)?, &page_of(&q)?)
+            .await
+    }
+    .await
+    {
         Ok(p) => p,
         Err(e) => return error_page(&e, who.as_ref(), Some(&dc)),
     };
     let base = format!("/ui/dcs/{}", seg(dc.as_str()));
     let status = q.get("status").cloned().unwrap_or_default();
     let mut body = String::from("<form class=\"inline panel\" method=\"get\"><div><label for=\"status\">Status</label><select id=\"status\" name=\"status\">");
-    for (v, l) in [("", "Not closed"), ("open", "Open"), ("claimed", "Claimed"), ("resolving", "Resolving"), ("closed", "Closed")] {
+    for (v, l) in [
+        ("", "Not closed"),
+        ("open", "Open"),
+        ("claimed", "Claimed"),
+        ("resolving", "Resolving"),
+        ("closed", "Closed"),
+    ] {
         let sel = if v == status { " selected" } else { "" };
         let _ = write!(body, "<option value=\"{v}\"{sel}>{l}</option>");
     }
@@ -112,17 +156,35 @@ pub async fn tasks<P: ConsolePorts>(
     }
     body.push_str("</tbody></table>");
     if let Some(next) = &page.next {
-        let _ = write!(body, "<nav class=\"pager\"><a href=\"?status={}&amp;cursor={}\">Next page</a></nav>", seg(&status), seg(next.as_str()));
+        let _ = write!(
+            body,
+            "<nav class=\"pager\"><a href=\"?status={}&amp;cursor={}\">Next page</a></nav>",
+            seg(&status),
+            seg(next.as_str())
+        );
     }
     body.push_str("</div>");
-    html(StatusCode::OK, layout("Review tasks", who.as_ref(), Some(&dc), "/tasks", Flash::from_query(&q).as_ref(), &body))
+    html(
+        StatusCode::OK,
+        layout(
+            "Review tasks",
+            who.as_ref(),
+            Some(&dc),
+            "/tasks",
+            Flash::from_query(&q).as_ref(),
+            &body,
+        ),
+    )
 }
 
 /// A ledger transaction table.
 pub fn txn_table(rows: &[TxnView], actions: impl Fn(&TxnView) -> String) -> String {
     let mut t = String::from("<table><thead><tr><th>Transaction</th><th>Item</th><th class=\"num\">Qty</th><th>State</th><th class=\"num\">Tries</th><th>Error</th><th>Changed</th><th><span class=\"muted\">Actions</span></th></tr></thead><tbody>");
     for r in rows {
-        let state = serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let state = serde_json::to_value(r.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         let _ = write!(
             t,
             "<tr id=\"txn-{}\"><td>{}<br><span class=\"muted\">{}</span></td><td>{} / {}</td><td class=\"num\">{} {}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -187,7 +249,11 @@ pub async fn task<P: ConsolePorts>(
             u = esc(&uom)
         );
     }
-    let _ = write!(body, "<div class=\"panel\"><h2>Transactions behind it</h2>{}</div>", txn_table(&d.transactions, |_| String::new()));
+    let _ = write!(
+        body,
+        "<div class=\"panel\"><h2>Transactions behind it</h2>{}</div>",
+        txn_table(&d.transactions, |_| String::new())
+    );
     if t.state.status.is_active() {
         let _ = write!(
             body,
@@ -204,17 +270,34 @@ pub async fn task<P: ConsolePorts>(
         );
     }
     let title = format!("Task {}", t.key);
-    html(StatusCode::OK, layout(&title, who.as_ref(), Some(&dc), "/tasks", Flash::from_query(&q).as_ref(), &body))
+    html(
+        StatusCode::OK,
+        layout(
+            &title,
+            who.as_ref(),
+            Some(&dc),
+            "/tasks",
+            Flash::from_query(&q).as_ref(),
+            &body,
+        ),
+    )
 }
 
 /// `POST /ui/dcs/{dc}/tasks/{key}/claim`.
-pub async fn claim<P: ConsolePorts>(State(c): State<Shared<P>>, Caller(who): Caller, Path((dc, key)): Path<(String, String)>) -> Response {
+pub async fn claim<P: ConsolePorts>(
+    State(c): State<Shared<P>>,
+    Caller(who): Caller,
+    Path((dc, key)): Path<(String, String)>,
+) -> Response {
     let to = format!("/ui/dcs/{}/tasks/{}", seg(&dc), seg(&key));
     let outcome = async {
         let dc: DcCode = parse("DC", &dc)?;
         let key: TaskKey = parse("task key", &key)?;
         let t = c.service.claim_task(who.as_ref(), &dc, &key).await?;
-        Ok(format!("Claimed by {}.", t.state.claimed_by.map(|u| u.to_string()).unwrap_or_default()))
+        Ok(format!(
+            "Claimed by {}.",
+            t.state.claimed_by.map(|u| u.to_string()).unwrap_or_default()
+        ))
     }
     .await;
     back(&to, outcome)
@@ -246,7 +329,13 @@ pub async fn resolve<P: ConsolePorts>(
             .resolve_task(who.as_ref(), &dc, &key, &ResolveRequest { version, resolution })
             .await?;
         Ok(match out.adjustment {
-            Some(a) => format!("Adjustment {} posted ({} {}); task {}.", a.id.as_str(), a.quantity, a.uom, out.task.state.status.as_str()),
+            Some(a) => format!(
+                "Adjustment {} posted ({} {}); task {}.",
+                a.id.as_str(),
+                a.quantity,
+                a.uom,
+                out.task.state.status.as_str()
+            ),
             None => format!("Task {}.", out.task.state.status.as_str()),
         })
     }

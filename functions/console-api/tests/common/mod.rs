@@ -36,7 +36,12 @@ pub fn dc(s: &str) -> DcCode {
 
 /// Seeded task `n` (even at DC01, odd at DC02).
 pub fn task_key(dc_code: &str, n: usize) -> TaskKey {
-    TaskKey::balance(&BalanceKey::new(dc(dc_code), build::item(&format!("SEED-T{n}")), build::sub("STORES"), None))
+    TaskKey::balance(&BalanceKey::new(
+        dc(dc_code),
+        build::item(&format!("SEED-T{n}")),
+        build::sub("STORES"),
+        None,
+    ))
 }
 
 /// Percent-encodes a path segment.
@@ -101,7 +106,9 @@ impl Stack {
             },
             known_dcs: vec![dc("DC01"), dc("DC02")],
         });
-        let (addr, server) = serve(router(console.clone()), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (addr, server) = serve(router(console.clone()), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         Self {
             base: format!("http://{addr}"),
             console,
