@@ -425,3 +425,48 @@ fn every_checkov_skip_gives_its_reason_once() {
     }
     assert!(!seen.is_empty());
 }
+
+/// The console's audit trail is append-only in IAM too: any statement of any role that names
+/// `AuditTable` grants only PutItem, GetItem and Query (never UpdateItem, DeleteItem or batch
+/// writes), and the table keeps no TTL.
+#[test]
+fn no_role_may_change_or_delete_audit_entries() {
+    let t = template();
+    let audit = &t["Resources"]["AuditTable"];
+    assert_eq!(audit["Type"].as_str(), Some("AWS::DynamoDB::Table"));
+    assert!(audit["Properties"]["TimeToLiveSpecification"].is_null(), "audit entries never expire");
+    let allowed = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"];
+    let mut checked = 0;
+    let Some(resources) = t["Resources"].as_mapping() else {
+        panic!("no Resources")
+    };
+    for (id, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::IAM::Role") {
+            continue;
+        }
+        let policies = resource["Properties"]["Policies"].as_sequence().cloned().unwrap_or_default();
+        for policy in policies {
+            let statements = policy["PolicyDocument"]["Statement"].as_sequence().cloned().unwrap_or_default();
+            for statement in statements {
+                if !format!("{:?}", statement["Resource"]).contains("AuditTable") {
+                    continue;
+                }
+                let actions: Vec<String> = match &statement["Action"] {
+                    Value::String(a) => vec![a.clone()],
+                    Value::Sequence(list) => list.iter().filter_map(|a| a.as_str().map(str::to_string)).collect(),
+                    _ => Vec::new(),
+                };
+                for action in actions {
+                    assert!(
+                        allowed.contains(&action.as_str()),
+                        "{id:?} grants {action} on AuditTable; the audit trail is append-only"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    // No role grants the table yet (the console function's role comes with it); the rule
+    // holds for whichever role does.
+    let _ = checked;
+}
