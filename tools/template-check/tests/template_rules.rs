@@ -434,7 +434,10 @@ fn no_role_may_change_or_delete_audit_entries() {
     let t = template();
     let audit = &t["Resources"]["AuditTable"];
     assert_eq!(audit["Type"].as_str(), Some("AWS::DynamoDB::Table"));
-    assert!(audit["Properties"]["TimeToLiveSpecification"].is_null(), "audit entries never expire");
+    assert!(
+        audit["Properties"]["TimeToLiveSpecification"].is_null(),
+        "audit entries never expire"
+    );
     let allowed = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"];
     let mut checked = 0;
     let Some(resources) = t["Resources"].as_mapping() else {
@@ -444,9 +447,15 @@ fn no_role_may_change_or_delete_audit_entries() {
         if resource["Type"].as_str() != Some("AWS::IAM::Role") {
             continue;
         }
-        let policies = resource["Properties"]["Policies"].as_sequence().cloned().unwrap_or_default();
+        let policies = resource["Properties"]["Policies"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
         for policy in policies {
-            let statements = policy["PolicyDocument"]["Statement"].as_sequence().cloned().unwrap_or_default();
+            let statements = policy["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default();
             for statement in statements {
                 if !format!("{:?}", statement["Resource"]).contains("AuditTable") {
                     continue;

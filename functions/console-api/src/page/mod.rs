@@ -86,7 +86,7 @@ header .who{margin-left:auto;font-size:14px;opacity:.9}header form{display:inlin
 header button{background:transparent;color:#fff;border:1px solid #9fb3c8;border-radius:4px;padding:3px 10px;cursor:pointer}
 main{max-width:1180px;margin:0 auto;padding:16px 20px 40px}h1{font-size:24px;margin:8px 0 16px}h2{font-size:18px;margin:24px 0 8px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px}
-.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px}
+.card{text-decoration:none;color:inherit;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px}
 .card .n{font-size:28px;font-weight:600}.card .l{color:var(--muted);font-size:14px}
 .panel{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px;margin-top:12px;overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:15px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
@@ -100,6 +100,7 @@ label{display:block;font-size:13px;color:var(--muted)}input,select,textarea{font
 button{font:inherit;padding:6px 12px;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:var(--accent)}.muted{color:var(--muted)}.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:12px}
 .fig{display:grid;grid-template-columns:repeat(4,1fr);gap:8px}.fig div{background:var(--bg);border-radius:6px;padding:8px}.fig b{display:block;font-size:22px}
+.panel h2{margin-top:0}fieldset label{font-size:15px;color:var(--fg);margin:4px 0}.card .n{color:var(--accent)}
 svg text{font:12px system-ui,sans-serif;fill:#5b6775}nav.pager{margin-top:10px}
 @media (max-width:700px){.fig{grid-template-columns:repeat(2,1fr)}header .who{margin-left:0}}
 "#;
@@ -252,8 +253,10 @@ async fn login_form<P: ConsolePorts>(State(c): State<Shared<P>>, Query(q): Query
             "<form class=\"panel\" method=\"post\" action=\"/ui/login\"><h2>Development login</h2>\
 <p class=\"muted\">Enabled for this local server only.</p>\
 <label for=\"dev_user\">User</label><input id=\"dev_user\" name=\"dev_user\" value=\"dev\" required>\
-<label for=\"dev_role\">Role</label><select id=\"dev_role\" name=\"dev_role\" multiple size=\"3\" required>\
-<option value=\"supervisor\" selected>Supervisor</option><option value=\"manager\">Warehouse manager</option><option value=\"integration\">Integration team</option></select>\
+<fieldset style=\"border:0;padding:0;margin:8px 0\"><legend class=\"muted\">Roles</legend>\
+<label><input type=\"checkbox\" name=\"dev_role\" value=\"supervisor\" id=\"role-supervisor\" checked> Supervisor</label>\
+<label><input type=\"checkbox\" name=\"dev_role\" value=\"manager\" id=\"role-manager\"> Warehouse manager</label>\
+<label><input type=\"checkbox\" name=\"dev_role\" value=\"integration\" id=\"role-integration\"> Integration team</label></fieldset>\
 <label for=\"dev_dcs\">DCs (comma separated, * for all)</label><input id=\"dev_dcs\" name=\"dev_dcs\" value=\"*\" required>\
 <p><button type=\"submit\" id=\"dev_login\">Sign in</button></p></form>",
         );
