@@ -21,8 +21,8 @@ fn reason(f: &HashMap<String, String>) -> Result<Reason, ConsoleError> {
         .map_err(|e| ConsoleError::BadRequest(format!("a reason is needed: {e}")))
 }
 
-fn dc_of(text: &str, who: Option<&Principal>) -> Result<DcCode, Response> {
-    parse("DC", text).map_err(|e| error_page(&e, who, None))
+fn dc_of(text: &str, who: Option<&Principal>) -> Result<DcCode, Box<Response>> {
+    parse("DC", text).map_err(|e| Box::new(error_page(&e, who, None)))
 }
 
 fn can(who: Option<&Principal>, role: Role) -> bool {
@@ -38,7 +38,7 @@ pub async fn holds<P: ConsolePorts>(
 ) -> Response {
     let dc = match dc_of(&dc, who.as_ref()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let read = async {
         let holds = c.service.list_holds(who.as_ref(), &dc).await?;
@@ -178,7 +178,7 @@ pub async fn txns<P: ConsolePorts>(
 ) -> Response {
     let dc = match dc_of(&dc, who.as_ref()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let kind_text = q
         .get("kind")
@@ -347,7 +347,7 @@ pub async fn runs<P: ConsolePorts>(
 ) -> Response {
     let dc = match dc_of(&dc, who.as_ref()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let kind_text = q
         .get("kind")
@@ -412,7 +412,7 @@ pub async fn audit<P: ConsolePorts>(
 ) -> Response {
     let dc = match dc_of(&dc, who.as_ref()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let page = match async { c.service.list_audit(who.as_ref(), &dc, &page_of(&q)?).await }.await {
         Ok(p) => p,
@@ -420,7 +420,7 @@ pub async fn audit<P: ConsolePorts>(
     };
     let mut body = String::from("<div class=\"panel\"><table><thead><tr><th>When</th><th>Who</th><th>What</th><th>On</th><th>Reason</th><th>Before → after</th></tr></thead><tbody>");
     for e in &page.items {
-        let action = serde_json::to_value(&e.action)
+        let action = serde_json::to_value(e.action)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
