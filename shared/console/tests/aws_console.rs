@@ -289,6 +289,7 @@ async fn a_retried_failure_syncs_on_the_next_run_and_close_is_terminal_on_aws() 
             open_tasks: 0,
             holds: 0,
             failed_txns: 4,
+            hold_items: Vec::new(),
         },
         Utc::now(),
     )

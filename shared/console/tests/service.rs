@@ -459,3 +459,90 @@ async fn lists_page_with_an_opaque_cursor_and_refuse_a_forged_one() {
         Err(ConsoleError::BadRequest(_))
     ));
 }
+
+#[tokio::test]
+async fn the_benchmark_plan_seeds_on_the_fakes_and_every_list_answers() {
+    let svc = service();
+    let plan = SeedPlan::benchmark();
+    for d in &plan.dcs {
+        svc.ports().wms.add_dc(d);
+    }
+    let seeded = seed_console(svc.ports(), &plan, svc.ports().clock.now()).await.unwrap();
+    assert_eq!(
+        (seeded.tasks.len(), seeded.incidents.len(), seeded.failed.len()),
+        (5_000, 500, 2_000)
+    );
+    let ops = who("ola", Role::Integration, &[]);
+    let sup = who("ann", Role::Supervisor, &[]);
+    let d = dc("DC07");
+    let dash = svc.dashboard(Some(&ops), &d).await.unwrap();
+    assert_eq!((dash.open_tasks, dash.active_holds), (417, 42));
+    let tasks = svc
+        .list_tasks(Some(&sup), &d, TaskFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(tasks.items.len(), 50);
+    assert!(tasks.next.is_some());
+    let failed = svc
+        .list_stuck(Some(&ops), &d, StuckKind::SyncFailed, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(failed.items.len(), 50);
+    assert_eq!(svc.list_holds(Some(&sup), &d).await.unwrap().len(), 42);
+}
+
+#[tokio::test]
+async fn a_transaction_handled_outside_is_no_longer_in_flight_for_the_reconciliation() {
+    let svc = service();
+    let p = svc.ports();
+    let d = dc("DC01");
+    p.add_item(plain_item("ITM-5"));
+    p.add_txn(TxnBuilder::receipt("T5", "ITM-5", 4).build());
+    p.fusion.fail_next_posts(
+        1,
+        FusionError::Rejected {
+            status: 400,
+            detail: "JBO-2: period closed".into(),
+        },
+    );
+    sync_dc(p, &SyncSettings::default(), &d, "s1", p.deadline_in(10))
+        .await
+        .unwrap();
+    // Someone keys the receipt into Fusion by hand: both systems now hold 10.
+    let key = BalanceKey::new(d.clone(), build::item("ITM-5"), build::sub("STORES"), None);
+    p.wms.set_balance(WmsBalance {
+        key: key.clone(),
+        quantity: Decimal::from(10),
+        uom: build::uom("EA"),
+        expiration: None,
+        serials: Vec::new(),
+    });
+    p.fusion.set_onhand(OnhandRow {
+        dc: d.clone(),
+        item: build::item("ITM-5"),
+        subinventory: build::sub("STORES"),
+        lot: None,
+        expiration: None,
+        serials: Vec::new(),
+        quantity: Decimal::from(10),
+        uom: build::uom("EA"),
+    });
+    let ops = who("ola", Role::Integration, &[]);
+    svc.close_txn(
+        Some(&ops),
+        &d,
+        &build::txn_id("T5"),
+        &CloseRequest {
+            reason: reason("keyed into Fusion by hand after the period reopened"),
+        },
+    )
+    .await
+    .unwrap();
+    let report = reconcile_dc(p, &ReconcileSettings::default(), &d, "r1", p.deadline_in(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.matched, report.auto_correct, report.adjustments_posted),
+        (1, 0, 0)
+    );
+}

@@ -2,7 +2,8 @@
 //! with their WMS holds, and failed transactions, spread round-robin over DCs, written through
 //! the ports, so the same plan fills the in-memory fakes and the AWS stores with a simulator.
 //!
-//! Names are deterministic: task `bal:<dc>/SEED-T<n>/STORES`, incident item `SEED-H<n>`,
+//! Names are deterministic: task `bal:<dc>/SEED-T<n>/STORES`, incident `<dc>/<item>/SEED<n>`
+//! holding item `SEED-H<n>` (or `SeedPlan::hold_items` in turn),
 //! failed transaction `SEED-F<n>` of item `SEED-I<n % 50>`.
 
 use crate::build::{dc, epoch};
@@ -30,6 +31,9 @@ pub struct SeedPlan {
     pub holds: usize,
     /// `sync_failed` transactions in total (permanent Fusion refusals).
     pub failed_txns: usize,
+    /// Items to hold, used in turn (a real WMS or the simulator holds only items it knows);
+    /// empty: `SEED-H<n>` (the fakes hold any item).
+    pub hold_items: Vec<ItemNumber>,
 }
 
 impl SeedPlan {
@@ -46,6 +50,7 @@ impl SeedPlan {
             open_tasks: 5_000,
             holds: 500,
             failed_txns: 2_000,
+            hold_items: Vec::new(),
         }
     }
 
@@ -56,6 +61,7 @@ impl SeedPlan {
             open_tasks: dcs * each,
             holds: dcs * each,
             failed_txns: dcs * each,
+            hold_items: Vec::new(),
         }
     }
 }
@@ -126,7 +132,10 @@ pub async fn seed_console<P: ReconcilePorts>(ports: &P, plan: &SeedPlan, now: Da
     }
     for n in 0..plan.holds {
         let dc = at(n);
-        let item = parse(ItemNumber::parse(format!("SEED-H{n}")))?;
+        let item = match plan.hold_items.get(n % plan.hold_items.len().max(1)) {
+            Some(item) => item.clone(),
+            None => parse(ItemNumber::parse(format!("SEED-H{n}")))?,
+        };
         let key = BalanceKey::new(
             dc.clone(),
             item.clone(),

@@ -72,7 +72,9 @@ pub(super) async fn read_in_flight<P: ReconcilePorts>(
     for result in looked_up {
         let (txn, row) = result?;
         let tracked = match row {
-            Some(row) if row.entry.state == SyncState::Synced => continue,
+            // Handled outside invsync: a person keyed it into Fusion or cancelled it, so it is
+            // not in flight even while the WMS outbox still lists it.
+            Some(row) if matches!(row.entry.state, SyncState::Synced | SyncState::HandledOutside) => continue,
             Some(row) => Tracked {
                 state: Some((row.entry.state, row.entry.version)),
                 txn: row.txn,
