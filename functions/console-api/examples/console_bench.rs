@@ -60,7 +60,10 @@ async fn main() -> anyhow::Result<()> {
         ("page: dashboard", "ui"),
         ("page: tasks", "ui/tasks"),
     ];
-    println!("{:<18} {:>9} {:>9} {:>9} {:>6}", "request", "p50 ms", "p95 ms", "max ms", "n");
+    println!(
+        "{:<18} {:>9} {:>9} {:>9} {:>6}",
+        "request", "p50 ms", "p95 ms", "max ms", "n"
+    );
     for (name, path) in screens {
         let mut times: Vec<Duration> = Vec::new();
         for _ in 0..rounds {

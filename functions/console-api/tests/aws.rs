@@ -52,6 +52,7 @@ async fn every_role_works_through_the_aws_stores_with_cognito_tokens() {
         open_tasks: 4,
         holds: 0,
         failed_txns: 4,
+        hold_items: Vec::new(),
     };
     seed_console(&ports, &plan, Utc::now()).await.unwrap();
     holds::hold_items(&env, &ports, &d1, 2).await;

@@ -39,6 +39,7 @@ async fn every_api_operation_needs_only_what_the_role_grants() {
         open_tasks: 3,
         holds: 0,
         failed_txns: 3,
+        hold_items: Vec::new(),
     };
     // Seeded as the administrator, before the function's session starts.
     let admin = env.console_ports().unwrap();
