@@ -21,6 +21,8 @@
 #                    the handlers in process (needs cargo-lambda: tools/requirements-deploy.txt)
 #   --fusion-url URL a real Fusion (test pod) instead of the simulator; same as FUSION_BASE_URL
 #   --wms-url URL    a real WMS adapter (staging) instead of the simulator; same as WMS_BASE_URL
+#   --serve          after the report, keep the stack up and serve the operator console on
+#                    127.0.0.1 with the development login; prints its URL; Ctrl-C stops all
 # Other flags go to the driver (e.g. --small 5 --medium 3 --large 2: drifted keys per DC;
 # --report-json PATH: the report as JSON too, `"result": "ok"` exactly when the run succeeds).
 #
@@ -49,6 +51,7 @@ while [[ $# -gt 0 ]]; do
         --activity) ACTIVITY="$2"; shift 2 ;;
         --seed) SEED="$2"; shift 2 ;;
         --watch) WATCH=1; shift ;;
+        --serve) EXTRA+=(--serve); shift ;;
         --fusion-url) FUSION_URL="$2"; shift 2 ;;
         --wms-url) WMS_URL="$2"; shift 2 ;;
         -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "${BASH_SOURCE[0]}"; exit 0 ;;

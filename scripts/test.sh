@@ -6,7 +6,9 @@
 # sam validate --lint, checkov with the skips of infra/checkov-skips.txt), runs every Rust test
 # in the workspace, then (full suite only) the README's local run, checked by its exit status and
 # its JSON report, and the script tests (scripts/tests/*.sh: nothing a script starts outlives
-# it). Stops what it started. Prints a summary line whatever failed, and exits non-zero when
+# it). The console's browser test (functions/console-api/tests/browser.rs) needs Debian's
+# chromium and chromedriver: installed with apt when missing, as root (CI); otherwise it says
+# how. Stops what it started. Prints a summary line whatever failed, and exits non-zero when
 # anything did.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p domain`); they skip the local run
 # and the script tests.
@@ -37,6 +39,16 @@ VENV="$ROOT/.venv-checkov" ensure_venv "$ROOT/tools/requirements-checkov.txt"
 checkov_skips="$(grep -v '^#' infra/checkov-skips.txt | awk 'NF {print $1}' | paste -sd, -)"
 "$ROOT/.venv-checkov/bin/checkov" --file infra/template.yaml --framework cloudformation --compact --quiet \
     --skip-check "$checkov_skips"
+
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "==> installing chromium and chromium-driver (the console's browser test)" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "==> chromium or chromedriver missing and not root: the console's browser test will fail; install them (sudo apt-get install chromium chromium-driver)" >&2
+    fi
+fi
 
 test_log="$WORK/cargo-test.log"
 full_suite=0

@@ -61,8 +61,8 @@ pub const RECONCILE_STOCK: &[Uses] = &[
 /// The operator console (`console::ConsoleService` over [`crate::console::ConsolePortsApp`]):
 /// everything reconcile-stock uses (an adjustment goes through the sync path), the console's
 /// reads (one task, one incident, run history by time) and the append-only audit trail
-/// (PutItem, GetItem, Query; never UpdateItem or DeleteItem). Not in [`FUNCTIONS`] until a
-/// console function binary exists; its role must grant exactly this.
+/// (PutItem, GetItem, Query; never UpdateItem or DeleteItem). The `console-api` function's role
+/// must grant exactly this.
 pub const CONSOLE: &[Uses] = &[
     uses("LedgerTable", ledger::PERMISSIONS),
     uses("LotMapTable", lot_map::PERMISSIONS),
@@ -82,6 +82,7 @@ pub const FUNCTIONS: &[(&str, &[Uses])] = &[
     ("fanout-sync", FANOUT_SYNC),
     ("sync-inventory", SYNC_INVENTORY),
     ("reconcile-stock", RECONCILE_STOCK),
+    ("console-api", CONSOLE),
 ];
 
 /// What the binary `function` uses, if it is one of [`FUNCTIONS`].

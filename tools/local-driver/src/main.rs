@@ -32,6 +32,7 @@
 //! ([`roles`]), and the SQS event source uses sync-inventory's, as in AWS; the run fails naming
 //! any action beyond a role.
 
+mod console;
 mod events;
 mod functions;
 mod report;
@@ -111,6 +112,13 @@ struct Args {
     /// (settings, set-up) writes none.
     #[arg(long)]
     report_json: Option<PathBuf>,
+    /// After the report, keep the stack up and serve the operator console on 127.0.0.1 with
+    /// the development login until Ctrl-C or SIGTERM (`scripts/run-local.sh --serve`).
+    #[arg(long)]
+    serve: bool,
+    /// With `--serve`: the console's port (0: any free one).
+    #[arg(long, default_value_t = 0)]
+    serve_port: u16,
 }
 
 /// One progress line: seconds since the start, then what happened.
@@ -274,7 +282,12 @@ async fn main() -> anyhow::Result<()> {
         report::write_json(path, &json)?;
     }
     report::print_report(args.wms_sim, &figures, started);
-    report::check(args.wms_sim, &problems)
+    let checked = report::check(args.wms_sim, &problems);
+    if args.serve {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.serve_port));
+        console::serve_until_stopped(&sdk, &provisioned, &resources, &env, &dcs, addr).await?;
+    }
+    checked
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -31,6 +31,7 @@ const CONFIG_SOURCES: &[&str] = &[
     "functions/fanout-sync/src/main.rs",
     "functions/sync-inventory/src/main.rs",
     "functions/reconcile-stock/src/main.rs",
+    "functions/console-api/src/main.rs",
 ];
 
 /// `"UPPER_CASE_NAMES"` in source text.
@@ -81,6 +82,17 @@ fn required() -> BTreeMap<String, Vec<String>> {
             "reconcile-stock".to_string(),
             own(&wiring).into_iter().chain(own(&reconcile)).collect(),
         ),
+        (
+            "console-api".to_string(),
+            own(&wiring)
+                .into_iter()
+                .chain(own(&[
+                    "AUDIT_TABLE",
+                    "CONSOLE_USER_POOL_ID",
+                    "CONSOLE_USER_POOL_CLIENT_ID",
+                ]))
+                .collect(),
+        ),
     ]
     .into()
 }
@@ -113,17 +125,38 @@ fn function_uses() -> BTreeMap<String, BTreeSet<(String, String)>> {
 }
 
 /// DynamoDB actions each table's adapter declares on the table, and whether it declares index
-/// actions, by the table's logical id.
+/// actions, by the table's logical id. Why the intersection: one table's adapter may declare
+/// more for one function than another (the console's task reads), and this rule asks only what
+/// every role touching the table needs; each role's exact set is `roles::exact_grants`'s.
 fn table_actions() -> BTreeMap<String, (BTreeSet<String>, bool)> {
-    app::permissions::FUNCTIONS
-        .iter()
-        .flat_map(|(_, uses)| uses.iter())
-        .filter(|u| u.permissions.resource.iter().any(|a| a.starts_with("dynamodb:")))
-        .map(|u| {
-            let actions = u.permissions.resource.iter().map(|a| a.to_string()).collect();
-            (u.resource.to_string(), (actions, !u.permissions.indexes.is_empty()))
-        })
-        .collect()
+    let mut out: BTreeMap<String, (BTreeSet<String>, bool)> = BTreeMap::new();
+    for (_, uses) in app::permissions::FUNCTIONS {
+        let mut per_table: BTreeMap<String, (BTreeSet<String>, bool)> = BTreeMap::new();
+        for u in uses.iter().filter(|u| {
+            u.permissions
+                .resource
+                .iter()
+                .chain(u.permissions.indexes)
+                .any(|a| a.starts_with("dynamodb:"))
+        }) {
+            let entry = per_table.entry(u.resource.to_string()).or_default();
+            entry.0.extend(u.permissions.resource.iter().map(|a| a.to_string()));
+            entry.1 |= !u.permissions.indexes.is_empty();
+        }
+        for (table, (actions, index)) in per_table {
+            match out.get_mut(&table) {
+                Some(known) => {
+                    known.0 = known.0.intersection(&actions).cloned().collect();
+                    known.1 &= index;
+                }
+                None => {
+                    out.insert(table, (actions, index));
+                }
+            }
+        }
+    }
+    out.retain(|_, (actions, index)| !actions.is_empty() || *index);
+    out
 }
 
 /// The prod configuration's parameter values: `parameter_overrides` of samconfig.toml's
