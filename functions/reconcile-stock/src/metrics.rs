@@ -17,6 +17,6 @@ pub fn reconcile_metrics(r: &domain::reconciliation::ReconcileReport) -> MetricS
         .count("AlertsPublished", r.alerts_published)
         .count("HoldsPlaced", r.holds_placed)
         .metric("ReconcileDuration", Unit::Milliseconds, r.duration_ms as f64)
-        .property("run_id", r.run_id.clone())
+        .property("run_id", r.run_id.as_str())
         .property("dry_run", r.dry_run)
 }

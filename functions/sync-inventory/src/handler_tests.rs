@@ -90,7 +90,10 @@ async fn the_sample_batch_syncs_its_dc_once_and_saves_the_run_report() {
     let reports = deps.ports.run_reports.reports();
     assert_eq!(reports.len(), 1);
     assert!(
-        reports[0].run_id.starts_with("sync:DC01:2026-11-26T23:00Z:8f5e2c1a"),
+        reports[0]
+            .run_id
+            .as_str()
+            .starts_with("sync:DC01:2026-11-26T23:00Z:8f5e2c1a"),
         "{}",
         reports[0].run_id
     );

@@ -74,7 +74,7 @@ pub fn sync_metrics(report: &SyncReport) -> MetricSet {
             report.fusion_ms as f64 / posted as f64,
         )
         .metric("SyncDuration", Unit::Milliseconds, report.duration_ms as f64)
-        .property("run_id", report.run_id.clone())
+        .property("run_id", report.run_id.as_str())
         .property("stopped_early", report.stopped_early)
 }
 

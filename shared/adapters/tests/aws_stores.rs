@@ -429,7 +429,7 @@ async fn run_reports_round_trip_and_saving_twice_is_harmless() {
     reports.save(&report).await.unwrap();
     assert_eq!(
         reports
-            .get(&dc("DC01"), RunKind::Reconcile, &report.run_id)
+            .get(&dc("DC01"), RunKind::Reconcile, report.run_id.as_str())
             .await
             .unwrap(),
         Some(report)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::console::{AuditEntry, Reason, Resolution, TaskState, VarianceFigures};
 use domain::ids::{DcCode, ItemNumber, WmsTxnId};
 use domain::ledger::SyncState;
-use domain::ports::{IncidentId, IncidentRecord, LedgerRow, RunReport, TaskKind, TaskRecord};
+use domain::ports::{IncidentId, IncidentRecord, LedgerRow, RunId, RunReport, TaskKind, TaskRecord};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -245,7 +245,7 @@ pub struct AccuracyPoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
     /// Run id.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// Duration.

@@ -5,8 +5,8 @@ use crate::{lock, Faults};
 use chrono::{DateTime, Utc};
 use domain::ids::DcCode;
 use domain::ports::{
-    Alert, AlertError, AlertSink, BalanceKeyText, Incident, Incidents, ReviewTask, ReviewTasks, RunKind, RunReport,
-    RunReports, StoreError, TaskChange, TaskKey,
+    Alert, AlertError, AlertSink, BalanceKeyText, Incident, Incidents, ReviewTask, ReviewTasks, RunId, RunKind,
+    RunReport, RunReports, StoreError, TaskChange, TaskKey,
 };
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -189,7 +189,7 @@ impl Incidents for InMemoryIncidents {
 /// Run reports in memory, one per `(dc, kind, run_id)` (a second save replaces the first).
 #[derive(Debug, Default)]
 pub struct InMemoryRunReports {
-    reports: Mutex<BTreeMap<(DcCode, RunKind, String), RunReport>>,
+    reports: Mutex<BTreeMap<(DcCode, RunKind, RunId), RunReport>>,
 }
 
 impl InMemoryRunReports {

@@ -221,7 +221,7 @@ async fn main() -> anyhow::Result<()> {
             let took = t0.elapsed();
             let saved = RunReport {
                 dc: dc.clone(),
-                run_id,
+                run_id: run_id.into(),
                 kind: domain::ports::RunKind::Sync,
                 started_at: at,
                 duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),

@@ -299,7 +299,7 @@ pub fn runs(page: &PageOf<RunReport>) -> Output {
     for r in &page.items {
         t.add_row(vec![
             r.kind.as_str().to_string(),
-            r.run_id.clone(),
+            r.run_id.to_string(),
             at(&r.started_at),
             r.duration_ms.to_string(),
             cut(&figures_text(&r.figures)),

@@ -378,7 +378,7 @@ pub async fn runs<P: ConsolePorts>(
             body,
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
             r.started_at.format("%Y-%m-%d %H:%M:%S"),
-            esc(&r.run_id),
+            esc(r.run_id.as_str()),
             r.duration_ms,
             figures.join(" · "),
             esc(&r.notes.join("; "))

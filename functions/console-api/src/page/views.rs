@@ -35,7 +35,7 @@ fn run_card(title: &str, run: Option<&RunSummary>) -> String {
         esc(title),
         r.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
         r.duration_ms,
-        esc(&r.run_id)
+        esc(r.run_id.as_str())
     )
 }
 

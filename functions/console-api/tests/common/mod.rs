@@ -71,7 +71,7 @@ impl Stack {
                     .run_reports
                     .save(&RunReport {
                         dc: dc(d),
-                        run_id: format!("rec-{d}-{h}"),
+                        run_id: format!("rec-{d}-{h}").into(),
                         kind: RunKind::Reconcile,
                         started_at: at,
                         duration_ms: 4_200 + (h as u64 % 5) * 100,
@@ -88,7 +88,7 @@ impl Stack {
                 .run_reports
                 .save(&RunReport {
                     dc: dc(d),
-                    run_id: format!("sync-{d}-1"),
+                    run_id: format!("sync-{d}-1").into(),
                     kind: RunKind::Sync,
                     started_at: now - Duration::minutes(12),
                     duration_ms: 8_100,

@@ -94,7 +94,7 @@ fn report_from_item(item: &Item) -> Result<RunReport, StoreError> {
     };
     Ok(RunReport {
         dc: r.parsed("dc", DcCode::parse)?,
-        run_id: r.str("run_id")?.to_string(),
+        run_id: r.str("run_id")?.into(),
         kind: r.parsed("kind", RunKind::from_str)?,
         started_at: r.time("started_at")?,
         duration_ms: r.num("duration_ms")?,
@@ -106,7 +106,7 @@ fn report_from_item(item: &Item) -> Result<RunReport, StoreError> {
 impl RunReports for DynamoRunReports {
     async fn save(&self, report: &RunReport) -> Result<(), StoreError> {
         let started = report.started_at;
-        let mut item = Self::key(&report.dc, report.kind, &report.run_id);
+        let mut item = Self::key(&report.dc, report.kind, report.run_id.as_str());
         item.extend([
             ("dc".to_string(), s(report.dc.as_str())),
             ("kind".to_string(), s(report.kind.as_str())),

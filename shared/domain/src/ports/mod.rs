@@ -16,7 +16,7 @@ pub use console::{
     TaskFilter, TaskRecord,
 };
 pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine, StagedStatus};
-pub use keys::{BalanceKeyText, IncidentId, RunKind, SystemicCause, TaskKey};
+pub use keys::{BalanceKeyText, IncidentId, RunId, RunKind, SystemicCause, TaskKey};
 pub use ops::{
     Alert, AlertError, AlertSink, Incident, Incidents, ReviewTask, ReviewTasks, RunReport, RunReports, Severity,
     TaskChange, TaskKind,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use thiserror::Error;
 
-use super::keys::{BalanceKeyText, IncidentId, RunKind, TaskKey};
+use super::keys::{BalanceKeyText, IncidentId, RunId, RunKind, TaskKey};
 use super::store::StoreError;
 
 /// Why a person must look at something.
@@ -176,7 +176,7 @@ pub struct RunReport {
     /// DC.
     pub dc: DcCode,
     /// Run id.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Which engine ran.
     pub kind: RunKind,
     /// Start.

@@ -1,6 +1,7 @@
 //! The run's report: what a reconciliation found and did, its figures, and saving it.
 
 use super::*;
+use crate::ports::RunId;
 
 /// What one reconciliation run of one DC found and did. In a dry run every action count is
 /// zero and the tier counts say what would have been done.
@@ -9,7 +10,7 @@ pub struct ReconcileReport {
     /// DC.
     pub dc: DcCode,
     /// Run id (derived from the schedule slot by the caller).
-    pub run_id: String,
+    pub run_id: RunId,
     /// Whether this was a dry run.
     pub dry_run: bool,
     /// Keys compared (union of the three snapshots, less skipped keys).
@@ -97,7 +98,7 @@ pub struct ReconcileReport {
 
 impl ReconcileReport {
     /// The report of a run that has found and done nothing yet.
-    pub fn new(dc: DcCode, run_id: impl Into<String>, dry_run: bool) -> Self {
+    pub fn new(dc: DcCode, run_id: impl Into<RunId>, dry_run: bool) -> Self {
         Self {
             dc,
             run_id: run_id.into(),
@@ -236,7 +237,7 @@ pub(super) async fn save_report<P: ReconcilePorts>(
     }
     let saved = RunReport {
         dc: dc.clone(),
-        run_id: run_id.to_string(),
+        run_id: RunId::from(run_id),
         kind: RunKind::Reconcile,
         started_at: started,
         duration_ms: report.duration_ms,

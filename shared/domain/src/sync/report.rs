@@ -1,6 +1,7 @@
 //! What a sync run reports: per-transaction outcomes and the run's figures.
 
 use super::*;
+use crate::ports::RunId;
 
 /// A failed transaction, for reports and alerts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,7 +22,7 @@ pub struct SyncReport {
     /// DC.
     pub dc: DcCode,
     /// Run id.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Outbox transactions looked at.
     pub seen: u64,
     /// Transactions this run moved to `synced`.
@@ -83,7 +84,7 @@ pub struct SyncReport {
 
 impl SyncReport {
     /// The report of a run that has done nothing yet.
-    pub fn new(dc: DcCode, run_id: impl Into<String>) -> Self {
+    pub fn new(dc: DcCode, run_id: impl Into<RunId>) -> Self {
         Self {
             dc,
             run_id: run_id.into(),
