@@ -66,8 +66,61 @@ async fn start_driver() -> Result<(Driver, String)> {
     bail!("chromedriver did not start on {url}")
 }
 
+/// The text of the first element matching `css`, waiting for it: a click that submits a form
+/// returns before the answer page has loaded (CI's slower machine showed it), so each read
+/// after an action waits for the element rather than racing the navigation.
 async fn text_of(c: &fantoccini::Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The outcome line an action leaves on the page: waits for any flash, then requires the
+/// success kind, so a refused action fails with the page's own error text.
+async fn flash_ok(c: &fantoccini::Client) -> String {
+    let el = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".flash"))
+        .await
+        .unwrap_or_else(|e| panic!("no outcome line appeared: {e}"));
+    let class = el.attr("class").await.unwrap().unwrap_or_default();
+    let text = el.text().await.unwrap();
+    assert!(class.split_whitespace().any(|c| c == "ok"), "the action failed: {text}");
+    text
+}
+
+/// Clicks the element with id `id` once it is on the page.
+async fn click_id(c: &fantoccini::Client, id: &str) -> Result<()> {
+    click(c, Locator::Id(id)).await
+}
+
+/// Clicks the first element `at` finds once it is on the page.
+async fn click(c: &fantoccini::Client, at: Locator<'_>) -> Result<()> {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(at)
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// Waits until the browser is on a page whose path ends with `suffix`, for pages whose
+/// elements look like the previous page's (two tables).
+async fn wait_path(c: &fantoccini::Client, suffix: &str) -> Result<()> {
+    for _ in 0..200 {
+        if c.current_url().await?.path().ends_with(suffix) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("never reached a page ending {suffix}")
 }
 
 #[tokio::test]
@@ -103,10 +156,10 @@ async fn run(s: &Stack, c: &fantoccini::Client) -> Result<()> {
     let user = c.find(Locator::Id("dev_user")).await?;
     user.clear().await?;
     user.send_keys("ann").await?;
-    c.find(Locator::Id("role-manager")).await?.click().await?;
-    c.find(Locator::Id("role-integration")).await?.click().await?;
-    c.find(Locator::Id("dev_login")).await?.click().await?;
-    c.find(Locator::LinkText("DC01")).await?.click().await?;
+    click_id(c, "role-manager").await?;
+    click_id(c, "role-integration").await?;
+    click_id(c, "dev_login").await?;
+    click(c, Locator::LinkText("DC01")).await?;
 
     // The dashboard.
     assert_eq!(text_of(c, "#open-tasks").await, "2");
@@ -116,18 +169,15 @@ async fn run(s: &Stack, c: &fantoccini::Client) -> Result<()> {
     std::fs::write(shots().join("dashboard.png"), c.screenshot().await?)?;
 
     // A task's detail, then resolve it by adjustment.
-    c.find(Locator::Css("header a[href$='/tasks']")).await?.click().await?;
+    click(c, Locator::Css("header a[href$='/tasks']")).await?;
     let key = task_key("DC01", 0).to_string();
-    c.find(Locator::Css(&format!("a[href$='/tasks/{}']", seg(&key))))
-        .await?
-        .click()
-        .await?;
+    click(c, Locator::Css(&format!("a[href$='/tasks/{}']", seg(&key)))).await?;
     assert_eq!(text_of(c, "#fig-wms").await, "110 EA");
     assert_eq!(text_of(c, "#fig-fusion").await, "100 EA");
     std::fs::write(shots().join("task-detail.png"), c.screenshot().await?)?;
-    c.find(Locator::Id("how-adjust")).await?.click().await?;
-    c.find(Locator::Id("resolve")).await?.click().await?;
-    let flash = text_of(c, ".flash.ok").await;
+    click_id(c, "how-adjust").await?;
+    click_id(c, "resolve").await?;
+    let flash = flash_ok(c).await;
     assert!(
         flash.starts_with("Adjustment ") && flash.ends_with("task closed."),
         "{flash}"
@@ -144,13 +194,15 @@ async fn run(s: &Stack, c: &fantoccini::Client) -> Result<()> {
     assert_eq!(s.ports().fusion.posts_of(adj.as_str()).len(), 1);
 
     // Release a hold with a reason.
-    c.find(Locator::Css("header a[href$='/holds']")).await?.click().await?;
-    c.find(Locator::Id("rr-SEED-H0"))
+    click(c, Locator::Css("header a[href$='/holds']")).await?;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("rr-SEED-H0"))
         .await?
         .send_keys("recounted: the stock is right")
         .await?;
-    c.find(Locator::Id("release-SEED-H0")).await?.click().await?;
-    assert_eq!(text_of(c, ".flash.ok").await, "Hold on SEED-H0 released.");
+    click_id(c, "release-SEED-H0").await?;
+    assert_eq!(flash_ok(c).await, "Hold on SEED-H0 released.");
     assert!(c.find(Locator::Id("hold-SEED-H0")).await.is_err(), "gone from the list");
     let holds = s.ports().wms.holds(&d).await?;
     assert!(
@@ -159,16 +211,14 @@ async fn run(s: &Stack, c: &fantoccini::Client) -> Result<()> {
     );
 
     // Retry a failed sync.
-    c.find(Locator::Css("header a[href$='/txns']")).await?.click().await?;
-    c.find(Locator::Id("retry-SEED-F0")).await?.click().await?;
-    assert_eq!(
-        text_of(c, ".flash.ok").await,
-        "Transaction SEED-F0 is pending sync again."
-    );
+    click(c, Locator::Css("header a[href$='/txns']")).await?;
+    click_id(c, "retry-SEED-F0").await?;
+    assert_eq!(flash_ok(c).await, "Transaction SEED-F0 is pending sync again.");
     assert_eq!(s.ports().ledger.state_of(&d, "SEED-F0"), Some(SyncState::PendingSync));
 
     // Each action is in the audit trail the page shows.
-    c.find(Locator::Css("header a[href$='/audit']")).await?.click().await?;
+    click(c, Locator::Css("header a[href$='/audit']")).await?;
+    wait_path(c, "/audit").await?;
     let audit = text_of(c, "main table tbody").await;
     assert_eq!(audit.lines().filter(|l| l.contains("ann")).count(), 3, "{audit}");
     std::fs::write(shots().join("audit.png"), c.screenshot().await?)?;
