@@ -73,6 +73,18 @@ pub enum DomainError {
         /// The event that was refused.
         event: &'static str,
     },
+    /// A DC go-live status change that is not allowed (see `golive::DcStatus::may_become`).
+    #[error("DC {dc} cannot move from {from} to {to}: {reason}")]
+    IllegalStatusChange {
+        /// The DC.
+        dc: String,
+        /// Its status.
+        from: &'static str,
+        /// The status asked for.
+        to: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A configuration value is unusable.
     #[error("invalid configuration {name}: {reason}")]
     InvalidConfig {

@@ -20,6 +20,7 @@
 //! - [`variance`]: the pure three-way variance compare and its tiers;
 //! - [`interface`]: what Fusion's interface table adds to the in-flight picture;
 //! - [`schedule`]: schedule slots, run ids and the sync request message;
+//! - [`golive`]: each DC's go-live status (baseline, cut-over, live, maintenance);
 //! - [`console`]: the operator console's rules (roles, task lifecycle, audit, paging);
 //! - [`ports`]: the traits adapters implement (Fusion, WMS, stores, alerts);
 //! - [`error`]: the error taxonomy; every error says whether it is retryable.
@@ -27,6 +28,7 @@
 pub mod confirm;
 pub mod console;
 pub mod error;
+pub mod golive;
 pub mod ids;
 pub mod interface;
 pub mod ledger;

@@ -23,6 +23,11 @@ pub const DEFAULT_SUBINVENTORY: &str = "STORES";
 /// The UOM items and transactions use by default: `EA` (scale 0).
 pub const DEFAULT_UOM: &str = "EA";
 
+/// A console user id. Panics if invalid.
+pub fn user(s: &str) -> domain::console::UserId {
+    ok("user id", domain::console::UserId::parse(s))
+}
+
 /// A DC code. Panics if invalid.
 pub fn dc(s: &str) -> DcCode {
     ok("DC code", DcCode::parse(s))

@@ -9,6 +9,7 @@
 //! - [`build`]: identifier helpers, item-master facts and [`build::TxnBuilder`] for
 //!   `WmsTransaction`s of every kind (plain, lot, serial, transfer);
 //! - [`clock`]: [`ManualClock`], a clock a test sets and advances;
+//! - [`golive`]: [`InMemoryDcStatus`], the DC status table (`all_live` for tests past go-live);
 //! - [`store`]: [`InMemoryLedger`], [`InMemoryLease`], [`InMemoryLotMap`];
 //! - [`ops`]: [`InMemoryTasks`], [`InMemoryIncidents`], [`InMemoryRunReports`],
 //!   [`RecordingAlerts`];
@@ -30,6 +31,7 @@ pub mod build;
 pub mod clock;
 pub mod console;
 pub mod fusion;
+pub mod golive;
 pub mod latency;
 pub mod ops;
 pub mod ports;
@@ -41,6 +43,7 @@ pub use build::TxnBuilder;
 pub use clock::ManualClock;
 pub use console::InMemoryAudit;
 pub use fusion::{AcceptedPost, FakeFusion, PostMatch, PostMode};
+pub use golive::InMemoryDcStatus;
 pub use ops::{Closed, InMemoryIncidents, InMemoryRunReports, InMemoryTasks, RecordingAlerts, TaskRecord};
 pub use ports::FakePorts;
 pub use store::{InMemoryLease, InMemoryLedger, InMemoryLotMap};

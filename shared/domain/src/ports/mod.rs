@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod fusion;
+pub mod golive;
 pub mod keys;
 pub mod ops;
 pub mod store;
@@ -16,6 +17,7 @@ pub use console::{
     TaskFilter, TaskRecord,
 };
 pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine, StagedStatus};
+pub use golive::DcStatusBoard;
 pub use keys::{BalanceKeyText, IncidentId, RunId, RunKind, SystemicCause, TaskKey};
 pub use ops::{
     Alert, AlertError, AlertSink, Incident, Incidents, ReviewTask, ReviewTasks, RunReport, RunReports, Severity,
