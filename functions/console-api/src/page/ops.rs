@@ -21,6 +21,28 @@ fn reason(f: &HashMap<String, String>) -> Result<Reason, ConsoleError> {
         .map_err(|e| ConsoleError::BadRequest(format!("a reason is needed: {e}")))
 }
 
+/// The `kind` query parameter, `default` when absent or empty.
+fn kind_of(q: &HashMap<String, String>, default: &str) -> String {
+    q.get("kind")
+        .filter(|k| !k.is_empty())
+        .cloned()
+        .unwrap_or_else(|| default.into())
+}
+
+/// The labelled "show which kind" form above a list: a select of `(value, label)` options with
+/// `selected` chosen, submitted by GET.
+fn kind_filter(label: &str, options: &[(&str, &str)], selected: &str) -> String {
+    let mut form = format!(
+        "<form class=\"inline panel\" method=\"get\"><div><label for=\"kind\">{label}</label><select id=\"kind\" name=\"kind\">"
+    );
+    for (v, l) in options {
+        let sel = if *v == selected { " selected" } else { "" };
+        let _ = write!(form, "<option value=\"{v}\"{sel}>{l}</option>");
+    }
+    form.push_str("</select></div><button type=\"submit\" class=\"secondary\">Show</button></form>");
+    form
+}
+
 fn dc_of(text: &str, who: Option<&Principal>) -> Result<DcCode, Box<Response>> {
     parse("DC", text).map_err(|e| Box::new(error_page(&e, who, None)))
 }
@@ -180,11 +202,7 @@ pub async fn txns<P: ConsolePorts>(
         Ok(d) => d,
         Err(r) => return *r,
     };
-    let kind_text = q
-        .get("kind")
-        .cloned()
-        .filter(|k| !k.is_empty())
-        .unwrap_or_else(|| "sync_failed".into());
+    let kind_text = kind_of(&q, "sync_failed");
     let read = async {
         let kind: StuckKind = parse_enum("kind", &kind_text)?;
         c.service.list_stuck(who.as_ref(), &dc, kind, &page_of(&q)?).await
@@ -195,17 +213,16 @@ pub async fn txns<P: ConsolePorts>(
     };
     let base = format!("/ui/dcs/{}", seg(dc.as_str()));
     let integration = can(who.as_ref(), Role::Integration);
-    let mut body = String::from("<form class=\"inline panel\" method=\"get\"><div><label for=\"kind\">Show</label><select id=\"kind\" name=\"kind\">");
-    for (v, l) in [
-        ("sync_failed", "Sync failed"),
-        ("manual_review", "Manual review"),
-        ("stale_in_flight", "Stuck in flight"),
-        ("stale_accepted", "Stuck accepted"),
-    ] {
-        let sel = if v == kind_text { " selected" } else { "" };
-        let _ = write!(body, "<option value=\"{v}\"{sel}>{l}</option>");
-    }
-    body.push_str("</select></div><button type=\"submit\" class=\"secondary\">Show</button></form>");
+    let mut body = kind_filter(
+        "Show",
+        &[
+            ("sync_failed", "Sync failed"),
+            ("manual_review", "Manual review"),
+            ("stale_in_flight", "Stuck in flight"),
+            ("stale_accepted", "Stuck accepted"),
+        ],
+        &kind_text,
+    );
     if integration && matches!(kind_text.as_str(), "sync_failed" | "manual_review") {
         let _ = write!(
             body,
@@ -349,11 +366,7 @@ pub async fn runs<P: ConsolePorts>(
         Ok(d) => d,
         Err(r) => return *r,
     };
-    let kind_text = q
-        .get("kind")
-        .cloned()
-        .filter(|k| !k.is_empty())
-        .unwrap_or_else(|| "sync".into());
+    let kind_text = kind_of(&q, "sync");
     let read = async {
         let kind: RunKind = parse("run kind", &kind_text)?;
         c.service.list_runs(who.as_ref(), &dc, kind, &page_of(&q)?).await
@@ -362,12 +375,12 @@ pub async fn runs<P: ConsolePorts>(
         Ok(p) => p,
         Err(e) => return error_page(&e, who.as_ref(), Some(&dc)),
     };
-    let mut body = String::from("<form class=\"inline panel\" method=\"get\"><div><label for=\"kind\">Function</label><select id=\"kind\" name=\"kind\">");
-    for (v, l) in [("sync", "Sync"), ("reconcile", "Reconciliation")] {
-        let sel = if v == kind_text { " selected" } else { "" };
-        let _ = write!(body, "<option value=\"{v}\"{sel}>{l}</option>");
-    }
-    body.push_str("</select></div><button type=\"submit\" class=\"secondary\">Show</button></form><div class=\"panel\"><table><thead><tr><th>Started</th><th>Run</th><th class=\"num\">ms</th><th>Figures</th><th>Notes</th></tr></thead><tbody>");
+    let mut body = kind_filter(
+        "Function",
+        &[("sync", "Sync"), ("reconcile", "Reconciliation")],
+        &kind_text,
+    );
+    body.push_str("<div class=\"panel\"><table><thead><tr><th>Started</th><th>Run</th><th class=\"num\">ms</th><th>Figures</th><th>Notes</th></tr></thead><tbody>");
     for r in &page.items {
         let figures: Vec<String> = r
             .figures
