@@ -27,6 +27,8 @@ pub const AUDIT_TABLE: &str = "AUDIT_TABLE";
 pub const ITEM_CACHE_TABLE: &str = "ITEM_CACHE_TABLE";
 /// Lifetime of an item cache entry, in seconds (86400).
 pub const ITEM_CACHE_TTL_SECS: &str = "ITEM_CACHE_TTL_SECS";
+/// `DcStatusTable`: each DC's go-live status (fanout-sync, reconcile-stock, the CLI).
+pub const DC_STATUS_TABLE: &str = "DC_STATUS_TABLE";
 /// `AlertTopic` ARN.
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 /// `SyncQueue` URL (fanout-sync only).

@@ -6,7 +6,7 @@
 //! each function under its role. A function that starts using another adapter adds it here.
 
 use adapters::aws::{
-    audit, incidents, item_cache, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions,
+    audit, dc_status, incidents, item_cache, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions,
 };
 
 /// One resource a function's code uses: its logical id in the template and what the adapter
@@ -23,11 +23,12 @@ const fn uses(resource: &'static str, permissions: Permissions) -> Uses {
     Uses { resource, permissions }
 }
 
-/// fanout-sync: the per-DC fan-outs onto the sync queue (hourly) and the reconcile queue
-/// (every 15 minutes).
+/// fanout-sync: the per-DC fan-outs onto the sync queue (hourly, live DCs only, so it scans
+/// the DC statuses) and the reconcile queue (every 15 minutes).
 pub const FANOUT_SYNC: &[Uses] = &[
     uses("SyncQueue", sqs::PERMISSIONS),
     uses("ReconcileQueue", sqs::PERMISSIONS),
+    uses("DcStatusTable", dc_status::SCAN_PERMISSIONS),
 ];
 
 /// sync-inventory: the sync engine's ports ([`crate::wiring::AppPorts`] as `SyncPorts`), the
@@ -45,8 +46,10 @@ pub const SYNC_INVENTORY: &[Uses] = &[
     uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
 ];
 
-/// reconcile-stock: everything sync-inventory uses plus the incidents.
+/// reconcile-stock: everything sync-inventory uses plus the incidents, and the DC's go-live
+/// status (a DC not live is reconciled report-only).
 pub const RECONCILE_STOCK: &[Uses] = &[
+    uses("DcStatusTable", dc_status::READ_PERMISSIONS),
     uses("LedgerTable", ledger::PERMISSIONS),
     uses("LotMapTable", lot_map::PERMISSIONS),
     uses("LeaseTable", lease::PERMISSIONS),

@@ -13,7 +13,7 @@ use crate::config::{ConfigError, Env};
 use crate::names;
 use crate::secrets::fetch_secret;
 use adapters::aws::{
-    DynamoDcLease, DynamoIncidents, DynamoItemCache, DynamoLotMap, DynamoReviewTasks, DynamoRunReports,
+    DynamoDcLease, DynamoDcStatus, DynamoIncidents, DynamoItemCache, DynamoLotMap, DynamoReviewTasks, DynamoRunReports,
     DynamoSyncLedger, SnsAlertSink, SqsSyncQueue, WriteCounter,
 };
 use adapters::fusion::{FusionConfig, HttpFusionClient};
@@ -199,6 +199,15 @@ impl App {
         Ok(DynamoRunReports::new(
             self.ddb.clone(),
             self.table(names::RUN_TABLE)?,
+            self.writes.clone(),
+        ))
+    }
+
+    /// Each DC's go-live status (`DC_STATUS_TABLE`).
+    pub fn dc_status(&self) -> Result<DynamoDcStatus, ConfigError> {
+        Ok(DynamoDcStatus::new(
+            self.ddb.clone(),
+            self.table(names::DC_STATUS_TABLE)?,
             self.writes.clone(),
         ))
     }

@@ -7,7 +7,8 @@
 //! - [`ledger`], [`lease`], [`lot_map`], [`review_tasks`], [`incidents`], [`run_reports`]:
 //!   one DynamoDB table each, every state change a conditional write; review tasks and
 //!   incidents share one open/closed record table with TTL (`open_closed`); [`item_cache`]: the
-//!   Fusion item master facts shared by every container, with TTL;
+//!   Fusion item master facts shared by every container, with TTL; [`dc_status`]: each DC's
+//!   go-live status, every move a put conditional on the version read;
 //! - [`audit`]: the console's append-only audit trail (put-if-absent, no update path);
 //!   lists page with an opaque cursor (`LastEvaluatedKey`, encoded);
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
@@ -24,6 +25,7 @@ pub mod audit;
 pub mod config;
 mod console_tasks;
 mod cursor;
+pub mod dc_status;
 mod error;
 pub mod incidents;
 mod item;
@@ -39,6 +41,7 @@ pub mod sns;
 pub mod sqs;
 
 pub use audit::DynamoAuditLog;
+pub use dc_status::DynamoDcStatus;
 pub use error::WriteCounter;
 pub use incidents::DynamoIncidents;
 pub use item_cache::DynamoItemCache;

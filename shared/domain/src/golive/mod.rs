@@ -4,8 +4,11 @@
 //! Only a `live` DC is synced by the hourly fan-out or acted on by the reconciliation (alerts,
 //! holds, corrections); every other status keeps the DC's outbox held so nothing posts on top of
 //! a baseline in progress. [`status`] holds the statuses and the moves allowed between them; the
-//! store behind them is the [`crate::ports::DcStatusBoard`] port.
+//! store behind them is the [`crate::ports::DcStatusBoard`] port. [`gate`] says what a status
+//! lets the fan-out and the reconciliation do.
 
+pub mod gate;
 pub mod status;
 
+pub use gate::{reconcile_mode, select_for_sync, HeldDc, ReconcileMode, SyncSelection};
 pub use status::{DcStatus, DcStatusChange, DcStatusRecord, OutboxWatermark};
