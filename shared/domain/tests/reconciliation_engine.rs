@@ -3,13 +3,13 @@
 //! touches nothing.
 
 use chrono::{Duration, NaiveDate};
+use domain::golive::DcStatus;
 use domain::ids::{DcCode, ItemNumber, LotNumber, SerialNumber};
 use domain::ledger::{Failure, FusionRef, LedgerEntry, SyncState};
 use domain::ports::{
     Clock, FusionError, FusionInventory, FusionLot, Landed, LedgerRow, OnhandRow, PostReceipt, Severity, SyncOutcome,
     WarehouseSystem, WmsBalance,
 };
-use domain::golive::DcStatus;
 use domain::reconciliation::{
     adjustment_id, reconcile_dc, reconcile_dc_at_status, ReconcilePorts, ReconcileReport, ReconcileSettings,
 };
@@ -572,11 +572,21 @@ fn a_dc_that_is_not_live_is_reconciled_report_only_whatever_its_drift() {
         let settings = ReconcileSettings::default();
         let r = block_on(reconcile_dc_at_status(&p, &settings, &p.dc(), status, "r1", deadline)).unwrap();
         assert!(r.dry_run, "{status}");
-        assert_eq!((r.auto_correct, r.review, r.alert), (1, 1, 1), "{status}: still compared");
+        assert_eq!(
+            (r.auto_correct, r.review, r.alert),
+            (1, 1, 1),
+            "{status}: still compared"
+        );
         let why = r.report_only.clone().unwrap_or_default();
         assert!(why.contains(status.as_str()) && why.contains("not live"), "{why}");
         assert_eq!(
-            (r.adjustments_posted, r.tasks_opened, r.incidents_opened, r.alerts_published, r.holds_placed),
+            (
+                r.adjustments_posted,
+                r.tasks_opened,
+                r.incidents_opened,
+                r.alerts_published,
+                r.holds_placed
+            ),
             (0, 0, 0, 0, 0),
             "{status}"
         );

@@ -132,15 +132,15 @@ impl DcStatusBoard for DynamoDcStatus {
             put.condition_expression("version = :expected")
                 .expression_attribute_values(":expected", n(expected_version))
         };
-        put.send().await.map(|_| ()).map_err(|e| {
-            match store_error(&format!("PutItem {} {}", self.table, next.dc), e) {
+        put.send().await.map(|_| ()).map_err(
+            |e| match store_error(&format!("PutItem {} {}", self.table, next.dc), e) {
                 StoreError::Conflict(_) => StoreError::Conflict(format!(
                     "DC {} status changed since it was read (expected version {expected_version}); read it again",
                     next.dc
                 )),
                 other => other,
-            }
-        })
+            },
+        )
     }
 }
 

@@ -3,7 +3,10 @@
 //! DC whose status does not [`DcStatus::acts_on_variances`] is report-only.
 
 use super::status::{DcStatus, DcStatusRecord};
+use crate::console::UserId;
+use crate::error::DomainError;
 use crate::ids::DcCode;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -61,6 +64,42 @@ pub fn reconcile_mode(dc: &DcCode, status: DcStatus) -> ReconcileMode {
     }
 }
 
+/// A DC declared `live` without a baseline: one that invsync synced before go-live statuses
+/// existed (the upgrade to this release), or a simulator's DC in a local run. Allowed only from
+/// `not_started` (a DC with no record), with a reason; anything else goes the go-live path
+/// ([`DcStatusRecord::apply`]). The caller writes it conditionally on `current.version`.
+pub fn declare_live(
+    current: &DcStatusRecord,
+    by: UserId,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<DcStatusRecord, DomainError> {
+    let refuse = |why: &str| DomainError::IllegalStatusChange {
+        dc: current.dc.to_string(),
+        from: current.status.as_str(),
+        to: DcStatus::Live.as_str(),
+        reason: why.into(),
+    };
+    if current.status != DcStatus::NotStarted {
+        return Err(refuse(
+            "only a DC not started may be declared live; this one is on the go-live path",
+        ));
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(refuse("declaring a DC live without a baseline needs a reason"));
+    }
+    Ok(DcStatusRecord {
+        dc: current.dc.clone(),
+        status: DcStatus::Live,
+        changed_by: by,
+        changed_at: at,
+        reason: Some(reason.to_string()),
+        watermark: current.watermark,
+        version: current.version + 1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -113,6 +152,22 @@ mod tests {
                     assert!(why.contains("DC05") && why.contains(status.as_str()), "{why}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn only_a_dc_not_started_may_be_declared_live_and_only_with_a_reason() {
+        let by = UserId::parse("ops").unwrap();
+        let fresh = rec("DC01", DcStatus::NotStarted);
+        let live = declare_live(&fresh, by.clone(), Utc::now(), " synced before go-live tracking ").unwrap();
+        assert_eq!((live.status, live.version), (DcStatus::Live, 1));
+        assert_eq!(live.reason.as_deref(), Some("synced before go-live tracking"));
+        assert!(declare_live(&fresh, by.clone(), Utc::now(), "  ").is_err());
+        for status in DcStatus::ALL.into_iter().filter(|s| *s != DcStatus::NotStarted) {
+            assert!(
+                declare_live(&rec("DC01", status), by.clone(), Utc::now(), "why").is_err(),
+                "{status}"
+            );
         }
     }
 }

@@ -5,10 +5,13 @@
 //! holds, corrections); every other status keeps the DC's outbox held so nothing posts on top of
 //! a baseline in progress. [`status`] holds the statuses and the moves allowed between them; the
 //! store behind them is the [`crate::ports::DcStatusBoard`] port. [`gate`] says what a status
-//! lets the fan-out and the reconciliation do.
+//! lets the fan-out and the reconciliation do; [`moves`] moves a DC through the port, each
+//! write conditional on the version read.
 
 pub mod gate;
+pub mod moves;
 pub mod status;
 
-pub use gate::{reconcile_mode, select_for_sync, HeldDc, ReconcileMode, SyncSelection};
+pub use gate::{declare_live, reconcile_mode, select_for_sync, HeldDc, ReconcileMode, SyncSelection};
+pub use moves::{declare_dc_live, move_dc, MoveError};
 pub use status::{DcStatus, DcStatusChange, DcStatusRecord, OutboxWatermark};
