@@ -57,6 +57,31 @@ pub enum Command {
     Audit(PageArgs),
     /// The DC's dashboard: last runs, backlog by ledger state, open work, accuracy.
     Dashboard,
+    /// DC go-live statuses: status of every DC, maintenance and resume, declare live.
+    #[command(subcommand)]
+    Dc(DcCmd),
+}
+
+/// `invsync dc ...`: needs only `DC_STATUS_TABLE` and `AUDIT_TABLE` (no Fusion or WMS).
+#[derive(Debug, Subcommand)]
+pub enum DcCmd {
+    /// Every DC of `DC_LIST` (or the `--dc`): status, who, when, why, outbox watermark.
+    Status,
+    /// Take a live DC out for maintenance (no sync; reconciliation report-only) with a reason.
+    Maintenance {
+        /// Why (recorded on the DC and in the audit trail).
+        #[arg(long, value_parser = parse_reason)]
+        reason: Reason,
+    },
+    /// Bring a DC in maintenance back to live.
+    Resume,
+    /// Declare a DC live without a baseline: only for a DC invsync already synced before
+    /// go-live statuses existed (the upgrade to this release). Refused unless `not_started`.
+    DeclareLive {
+        /// Why (recorded on the DC and in the audit trail).
+        #[arg(long, value_parser = parse_reason)]
+        reason: Reason,
+    },
 }
 
 /// Paging of a list.

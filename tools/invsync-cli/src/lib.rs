@@ -3,7 +3,8 @@
 //! `console::ConsoleService`: parse ([`args`]), build the operator ([`operator`]), run one
 //! operation ([`run`]), print it as a table or one JSON document ([`render`]), exit with a code
 //! that says what happened ([`exit`]). Wiring from the environment is in `main.rs`
-//! (`app::App::console_ports`, the functions' variable names plus `AUDIT_TABLE`).
+//! (`app::App::console_ports`, the functions' variable names plus `AUDIT_TABLE`); the `dc`
+//! commands ([`dc`]) wire only `DC_STATUS_TABLE` and `AUDIT_TABLE`.
 //!
 //! The operator holds every role on the DC given with `--dc` (without it, the work-queue lists
 //! cover every DC of `DC_LIST`) unless `--as-role` narrows the roles. Authorization is still
@@ -11,6 +12,7 @@
 //! when refused). The audit trail names `--actor`, else the OS user.
 
 pub mod args;
+pub mod dc;
 pub mod exit;
 pub mod render;
 pub mod run;
@@ -109,6 +111,20 @@ pub async fn execute<P: ConsolePorts>(
 ) -> Result<Output, CliError> {
     let (dcs, who) = prepare(cli, dc_list, os_user)?;
     run::run(svc, &who, &dcs, &cli.command).await
+}
+
+/// Runs a `dc` command on `desk` (the binary's and the in-process tests' entry point).
+pub async fn execute_dc<B: domain::ports::DcStatusBoard, A: domain::ports::AuditLog>(
+    desk: &console::DcStatusDesk<B, A>,
+    cli: &Cli,
+    dc_list: impl FnOnce() -> Result<Vec<DcCode>, String>,
+    os_user: Option<String>,
+) -> Result<Output, CliError> {
+    let (dcs, who) = prepare(cli, dc_list, os_user)?;
+    match &cli.command {
+        args::Command::Dc(cmd) => dc::run(desk, &who, &dcs, cmd, chrono::Utc::now()).await,
+        _ => Err(CliError::Usage("not a `dc` command".into())),
+    }
 }
 
 /// What to print and the exit code: the answer on stdout (JSON or text); on failure the
