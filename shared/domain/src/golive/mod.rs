@@ -4,8 +4,10 @@
 //! Only a `live` DC is synced by the hourly fan-out or acted on by the reconciliation (alerts,
 //! holds, corrections); every other status keeps the DC's outbox held so nothing posts on top of
 //! a baseline in progress. [`status`] holds the statuses and the moves allowed between them; the
-//! store behind them is the [`crate::ports::DcStatusBoard`] port.
+//! store behind them is the [`crate::ports::DcStatusBoard`] port. [`baseline`] is the engine
+//! that takes a DC from `not_started` to `live`.
 
+pub mod baseline;
 pub mod status;
 
 pub use status::{DcStatus, DcStatusChange, DcStatusRecord, OutboxWatermark};
