@@ -13,6 +13,7 @@ struct Rows {
     plans: BTreeMap<(DcCode, PlanId), BaselinePlan>,
     chunks: BTreeMap<(DcCode, PlanId, u32), ChunkRecord>,
     chunk_writes: u64,
+    fail_after: Option<u64>,
 }
 
 /// Plan headers and chunk rows. `create_plan` writes chunks then the header, each only if
@@ -26,6 +27,17 @@ impl InMemoryBaselineCheckpoints {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// After `n` more successful `put_chunk` writes, every write fails with `Unavailable`
+    /// (a crash of the writer) until [`Self::heal`].
+    pub fn fail_writes_after(&self, n: u64) {
+        lock(&self.rows).fail_after = Some(n);
+    }
+
+    /// Writes succeed again.
+    pub fn heal(&self) {
+        lock(&self.rows).fail_after = None;
     }
 
     /// Successful `put_chunk` writes so far.
@@ -78,6 +90,15 @@ impl BaselineCheckpoints for InMemoryBaselineCheckpoints {
 
     async fn put_chunk(&self, next: &ChunkRecord, expected_version: u64) -> Result<(), StoreError> {
         let mut rows = lock(&self.rows);
+        match rows.fail_after {
+            Some(0) => {
+                return Err(StoreError::Unavailable(
+                    "checkpoint table unavailable (injected)".into(),
+                ))
+            }
+            Some(n) => rows.fail_after = Some(n - 1),
+            None => {}
+        }
         let key = (next.dc.clone(), next.plan.clone(), next.index);
         let stored = rows.chunks.get(&key).map_or(0, |c| c.version);
         if stored != expected_version {
