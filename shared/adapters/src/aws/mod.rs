@@ -8,6 +8,8 @@
 //!   one DynamoDB table each, every state change a conditional write; review tasks and
 //!   incidents share one open/closed record table with TTL (`open_closed`); [`item_cache`]: the
 //!   Fusion item master facts shared by every container, with TTL;
+//! - [`baseline`]: go-live baseline plans and chunk checkpoints (conditional puts on a
+//!   version);
 //! - [`audit`]: the console's append-only audit trail (put-if-absent, no update path);
 //!   lists page with an opaque cursor (`LastEvaluatedKey`, encoded);
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
@@ -21,6 +23,7 @@
 //! refuses as invalid, are `Corrupt`.
 
 pub mod audit;
+pub mod baseline;
 pub mod config;
 mod console_tasks;
 mod cursor;
@@ -39,6 +42,7 @@ pub mod sns;
 pub mod sqs;
 
 pub use audit::DynamoAuditLog;
+pub use baseline::DynamoBaselineCheckpoints;
 pub use error::WriteCounter;
 pub use incidents::DynamoIncidents;
 pub use item_cache::DynamoItemCache;
