@@ -10,8 +10,7 @@ mod aws_support;
 use adapters::aws::DynamoBaselineCheckpoints;
 use aws_support::{at, dc, TestEnv};
 use domain::golive::baseline::{
-    BaselineMode, BaselinePlan, ChunkRecord, ChunkState, ItemClass, LineResult, PlanId, PlanLine, PlanLot,
-    PlanSummary,
+    BaselineMode, BaselinePlan, ChunkRecord, ChunkState, ItemClass, LineResult, PlanId, PlanLine, PlanLot, PlanSummary,
 };
 use domain::golive::OutboxWatermark;
 use domain::ports::{BaselineCheckpoints, StoreError};
@@ -113,7 +112,17 @@ async fn a_plan_and_its_chunks_round_trip_and_every_write_is_conditional() {
     let progress = store.progress(&dc("DC01"), &new.id).await.unwrap();
     assert_eq!(progress.len(), 12);
     let p4 = &progress[4];
-    assert_eq!((p4.state, p4.lines, p4.applied, p4.already_at_target, p4.refused, p4.attempts), ("applied", 3, 1, 1, 1, 1));
+    assert_eq!(
+        (
+            p4.state,
+            p4.lines,
+            p4.applied,
+            p4.already_at_target,
+            p4.refused,
+            p4.attempts
+        ),
+        ("applied", 3, 1, 1, 1, 1)
+    );
     assert!(progress.iter().enumerate().all(|(i, p)| p.index as usize == i));
     assert_eq!(progress.iter().filter(|p| p.state == "pending").count(), 11);
     assert_eq!(store.chunks(&dc("DC01"), &new.id).await.unwrap()[4], applied);
