@@ -25,6 +25,9 @@ pub const AUDIT_TABLE: &str = "AUDIT_TABLE";
 /// `ItemCacheTable`: Fusion item master facts shared by the sync's containers. Set for
 /// sync-inventory only; without it the Fusion client caches items in its process alone.
 pub const ITEM_CACHE_TABLE: &str = "ITEM_CACHE_TABLE";
+/// `BaselineTable`: go-live baseline plans and chunk checkpoints (the baseline function and
+/// the CLI that drives it).
+pub const BASELINE_TABLE: &str = "BASELINE_TABLE";
 /// Lifetime of an item cache entry, in seconds (86400).
 pub const ITEM_CACHE_TTL_SECS: &str = "ITEM_CACHE_TTL_SECS";
 /// `DcStatusTable`: each DC's go-live status (fanout-sync, reconcile-stock, the CLI).

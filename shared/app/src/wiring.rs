@@ -13,8 +13,8 @@ use crate::config::{ConfigError, Env};
 use crate::names;
 use crate::secrets::fetch_secret;
 use adapters::aws::{
-    DynamoDcLease, DynamoDcStatus, DynamoIncidents, DynamoItemCache, DynamoLotMap, DynamoReviewTasks, DynamoRunReports,
-    DynamoSyncLedger, SnsAlertSink, SqsSyncQueue, WriteCounter,
+    DynamoBaselineCheckpoints, DynamoDcLease, DynamoDcStatus, DynamoIncidents, DynamoItemCache, DynamoLotMap,
+    DynamoReviewTasks, DynamoRunReports, DynamoSyncLedger, SnsAlertSink, SqsSyncQueue, WriteCounter,
 };
 use adapters::fusion::{FusionConfig, HttpFusionClient};
 use adapters::wms::{HttpWmsClient, WmsConfig};
@@ -165,6 +165,15 @@ impl App {
             ttl,
             self.writes.clone(),
         )))
+    }
+
+    /// The go-live baseline checkpoints (`BASELINE_TABLE`).
+    pub fn baseline_checkpoints(&self) -> Result<DynamoBaselineCheckpoints, ConfigError> {
+        Ok(DynamoBaselineCheckpoints::new(
+            self.ddb.clone(),
+            self.table(names::BASELINE_TABLE)?,
+            self.writes.clone(),
+        ))
     }
 
     /// The per-DC leases (`LEASE_TABLE`).

@@ -341,6 +341,7 @@ impl WarehouseSystem for FakeWms {
                     raw_id: e.raw_id.clone(),
                     txn: e.txn.clone(),
                     failed_before: matches!(e.status, WmsTxnStatus::SyncFailed { .. }),
+                    sequence: Some(e.seq),
                 })
                 .collect(),
             next_cursor,

@@ -358,8 +358,8 @@ fn tables_have_deletion_protection_in_prod_and_only_there() {
     assert_eq!(
         hardening::deletion_protection(&t, &dev).len(),
         // Every table: ledger, lot map, item cache, review tasks, leases, runs, incidents, audit,
-        // DC statuses.
-        9,
+        // DC statuses, baselines.
+        10,
         "dev stacks stay deletable"
     );
 }

@@ -9,6 +9,8 @@
 //!   incidents share one open/closed record table with TTL (`open_closed`); [`item_cache`]: the
 //!   Fusion item master facts shared by every container, with TTL; [`dc_status`]: each DC's
 //!   go-live status, every move a put conditional on the version read;
+//! - [`baseline`]: go-live baseline plans and chunk checkpoints (conditional puts on a
+//!   version);
 //! - [`audit`]: the console's append-only audit trail (put-if-absent, no update path);
 //!   lists page with an opaque cursor (`LastEvaluatedKey`, encoded);
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
@@ -22,6 +24,7 @@
 //! refuses as invalid, are `Corrupt`.
 
 pub mod audit;
+pub mod baseline;
 pub mod config;
 mod console_tasks;
 mod cursor;
@@ -41,6 +44,7 @@ pub mod sns;
 pub mod sqs;
 
 pub use audit::DynamoAuditLog;
+pub use baseline::DynamoBaselineCheckpoints;
 pub use dc_status::DynamoDcStatus;
 pub use error::WriteCounter;
 pub use incidents::DynamoIncidents;

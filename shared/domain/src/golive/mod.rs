@@ -6,8 +6,10 @@
 //! a baseline in progress. [`status`] holds the statuses and the moves allowed between them; the
 //! store behind them is the [`crate::ports::DcStatusBoard`] port. [`gate`] says what a status
 //! lets the fan-out and the reconciliation do; [`moves`] moves a DC through the port, each
-//! write conditional on the version read.
+//! write conditional on the version read. [`baseline`] is the engine that takes a DC from
+//! `not_started` to `live`.
 
+pub mod baseline;
 pub mod gate;
 pub mod moves;
 pub mod status;

@@ -150,6 +150,7 @@ mod tests {
             template.logical_ids(ResourceKind::Table),
             vec![
                 "AuditTable",
+                "BaselineTable",
                 "DcStatusTable",
                 "IncidentTable",
                 "ItemCacheTable",
