@@ -28,6 +28,17 @@ pub const ITEM_CACHE_TABLE: &str = "ITEM_CACHE_TABLE";
 /// `BaselineTable`: go-live baseline plans and chunk checkpoints (the baseline function and
 /// the CLI that drives it).
 pub const BASELINE_TABLE: &str = "BASELINE_TABLE";
+/// Go-live baseline: lines per chunk (200).
+pub const BASELINE_CHUNK_SIZE: &str = "BASELINE_CHUNK_SIZE";
+/// Go-live baseline: chunks sent to Fusion at once per DC (4).
+pub const BASELINE_CHUNKS_IN_FLIGHT: &str = "BASELINE_CHUNKS_IN_FLIGHT";
+/// Go-live baseline: `balance_transactions` (default) or `adjustments` (pods without
+/// `inventoryBalanceTransactions`).
+pub const BASELINE_MODE: &str = "BASELINE_MODE";
+/// Go-live baseline: lease of a chunk being posted, in seconds (300).
+pub const BASELINE_CHUNK_LEASE_SECS: &str = "BASELINE_CHUNK_LEASE_SECS";
+/// Go-live baseline: stop starting chunks this long before the deadline, in seconds (60).
+pub const BASELINE_SAFETY_MARGIN_SECS: &str = "BASELINE_SAFETY_MARGIN_SECS";
 /// Lifetime of an item cache entry, in seconds (86400).
 pub const ITEM_CACHE_TTL_SECS: &str = "ITEM_CACHE_TTL_SECS";
 /// `DcStatusTable`: each DC's go-live status (fanout-sync, reconcile-stock, the CLI).

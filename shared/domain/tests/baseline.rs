@@ -560,3 +560,25 @@ fn a_wms_report_of_a_baselined_transaction_names_the_plan() {
         }
     );
 }
+
+#[test]
+fn a_balance_read_during_which_the_outbox_moved_is_read_again_and_a_restless_outbox_is_refused() {
+    let p = FakePorts::new();
+    seed(&p, 4, false);
+    p.add_txn(build::plain_receipt("T-0", "P001", 1));
+    // The WMS captures a transaction while the first balance read runs: the read is repeated
+    // and the watermark covers it.
+    p.wms
+        .capture_during_balance_reads([build::plain_receipt("T-1", "P001", 1)]);
+    let s = settings();
+    let taken = block_on(take_plan(&p, &s, &p.dc, &ann())).unwrap();
+    assert_eq!(taken.plan.watermark, OutboxWatermark(2));
+
+    let p = FakePorts::new();
+    seed(&p, 4, false);
+    let restless = (0..10).map(|i| build::plain_receipt(&format!("R-{i}"), "P001", 1));
+    p.wms.capture_during_balance_reads(restless);
+    let err = block_on(take_plan(&p, &s, &p.dc, &ann())).unwrap_err();
+    assert!(matches!(err, BaselineError::WatermarkMoving { tries: 4, .. }), "{err}");
+    assert_eq!(p.status.status_of(&p.dc), DcStatus::NotStarted, "nothing stored");
+}

@@ -141,9 +141,10 @@ impl HttpFusionClient {
 }
 
 impl BalanceLoader for HttpFusionClient {
-    /// One request per [`super::FusionConfig::balance_lines_per_request`] lines. Retried only
-    /// when Fusion refused the request before processing it (429, 503, a refused connection):
-    /// after a 408, 5xx or a lost answer the lines may be applied, and the caller decides from
+    /// One request per [`super::FusionConfig::balance_lines_per_request`] lines. Retried with
+    /// the client's policy (backoff, `Retry-After`) only when Fusion refused the request before
+    /// processing it (429, 503, a refused connection) or answered without effect (500): after
+    /// a 408, 502, 504 or a lost answer the lines may be applied, and the caller decides from
     /// on-hand instead of sending them blind.
     async fn load_balances(&self, dc: &DcCode, lines: &[BalanceLine]) -> Result<BalanceLoad, FusionError> {
         refuse_negative(lines)?;
@@ -153,7 +154,9 @@ impl BalanceLoader for HttpFusionClient {
             let mut clock = self.t().retry_clock();
             let resp = loop {
                 match self.t().attempt(&req).await {
-                    Err(e) if e.outcome == Outcome::Refused && e.error.is_retryable() => match clock.next_delay(&e) {
+                    // Refused before processing, or answered without effect (a 500): safe to
+                    // send again. Unknown outcomes (408, 502, 504, lost answers) are not.
+                    Err(e) if e.outcome != Outcome::InFlight && e.error.is_retryable() => match clock.next_delay(&e) {
                         Some(d) => tokio::time::sleep(d).await,
                         None => break Err(e),
                     },
