@@ -47,6 +47,9 @@ pub const DC_STATUS_TABLE: &str = "DC_STATUS_TABLE";
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 /// `SyncQueue` URL (fanout-sync only).
 pub const SYNC_QUEUE_URL: &str = "SYNC_QUEUE_URL";
+/// `BaselineQueue` URL: apply requests of the `baseline` function (it sends itself the next
+/// one before its time runs out; `invsync baseline apply --via-lambda` sends the first).
+pub const BASELINE_QUEUE_URL: &str = "BASELINE_QUEUE_URL";
 /// `ReconcileQueue` URL (fanout-sync only): where the 15-minute fan-out sends one
 /// reconciliation request per DC.
 pub const RECONCILE_QUEUE_URL: &str = "RECONCILE_QUEUE_URL";

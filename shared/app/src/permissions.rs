@@ -6,7 +6,8 @@
 //! each function under its role. A function that starts using another adapter adds it here.
 
 use adapters::aws::{
-    audit, dc_status, incidents, item_cache, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions,
+    audit, baseline, baseline_queue, dc_status, incidents, item_cache, lease, ledger, lot_map, review_tasks,
+    run_reports, sns, sqs, Permissions,
 };
 
 /// One resource a function's code uses: its logical id in the template and what the adapter
@@ -80,12 +81,32 @@ pub const CONSOLE: &[Uses] = &[
     uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
 ];
 
+/// baseline: the go-live apply of one DC per message (`BaselineAppPorts`): everything
+/// reconcile-stock uses (its verification is a dry-run reconciliation, adjustment mode goes
+/// through the sync path, refused lines open review tasks), the DC status table (read and
+/// moved), the checkpoint table, and its own queue to continue itself.
+pub const BASELINE: &[Uses] = &[
+    uses("DcStatusTable", dc_status::WRITE_PERMISSIONS),
+    uses("BaselineTable", baseline::PERMISSIONS),
+    uses("BaselineQueue", baseline_queue::PERMISSIONS),
+    uses("LedgerTable", ledger::PERMISSIONS),
+    uses("LotMapTable", lot_map::PERMISSIONS),
+    uses("LeaseTable", lease::PERMISSIONS),
+    uses("ReviewTaskTable", review_tasks::PERMISSIONS),
+    uses("IncidentTable", incidents::PERMISSIONS),
+    uses("RunTable", run_reports::PERMISSIONS),
+    uses("AlertTopic", sns::PERMISSIONS),
+    uses("FusionSecret", crate::secrets::SECRET_PERMISSIONS),
+    uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
+];
+
 /// Every function binary with what its code uses.
 pub const FUNCTIONS: &[(&str, &[Uses])] = &[
     ("fanout-sync", FANOUT_SYNC),
     ("sync-inventory", SYNC_INVENTORY),
     ("reconcile-stock", RECONCILE_STOCK),
     ("console-api", CONSOLE),
+    ("baseline", BASELINE),
 ];
 
 /// What the binary `function` uses, if it is one of [`FUNCTIONS`].

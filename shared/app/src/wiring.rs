@@ -237,6 +237,14 @@ impl App {
         ))
     }
 
+    /// The baseline function's queue (`BASELINE_QUEUE_URL`).
+    pub fn baseline_queue(&self) -> Result<adapters::aws::SqsBaselineQueue, ConfigError> {
+        Ok(adapters::aws::SqsBaselineQueue::new(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            self.env.required(names::BASELINE_QUEUE_URL)?,
+        ))
+    }
+
     /// The reconcile queue (`RECONCILE_QUEUE_URL`), `None` when the variable is not set (a
     /// fan-out that only syncs, as the local run without queued reconciliation wires it).
     pub fn reconcile_queue(&self) -> Option<SqsSyncQueue> {

@@ -14,6 +14,7 @@
 //! - [`audit`]: the console's append-only audit trail (put-if-absent, no update path);
 //!   lists page with an opaque cursor (`LastEvaluatedKey`, encoded);
 //! - [`sns`]: [`SnsAlertSink`]; [`sqs`]: [`SqsSyncQueue`], the per-DC fan-out;
+//!   [`baseline_queue`]: [`SqsBaselineQueue`], the baseline function's apply requests;
 //! - [`WriteCounter`]: how many DynamoDB write requests the stores made (benchmarks);
 //! - [`Permissions`]: the IAM actions each adapter declares next to its calls (`PERMISSIONS` in
 //!   each module), which tools/template-check compares with the roles.
@@ -25,6 +26,7 @@
 
 pub mod audit;
 pub mod baseline;
+pub mod baseline_queue;
 pub mod config;
 mod console_tasks;
 mod cursor;
@@ -45,6 +47,7 @@ pub mod sqs;
 
 pub use audit::DynamoAuditLog;
 pub use baseline::DynamoBaselineCheckpoints;
+pub use baseline_queue::SqsBaselineQueue;
 pub use dc_status::DynamoDcStatus;
 pub use error::WriteCounter;
 pub use incidents::DynamoIncidents;
