@@ -179,3 +179,17 @@ async fn requests_no_retry_can_help_are_alerted_and_acknowledged() {
     assert!(deps.ports.fusion.balance_applications().is_empty());
     assert_eq!(status(&deps), DcStatus::Planned);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_event_parses_as_one_apply_request() {
+    let event: SqsEvent = serde_json::from_str(include_str!("../../../events/baseline/sqs.json")).unwrap();
+    let request = ApplyRequest::parse(event.records[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!((request.dc.as_str(), request.from_chunk), ("DC01", 0));
+    assert_eq!(
+        event.records[0]
+            .attributes
+            .get("MessageDeduplicationId")
+            .map(String::as_str),
+        Some(request.dedup_id().as_str())
+    );
+}

@@ -269,6 +269,33 @@ impl TestEnv {
         ))
     }
 
+    /// The go-live baseline's ports ([`app::BaselineAppPorts`]) as the set-up (or the CLI)
+    /// builds them.
+    pub fn baseline_ports(&self) -> anyhow::Result<app::BaselineAppPorts> {
+        self.baseline_ports_on(&self.sdk, self.ports()?)
+    }
+
+    /// The baseline function's ports in a container running as `session`.
+    pub fn baseline_ports_as(&self, session: &FunctionSession) -> anyhow::Result<app::BaselineAppPorts> {
+        self.baseline_ports_on(&session.sdk, self.ports_as(session)?)
+    }
+
+    fn baseline_ports_on(&self, sdk: &SdkConfig, ports: AppPorts) -> anyhow::Result<app::BaselineAppPorts> {
+        let table = self
+            .provisioned
+            .table("BaselineTable")
+            .context("the functions' BaselineTable")?;
+        Ok(app::BaselineAppPorts {
+            ports,
+            status: self.dc_status_on(sdk)?,
+            checkpoints: adapters::aws::DynamoBaselineCheckpoints::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                table,
+                adapters::aws::WriteCounter::new(),
+            ),
+        })
+    }
+
     /// Declares `dcs` live (`changed_by` "test-harness"), as the local run does: tests of the
     /// sync and reconciliation run on DCs past go-live.
     pub async fn mark_live(&self, dcs: &[DcCode]) -> anyhow::Result<()> {

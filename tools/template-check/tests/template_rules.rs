@@ -32,6 +32,7 @@ const CONFIG_SOURCES: &[&str] = &[
     "functions/sync-inventory/src/main.rs",
     "functions/reconcile-stock/src/main.rs",
     "functions/console-api/src/main.rs",
+    "functions/baseline/src/main.rs",
 ];
 
 /// `"UPPER_CASE_NAMES"` in source text.
@@ -85,6 +86,18 @@ fn required() -> BTreeMap<String, Vec<String>> {
         (
             "reconcile-stock".to_string(),
             own(&wiring).into_iter().chain(own(&reconcile)).collect(),
+        ),
+        (
+            "baseline".to_string(),
+            own(&wiring)
+                .into_iter()
+                .chain(own(&[
+                    "DC_LIST",
+                    "DC_STATUS_TABLE",
+                    "BASELINE_TABLE",
+                    "BASELINE_QUEUE_URL",
+                ]))
+                .collect(),
         ),
         (
             "console-api".to_string(),

@@ -164,6 +164,8 @@ mod tests {
         assert_eq!(
             template.logical_ids(ResourceKind::Queue),
             vec![
+                "BaselineDeadLetterQueue",
+                "BaselineQueue",
                 "ReconcileDeadLetterQueue",
                 "ReconcileQueue",
                 "ScheduledFailureQueue",
