@@ -60,6 +60,44 @@ pub enum Command {
     /// DC go-live statuses: status of every DC, maintenance and resume, declare live.
     #[command(subcommand)]
     Dc(DcCmd),
+    /// Go-live baseline of one DC: plan, apply (dry run unless --execute), status, verify,
+    /// cut over.
+    #[command(subcommand)]
+    Baseline(BaselineCmd),
+}
+
+/// `invsync baseline ...` (`--dc` required). Runs the engine in this process with the
+/// caller's credentials; `apply --via-lambda` hands the apply to the `baseline` function.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCmd {
+    /// Take a plan: WMS balances at an outbox watermark vs Fusion on-hand. Changes nothing in
+    /// Fusion; the DC becomes `planned`.
+    Plan {
+        /// Also write every plan line as CSV to this file.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<std::path::PathBuf>,
+    },
+    /// Apply the DC's current plan. Without `--execute`: a dry run that shows what would be
+    /// sent and changes nothing.
+    Apply {
+        /// Really apply (absolute balances, or adjustments in adjustment mode).
+        #[arg(long)]
+        execute: bool,
+        /// Send the apply to the `baseline` function (`BASELINE_QUEUE_URL`) instead of running
+        /// it here; the progress bar follows the checkpoints.
+        #[arg(long, requires = "execute")]
+        via_lambda: bool,
+        /// With `--via-lambda`: return once the request is sent.
+        #[arg(long, requires = "via_lambda")]
+        no_wait: bool,
+    },
+    /// The DC's status, its current plan and every chunk's progress.
+    Status,
+    /// A dry-run reconciliation of the DC: passes with zero variances outside refused lines
+    /// and unknown items (the DC becomes `verified`). Exit 8 when it does not pass.
+    Verify,
+    /// Settle the outbox up to the watermark and make the DC `live`. Refused unless verified.
+    Cutover,
 }
 
 /// `invsync dc ...`: needs only `DC_STATUS_TABLE` and `AUDIT_TABLE` (no Fusion or WMS).

@@ -161,9 +161,9 @@ pub async fn run<P: ConsolePorts>(
         Command::Discrepancies(p) => render::discrepancies(&discrepancies(svc, who, one(dcs)?, p).await?),
         Command::Audit(p) => render::audit(&svc.list_audit(who, one(dcs)?, &page(p)).await?),
         Command::Dashboard => render::dashboard(&svc.dashboard(who, one(dcs)?).await?),
-        Command::Dc(_) => {
+        Command::Dc(_) | Command::Baseline(_) => {
             return Err(CliError::Usage(
-                "`dc` commands run on the DC status table (crate::execute_dc)".into(),
+                "`dc` and `baseline` commands run on their own ports (crate::execute_dc, crate::execute_baseline)".into(),
             ))
         }
     })

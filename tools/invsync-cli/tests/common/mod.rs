@@ -69,6 +69,12 @@ impl Invsync {
             (names::ALERT_TOPIC_ARN, &r.alert_topic_arn),
             (names::AUDIT_TABLE, audit),
             (
+                names::BASELINE_TABLE,
+                env.provisioned
+                    .table("BaselineTable")
+                    .context("the template's BaselineTable")?,
+            ),
+            (
                 names::DC_STATUS_TABLE,
                 env.provisioned
                     .table("DcStatusTable")
