@@ -1,8 +1,14 @@
 //! Maps a schedule or manual event to a fan-out: one request per DC, on the sync queue
 //! (hourly) or on the reconcile queue (every 15 minutes). Which one is the event's `kind`.
+//!
+//! The sync fan-out sends only to DCs whose go-live status syncs (`live`, read from the DC
+//! status table once per run); the others are held, listed in the answer, logged on one line
+//! and counted (`SyncHeldDcs`). The reconcile fan-out goes to every DC: the reconciliation
+//! itself is report-only for a DC that is not live.
 
-use adapters::aws::{QueueError, SqsSyncQueue};
-use domain::ports::RunKind;
+use adapters::aws::{DynamoDcStatus, QueueError, SqsSyncQueue};
+use domain::golive::{select_for_sync, HeldDc};
+use domain::ports::{DcStatusBoard, RunKind};
 use domain::schedule::{self, SyncRequest};
 use domain::{DcCode, Retryable};
 use lambda_kit::events::{self, Invocation};
@@ -38,14 +44,20 @@ pub const SYNC_QUEUE: ErrorKind = ErrorKind::new("SyncQueue");
 /// or is not configured (`NonRetryable.ReconcileQueue`).
 pub const RECONCILE_QUEUE: ErrorKind = ErrorKind::new("ReconcileQueue");
 
+/// The DC status table could not be read (`Retryable.DcStatus` when a retry can help): the
+/// sync fan-out sends nothing rather than guess which DCs are live.
+pub const DC_STATUS: ErrorKind = ErrorKind::new("DcStatus");
+
 /// What the handler needs, built once in `main`.
-pub struct Deps<Q = SqsSyncQueue> {
+pub struct Deps<Q = SqsSyncQueue, S = DynamoDcStatus> {
     /// Every configured DC.
     pub dcs: Vec<DcCode>,
     /// The sync queue.
     pub queue: Q,
     /// The reconcile queue; `None` refuses a reconcile fan-out (not configured).
     pub reconcile_queue: Option<Q>,
+    /// Each DC's go-live status: only `live` DCs get a sync request.
+    pub statuses: S,
 }
 
 /// What started the fan-out.
@@ -82,6 +94,10 @@ pub struct FanoutResponse {
     pub sent: usize,
     /// The DCs fanned out to.
     pub dcs: Vec<DcCode>,
+    /// DCs of a sync fan-out left out because they are not live, with their status (absent
+    /// when none was).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldDc>,
 }
 
 fn is_sync(kind: &RunKind) -> bool {
@@ -114,13 +130,20 @@ pub(crate) struct Plan {
 /// was sent. A refused event is `NonRetryable.InvalidEvent`; a queue failure is `SyncQueue` or
 /// `ReconcileQueue`, retryable when the queue says so (nothing is sent twice: the queue
 /// deduplicates per DC and slot).
-pub async fn handle<Q: SyncQueue>(deps: &Deps<Q>, event: LambdaEvent<Value>) -> Result<FanoutResponse, HandlerError> {
+pub async fn handle<Q: SyncQueue, S: DcStatusBoard>(
+    deps: &Deps<Q, S>,
+    event: LambdaEvent<Value>,
+) -> Result<FanoutResponse, HandlerError> {
     let Plan {
         kind,
         dcs,
         slot,
         trigger,
     } = plan(&deps.dcs, &event.payload, &event.context.request_id)?;
+    let (dcs, held) = match kind {
+        RunKind::Sync => live_only(&deps.statuses, dcs, &slot).await?,
+        RunKind::Reconcile => (dcs, Vec::new()),
+    };
     let requests = schedule::fan_out(&dcs, &slot, trigger.as_str());
     let (queue, error_kind, metric) = match kind {
         RunKind::Sync => (Some(&deps.queue), SYNC_QUEUE, "SyncRequestsSent"),
@@ -155,7 +178,36 @@ pub async fn handle<Q: SyncQueue>(deps: &Deps<Q>, event: LambdaEvent<Value>) -> 
         trigger,
         sent,
         dcs,
+        held,
     })
+}
+
+/// The live DCs of `dcs` and the held ones (one log line and one metric for the held, however
+/// many). A failed status read fails the fan-out: a DC is never assumed live.
+async fn live_only<S: DcStatusBoard>(
+    statuses: &S,
+    dcs: Vec<DcCode>,
+    slot: &str,
+) -> Result<(Vec<DcCode>, Vec<HeldDc>), HandlerError> {
+    let records = statuses
+        .all()
+        .await
+        .map_err(|e| HandlerError::from_error(DC_STATUS, &e))?;
+    let selection = select_for_sync(&dcs, &records);
+    if !selection.held.is_empty() {
+        let listed: Vec<String> = selection
+            .held
+            .iter()
+            .map(|h| format!("{}:{}", h.dc, h.status))
+            .collect();
+        tracing::info!(slot, held = selection.held.len(), dcs = %listed.join(","), "DCs not live: no sync request");
+        lambda_kit::metrics::MetricSet::new(&[("function", "fanout-sync")])
+            .count("SyncHeldDcs", selection.held.len() as u64)
+            .property("slot", slot.to_string())
+            .property("held", listed.join(","))
+            .emit();
+    }
+    Ok((selection.live, selection.held))
 }
 
 /// A scheduled event's slot is its `time` floored to its kind's period (an hour for the sync,

@@ -3,9 +3,12 @@
 
 use super::*;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use domain::golive::DcStatus;
+use domain::ports::StoreError;
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::json;
 use std::sync::Mutex;
+use testkit::InMemoryDcStatus;
 
 /// The sync queue as a list of what was sent; scriptable to fail the next send.
 #[derive(Default)]
@@ -49,15 +52,53 @@ fn dcs() -> Vec<DcCode> {
         .collect()
 }
 
-fn deps() -> Deps<RecordingQueue> {
+/// The status table, or its outage.
+enum Statuses {
+    Table(InMemoryDcStatus),
+    Down(StoreError),
+}
+
+impl DcStatusBoard for Statuses {
+    async fn get(&self, dc: &DcCode) -> Result<Option<domain::golive::DcStatusRecord>, StoreError> {
+        match self {
+            Statuses::Table(t) => t.get(dc).await,
+            Statuses::Down(e) => Err(e.clone()),
+        }
+    }
+    async fn all(&self) -> Result<Vec<domain::golive::DcStatusRecord>, StoreError> {
+        match self {
+            Statuses::Table(t) => t.all().await,
+            Statuses::Down(e) => Err(e.clone()),
+        }
+    }
+    async fn put(&self, next: &domain::golive::DcStatusRecord, expected: u64) -> Result<(), StoreError> {
+        match self {
+            Statuses::Table(t) => t.put(next, expected).await,
+            Statuses::Down(e) => Err(e.clone()),
+        }
+    }
+}
+
+type TestDeps = Deps<RecordingQueue, Statuses>;
+
+/// Every DC live: the fan-out's tests past go-live.
+fn deps() -> TestDeps {
     Deps {
         dcs: dcs(),
         queue: RecordingQueue::default(),
         reconcile_queue: Some(RecordingQueue::default()),
+        statuses: Statuses::Table(InMemoryDcStatus::all_live(&dcs(), chrono::Utc::now())),
     }
 }
 
-fn reconcile_sent(deps: &Deps<RecordingQueue>) -> Vec<SyncRequest> {
+fn table(deps: &TestDeps) -> &InMemoryDcStatus {
+    match &deps.statuses {
+        Statuses::Table(t) => t,
+        Statuses::Down(_) => panic!("no status table"),
+    }
+}
+
+fn reconcile_sent(deps: &TestDeps) -> Vec<SyncRequest> {
     deps.reconcile_queue
         .as_ref()
         .map(RecordingQueue::sent)
@@ -74,7 +115,7 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
-async fn invoke(deps: &Deps<RecordingQueue>, payload: Value, request_id: &str) -> Result<FanoutResponse, HandlerError> {
+async fn invoke(deps: &TestDeps, payload: Value, request_id: &str) -> Result<FanoutResponse, HandlerError> {
     let mut context = Context::default();
     context.request_id = request_id.to_string();
     handle(deps, LambdaEvent::new(payload, context)).await
@@ -282,4 +323,76 @@ async fn a_reconcile_queue_outage_is_retryable_and_named() {
     assert_eq!(d.error_type, "Retryable.ReconcileQueue");
     invoke(&deps, sample("scheduled-reconcile"), "r").await.unwrap();
     assert_eq!(reconcile_sent(&deps).len(), 3);
+}
+
+#[tokio::test]
+async fn only_live_dcs_get_a_sync_request_and_the_held_ones_are_listed_with_their_status() {
+    let deps = deps();
+    let now = chrono::Utc::now();
+    table(&deps).set(&dcs()[1], DcStatus::Baselining, now);
+    table(&deps).set(&dcs()[2], DcStatus::Maintenance, now);
+    let out = invoke(&deps, sample("scheduled"), "req-1").await.unwrap();
+
+    assert_eq!((out.sent, dc_names(&deps.queue.sent())), (1, vec!["DC01".to_string()]));
+    assert_eq!(
+        serde_json::to_value(&out).unwrap(),
+        json!({"slot": "2026-11-26T23:00Z", "trigger": "schedule", "sent": 1, "dcs": ["DC01"],
+            "held": [{"dc": "DC02", "status": "baselining"}, {"dc": "DC03", "status": "maintenance"}]})
+    );
+    // A manual sync naming a held DC sends nothing for it either.
+    let out = invoke(&deps, json!({"dcs": ["DC02"], "slot": "try"}), "req-2")
+        .await
+        .unwrap();
+    assert_eq!((out.sent, out.held.len()), (0, 1));
+    assert_eq!(deps.queue.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_dc_nobody_has_touched_is_not_started_and_gets_no_sync_request() {
+    let mut deps = deps();
+    deps.statuses = Statuses::Table(InMemoryDcStatus::new());
+    let out = invoke(&deps, sample("scheduled"), "req-1").await.unwrap();
+    assert_eq!(out.sent, 0);
+    assert!(deps.queue.sent().is_empty());
+    assert!(out.held.iter().all(|h| h.status == DcStatus::NotStarted) && out.held.len() == 3);
+}
+
+#[tokio::test]
+async fn a_dc_taken_to_maintenance_stops_syncing_and_syncs_again_once_back_to_live() {
+    let deps = deps();
+    let dc2 = &dcs()[1];
+    let hour = |h: u32| {
+        let mut e = sample("scheduled");
+        e["time"] = json!(format!("2026-11-27T{h:02}:00:04Z"));
+        e
+    };
+    invoke(&deps, hour(1), "h1").await.unwrap();
+    table(&deps).set(dc2, DcStatus::Maintenance, chrono::Utc::now());
+    let out = invoke(&deps, hour(2), "h2").await.unwrap();
+    assert_eq!(
+        out.dcs.iter().map(DcCode::to_string).collect::<Vec<_>>(),
+        ["DC01", "DC03"]
+    );
+    table(&deps).set(dc2, DcStatus::Live, chrono::Utc::now());
+    let out = invoke(&deps, hour(3), "h3").await.unwrap();
+    assert_eq!(out.sent, 3);
+    let dc2_slots: Vec<String> = deps
+        .queue
+        .sent()
+        .into_iter()
+        .filter(|r| &r.dc == dc2)
+        .map(|r| r.slot)
+        .collect();
+    assert_eq!(dc2_slots, ["2026-11-27T01:00Z", "2026-11-27T03:00Z"]);
+}
+
+#[tokio::test]
+async fn a_status_table_outage_sends_no_sync_request_and_is_retryable_but_the_reconcile_fan_out_goes_on() {
+    let mut deps = deps();
+    deps.statuses = Statuses::Down(StoreError::Unavailable("throttled".into()));
+    let d: Diagnostic = invoke(&deps, sample("scheduled"), "r").await.unwrap_err().into();
+    assert_eq!(d.error_type, "Retryable.DcStatus");
+    assert!(deps.queue.sent().is_empty());
+    let out = invoke(&deps, sample("scheduled-reconcile"), "r").await.unwrap();
+    assert_eq!((out.sent, out.held.len()), (3, 0));
 }

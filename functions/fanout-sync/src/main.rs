@@ -3,7 +3,10 @@
 //! (MessageGroupId = DC, deduplication id = DC + schedule slot): for the sync function, or for
 //! the reconcile function when the event's `kind` is `reconcile`.
 //!
-//! Environment: `DC_LIST`, `SYNC_QUEUE_URL` and `RECONCILE_QUEUE_URL` (`app::names`).
+//! Only DCs whose go-live status is `live` get a sync message (`DC_STATUS_TABLE`).
+//!
+//! Environment: `DC_LIST`, `SYNC_QUEUE_URL`, `RECONCILE_QUEUE_URL` and `DC_STATUS_TABLE`
+//! (`app::names`).
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -16,6 +19,7 @@ async fn main() -> Result<(), Error> {
         dcs: config.dcs,
         queue: app.sync_queue()?,
         reconcile_queue: app.reconcile_queue(),
+        statuses: app.dc_status()?,
     };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         fanout_sync::handler::handle(&deps, event)

@@ -72,6 +72,7 @@ async fn a_double_fired_reconcile_schedule_sends_one_message_per_dc_and_a_redeli
     .await
     .unwrap();
     let dcs: Vec<DcCode> = (0..3).map(|i| env.dc(i)).collect();
+    env.mark_live(&dcs).await.unwrap();
     env.wms
         .inject_drift_bands(&DriftBandsRequest {
             dc: None,
@@ -88,6 +89,7 @@ async fn a_double_fired_reconcile_schedule_sends_one_message_per_dc_and_a_redeli
         dcs: dcs.clone(),
         queue: adapters::aws::SqsSyncQueue::new(sqs.clone(), sync_url.clone()),
         reconcile_queue: Some(adapters::aws::SqsSyncQueue::new(sqs.clone(), reconcile_url.clone())),
+        statuses: env.dc_status().unwrap(),
     };
     let scheduled: Value =
         serde_json::from_str(include_str!("../../../events/fanout-sync/scheduled-reconcile.json")).unwrap();
@@ -122,6 +124,7 @@ async fn a_double_fired_reconcile_schedule_sends_one_message_per_dc_and_a_redeli
         settings: domain::reconciliation::ReconcileSettings::default(),
         dcs: dcs.clone(),
         concurrency: 1,
+        statuses: env.dc_status().unwrap(),
     };
     let deliver = |(_, id, _, body): &(String, String, String, String)| {
         let event = sqs_event(&[(id.as_str(), body.clone())]).unwrap();

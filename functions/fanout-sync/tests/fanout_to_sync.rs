@@ -22,6 +22,7 @@ async fn a_double_fired_schedule_sends_one_message_per_dc_and_they_sync_every_dc
     .await
     .unwrap();
     let dcs: Vec<DcCode> = (0..3).map(|i| env.dc(i)).collect();
+    env.mark_live(&dcs).await.unwrap();
     for dc in &dcs {
         env.wms.generate_activity(Some(dc.as_str()), 15).unwrap();
     }
@@ -31,6 +32,7 @@ async fn a_double_fired_schedule_sends_one_message_per_dc_and_they_sync_every_dc
         dcs: dcs.clone(),
         queue: adapters::aws::SqsSyncQueue::new(sqs.clone(), queue_url.clone()),
         reconcile_queue: None,
+        statuses: env.dc_status().unwrap(),
     };
     let scheduled: Value = serde_json::from_str(include_str!("../../../events/fanout-sync/scheduled.json")).unwrap();
 

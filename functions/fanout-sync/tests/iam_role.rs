@@ -24,11 +24,13 @@ async fn the_fan_out_runs_under_its_role() {
     let queue_url = env.provisioned.queue_url("SyncQueue").unwrap().to_string();
     let reconcile_url = env.provisioned.queue_url("ReconcileQueue").unwrap().to_string();
     let dcs: Vec<DcCode> = (0..3).map(|i| env.dc(i)).collect();
+    env.mark_live(&dcs).await.unwrap();
     let client = aws_sdk_sqs::Client::new(&session.sdk);
     let deps = Deps {
         dcs: dcs.clone(),
         queue: adapters::aws::SqsSyncQueue::new(client.clone(), queue_url.clone()),
         reconcile_queue: Some(adapters::aws::SqsSyncQueue::new(client, reconcile_url.clone())),
+        statuses: env.dc_status_as(&session).unwrap(),
     };
     let scheduled: Value = serde_json::from_str(include_str!("../../../events/fanout-sync/scheduled.json")).unwrap();
     let out = handle(
@@ -72,10 +74,11 @@ async fn the_fan_out_runs_under_its_role() {
     assert_eq!(
         exercised,
         [
+            ("DcStatusTable".to_string(), "dynamodb:Scan".to_string()),
             ("ReconcileQueue".to_string(), "sqs:SendMessage".to_string()),
             ("SyncQueue".to_string(), "sqs:SendMessage".to_string())
         ]
         .into(),
-        "the fan-outs call exactly SendMessageBatch (authorized as sqs:SendMessage) on the sync and reconcile queues"
+        "the fan-outs call exactly SendMessageBatch (authorized as sqs:SendMessage) on the sync and reconcile queues, and one Scan of the DC statuses"
     );
 }

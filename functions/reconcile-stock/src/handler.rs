@@ -1,10 +1,16 @@
-//! Maps a schedule or manual event to reconciliation runs of the DCs.
+//! Maps a schedule or manual event to reconciliation runs of the DCs. Each DC's go-live status
+//! is read first ([`reconcile_one`]): a DC that is not live is reconciled report-only.
 
 use crate::metrics::reconcile_metrics;
+use adapters::aws::DynamoDcStatus;
 use app::AppPorts;
 use chrono::TimeDelta;
+use domain::golive::DcStatus;
 use domain::ports::Clock;
-use domain::reconciliation::{reconcile_dc, ReconcileError, ReconcilePorts, ReconcileReport, ReconcileSettings};
+use domain::ports::DcStatusBoard;
+use domain::reconciliation::{
+    reconcile_dc_at_status, ReconcileError, ReconcilePorts, ReconcileReport, ReconcileSettings,
+};
 use domain::{schedule, DcCode, Retryable};
 use futures::stream::{self, StreamExt};
 use lambda_kit::events::{self, Invocation};
@@ -19,7 +25,7 @@ use tracing::{error, info};
 pub const EVERY_DC_FAILED: ErrorKind = ErrorKind::new("EveryDcFailed");
 
 /// What the handler needs, built once in `main`.
-pub struct Deps<P = AppPorts> {
+pub struct Deps<P = AppPorts, S = DynamoDcStatus> {
     /// Every port.
     pub ports: P,
     /// Thresholds and tunables.
@@ -28,6 +34,22 @@ pub struct Deps<P = AppPorts> {
     pub dcs: Vec<DcCode>,
     /// DCs reconciled at once.
     pub concurrency: usize,
+    /// Each DC's go-live status: a DC that is not live is reconciled report-only.
+    pub statuses: S,
+}
+
+/// Reconciles `dc` as its go-live status allows (`domain::reconciliation::reconcile_dc_at_status`).
+/// A status read that fails fails the DC's run (retryable when the table is unavailable): a DC
+/// is never assumed live.
+pub async fn reconcile_one<P: ReconcilePorts, S: DcStatusBoard>(
+    deps: &Deps<P, S>,
+    settings: &ReconcileSettings,
+    dc: &DcCode,
+    run_id: &str,
+    deadline: chrono::DateTime<chrono::Utc>,
+) -> Result<ReconcileReport, ReconcileError> {
+    let status = deps.statuses.get(dc).await?.map_or(DcStatus::NotStarted, |r| r.status);
+    reconcile_dc_at_status(&deps.ports, settings, dc, status, run_id, deadline).await
 }
 
 /// The handler's answer: the run and, per DC, its report or why it failed.
@@ -77,8 +99,8 @@ pub(crate) struct Plan {
 /// Reconciles the planned DCs (at most `concurrency` at once) and answers a per-DC summary.
 /// Fails only for a refused event (`NonRetryable.InvalidEvent`) or when every DC failed for a
 /// retryable reason (`Retryable.EveryDcFailed`), so the scheduler's retry can help.
-pub async fn handle<P: ReconcilePorts>(
-    deps: &Deps<P>,
+pub async fn handle<P: ReconcilePorts, S: DcStatusBoard>(
+    deps: &Deps<P, S>,
     event: LambdaEvent<Value>,
 ) -> Result<ReconcileResponse, HandlerError> {
     let plan = plan(&deps.dcs, &event.payload, &event.context.request_id)?;
@@ -90,7 +112,7 @@ pub async fn handle<P: ReconcilePorts>(
             let settings = &settings;
             let run_id = &plan.run_id;
             async move {
-                let r = reconcile_dc(&deps.ports, settings, &dc, run_id, deadline).await;
+                let r = reconcile_one(deps, settings, &dc, run_id, deadline).await;
                 (dc, r)
             }
         })

@@ -10,7 +10,10 @@ use lambda_runtime::{Context, Diagnostic};
 use rust_decimal::Decimal;
 use serde_json::json;
 use testkit::build::{self, plain_item};
-use testkit::FakePorts;
+use testkit::{FakePorts, InMemoryDcStatus};
+
+/// The handler on the fakes, with an in-memory DC status table.
+pub(crate) type TestDeps = Deps<FakePorts, InMemoryDcStatus>;
 
 pub(crate) fn sample(name: &str) -> Value {
     let text = match name {
@@ -24,8 +27,8 @@ pub(crate) fn sample(name: &str) -> Value {
 }
 
 /// DC01 where the WMS counts 12 of ITM-P in STORES and Fusion 10: a variance of 2, in the
-/// auto-correct tier by default.
-pub(crate) fn deps(configured: &[&str]) -> Deps<FakePorts> {
+/// auto-correct tier by default. Every configured DC is live.
+pub(crate) fn deps(configured: &[&str]) -> TestDeps {
     let ports = FakePorts::new();
     ports.add_item(plain_item("ITM-P"));
     let key = BalanceKey::new(ports.dc.clone(), build::item("ITM-P"), build::sub("STORES"), None);
@@ -51,10 +54,14 @@ pub(crate) fn deps(configured: &[&str]) -> Deps<FakePorts> {
         settings: ReconcileSettings::default(),
         dcs: configured.iter().map(|d| build::dc(d)).collect(),
         concurrency: 2,
+        statuses: InMemoryDcStatus::all_live(
+            &configured.iter().map(|d| build::dc(d)).collect::<Vec<_>>(),
+            build::epoch(),
+        ),
     }
 }
 
-async fn invoke(deps: &Deps<FakePorts>, payload: Value) -> Result<ReconcileResponse, HandlerError> {
+async fn invoke(deps: &TestDeps, payload: Value) -> Result<ReconcileResponse, HandlerError> {
     let mut context = Context::default();
     context.request_id = "req-1".into();
     handle(deps, LambdaEvent::new(payload, context)).await
@@ -169,4 +176,90 @@ fn plans_follow_the_sample_events() {
     assert_eq!(p.dcs.iter().map(|d| d.as_str()).collect::<Vec<_>>(), vec!["DC01"]);
     assert!(p.dry_run);
     assert_eq!(p.run_id, "reconcile:manual-after-recount:dry");
+}
+
+/// The DC status table during an outage.
+pub(crate) struct StatusesDown;
+
+impl DcStatusBoard for StatusesDown {
+    async fn get(&self, _: &DcCode) -> Result<Option<domain::golive::DcStatusRecord>, domain::ports::StoreError> {
+        Err(domain::ports::StoreError::Unavailable("throttled".into()))
+    }
+    async fn all(&self) -> Result<Vec<domain::golive::DcStatusRecord>, domain::ports::StoreError> {
+        Err(domain::ports::StoreError::Unavailable("throttled".into()))
+    }
+    async fn put(&self, _: &domain::golive::DcStatusRecord, _: u64) -> Result<(), domain::ports::StoreError> {
+        Err(domain::ports::StoreError::Unavailable("throttled".into()))
+    }
+}
+
+/// `deps` with the WMS counting 120 of ITM-P against Fusion's 10: a variance of 110, alert tier.
+pub(crate) fn large_drift_deps() -> TestDeps {
+    let d = deps(&["DC01"]);
+    d.ports.wms.set_balance(WmsBalance {
+        key: BalanceKey::new(d.ports.dc.clone(), build::item("ITM-P"), build::sub("STORES"), None),
+        quantity: Decimal::from(120),
+        uom: build::uom("EA"),
+        expiration: None,
+        serials: Vec::new(),
+    });
+    d
+}
+
+#[tokio::test]
+async fn a_baselining_dc_with_a_large_drift_is_reported_but_gets_no_alert_hold_task_or_correction() {
+    let deps = large_drift_deps();
+    deps.statuses
+        .set(&build::dc("DC01"), DcStatus::Baselining, build::epoch());
+    let resp = invoke(&deps, sample("scheduled")).await.unwrap();
+    let r = report(&resp, "DC01");
+    assert_eq!((r.alert, r.dry_run), (1, true), "{r:?}");
+    assert!(
+        r.report_only.as_deref().is_some_and(|w| w.contains("baselining")),
+        "{:?}",
+        r.report_only
+    );
+    assert_eq!((r.alerts_published, r.holds_placed, r.tasks_opened), (0, 0, 0));
+    assert_eq!(deps.ports.alerts.count(), 0);
+    assert!(deps.ports.wms.hold_history(&build::dc("DC01")).is_empty());
+    assert!(deps.ports.tasks.records().is_empty());
+    assert_eq!(deps.ports.fusion.post_calls(), 0);
+    let json = serde_json::to_value(&resp).unwrap();
+    assert!(
+        json["dcs"]["DC01"]["report_only"]
+            .as_str()
+            .is_some_and(|w| w.contains("not live")),
+        "{json}"
+    );
+
+    // Once live, the same drift alerts and holds.
+    deps.statuses.set(&build::dc("DC01"), DcStatus::Live, build::epoch());
+    let resp = invoke(&deps, sample("scheduled")).await.unwrap();
+    let r = report(&resp, "DC01");
+    assert_eq!(
+        (r.alerts_published, r.holds_placed, r.report_only.clone()),
+        (1, 1, None)
+    );
+}
+
+#[tokio::test]
+async fn a_status_read_that_fails_fails_the_dc_as_retryable_and_nothing_is_acted_on() {
+    let d = large_drift_deps();
+    let deps = Deps {
+        ports: d.ports,
+        settings: d.settings,
+        dcs: d.dcs,
+        concurrency: d.concurrency,
+        statuses: StatusesDown,
+    };
+    let mut context = Context::default();
+    context.request_id = "req-1".into();
+    let e = handle(&deps, LambdaEvent::new(sample("scheduled"), context))
+        .await
+        .unwrap_err();
+    let d: Diagnostic = e.into();
+    assert_eq!(d.error_type, "Retryable.EveryDcFailed");
+    assert_eq!(deps.ports.alerts.count(), 0);
+    assert!(deps.ports.wms.hold_history(&build::dc("DC01")).is_empty());
+    assert_eq!(deps.ports.fusion.post_calls(), 0);
 }

@@ -19,4 +19,5 @@ pub fn reconcile_metrics(r: &domain::reconciliation::ReconcileReport) -> MetricS
         .metric("ReconcileDuration", Unit::Milliseconds, r.duration_ms as f64)
         .property("run_id", r.run_id.as_str())
         .property("dry_run", r.dry_run)
+        .property("report_only", r.report_only.is_some())
 }

@@ -8,12 +8,13 @@
 //! schedule, or both modes in one slot find the adjustments already posted (their ids derive
 //! from run id and key) and the incidents already open, and act no second time.
 
-use crate::handler::Deps;
+use crate::handler::{reconcile_one, Deps};
 use crate::metrics::reconcile_metrics;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
+use domain::ports::DcStatusBoard;
 use domain::ports::{Alert, AlertSink, Clock, Severity};
-use domain::reconciliation::{reconcile_dc, ReconcilePorts};
+use domain::reconciliation::ReconcilePorts;
 use domain::schedule::ReconcileRequest;
 use domain::{DcCode, Retryable};
 use lambda_kit::{ErrorKind, HandlerError};
@@ -36,7 +37,10 @@ enum Disposition {
 /// failures (after the queue's maxReceiveCount, the dead-letter queue); a message that can
 /// never succeed (malformed, a DC outside `DC_LIST`, a read no retry fixes) is logged,
 /// alerted and acknowledged. Never fails the invocation as a whole.
-pub async fn handle_messages<P: ReconcilePorts>(deps: &Deps<P>, event: LambdaEvent<SqsEvent>) -> SqsBatchResponse {
+pub async fn handle_messages<P: ReconcilePorts, S: DcStatusBoard>(
+    deps: &Deps<P, S>,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
     let deadline = lambda_kit::events::invocation_deadline(event.context.deadline, deps.ports.clock().now());
     let mut response = SqsBatchResponse::default();
     let mut retry_rest = false;
@@ -50,7 +54,11 @@ pub async fn handle_messages<P: ReconcilePorts>(deps: &Deps<P>, event: LambdaEve
     response
 }
 
-async fn process<P: ReconcilePorts>(deps: &Deps<P>, record: &SqsMessage, deadline: DateTime<Utc>) -> Disposition {
+async fn process<P: ReconcilePorts, S: DcStatusBoard>(
+    deps: &Deps<P, S>,
+    record: &SqsMessage,
+    deadline: DateTime<Utc>,
+) -> Disposition {
     let body = record.body.as_deref().unwrap_or_default();
     let request = match ReconcileRequest::parse(body) {
         Ok(r) => r,
@@ -67,10 +75,13 @@ async fn process<P: ReconcilePorts>(deps: &Deps<P>, record: &SqsMessage, deadlin
         return Disposition::Done;
     }
     let run_id = request.reconcile_run_id();
-    match reconcile_dc(&deps.ports, &deps.settings, &request.dc, &run_id, deadline).await {
+    match reconcile_one(deps, &deps.settings, &request.dc, &run_id, deadline).await {
         Ok(report) => {
             reconcile_metrics(&report).emit();
-            info!(dc = %request.dc, run_id, keys = report.keys_compared, stopped_early = report.stopped_early, "reconcile message done");
+            info!(
+                dc = %request.dc, run_id, keys = report.keys_compared, stopped_early = report.stopped_early,
+                report_only = report.report_only.as_deref().unwrap_or(""), "reconcile message done"
+            );
             Disposition::Done
         }
         Err(e) if e.is_retryable() => {
@@ -85,7 +96,7 @@ async fn process<P: ReconcilePorts>(deps: &Deps<P>, record: &SqsMessage, deadlin
     }
 }
 
-async fn alert<P: ReconcilePorts>(deps: &Deps<P>, dc: Option<&DcCode>, what: &str, detail: &str) {
+async fn alert<P: ReconcilePorts, S>(deps: &Deps<P, S>, dc: Option<&DcCode>, what: &str, detail: &str) {
     let Some(dc) = dc.cloned().or_else(|| DcCode::parse("UNKNOWN").ok()) else {
         return;
     };
@@ -117,7 +128,10 @@ fn is_sqs(payload: &Value) -> bool {
 /// Routes an invocation: an SQS event to [`handle_messages`] (answering its batch response),
 /// anything else to the one-invocation mode [`crate::handler::handle`] (a manual run, or a
 /// schedule's event as the local run sends it), with that mode's answer and errors.
-pub async fn handle_any<P: ReconcilePorts>(deps: &Deps<P>, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+pub async fn handle_any<P: ReconcilePorts, S: DcStatusBoard>(
+    deps: &Deps<P, S>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, HandlerError> {
     let answer = if is_sqs(&event.payload) {
         let LambdaEvent { payload, context } = event;
         let sqs: SqsEvent = serde_json::from_value(payload)

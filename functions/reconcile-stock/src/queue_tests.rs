@@ -36,7 +36,7 @@ fn context() -> Context {
     c
 }
 
-async fn deliver(deps: &Deps<testkit::FakePorts>, event: SqsEvent) -> Vec<String> {
+async fn deliver(deps: &crate::handler::tests::TestDeps, event: SqsEvent) -> Vec<String> {
     handle_messages(deps, LambdaEvent::new(event, context()))
         .await
         .batch_item_failures
@@ -128,4 +128,40 @@ async fn handle_any_routes_sqs_to_the_per_dc_mode_and_the_rest_to_the_one_invoca
         .unwrap_err()
         .into();
     assert_eq!(d.error_type, "NonRetryable.InvalidEvent");
+}
+
+#[tokio::test]
+async fn a_reconcile_message_for_a_dc_not_live_acts_on_nothing_and_one_whose_status_cannot_be_read_comes_back() {
+    let deps = crate::handler::tests::large_drift_deps();
+    deps.statuses.set(
+        &testkit::build::dc("DC01"),
+        domain::golive::DcStatus::Maintenance,
+        testkit::build::epoch(),
+    );
+    assert!(deliver(&deps, sqs_sample()).await.is_empty());
+    assert_eq!(deps.ports.alerts.count(), 0);
+    assert!(deps.ports.wms.hold_history(&testkit::build::dc("DC01")).is_empty());
+    assert!(deps.ports.tasks.records().is_empty());
+    assert!(
+        deps.ports.run_reports.reports().is_empty(),
+        "report-only: nothing saved"
+    );
+
+    let down = Deps {
+        ports: deps.ports,
+        settings: deps.settings,
+        dcs: deps.dcs,
+        concurrency: deps.concurrency,
+        statuses: crate::handler::tests::StatusesDown,
+    };
+    let event = sqs_sample();
+    let ids: Vec<String> = event.records.iter().filter_map(|r| r.message_id.clone()).collect();
+    let failed = handle_messages(&down, LambdaEvent::new(event, context()))
+        .await
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect::<Vec<_>>();
+    assert_eq!(failed, ids, "returned for retry, never taken for live");
+    assert_eq!(down.ports.alerts.count(), 0);
 }

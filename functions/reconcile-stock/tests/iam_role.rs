@@ -17,12 +17,21 @@ use wms_sim::{BalanceRow, Control, DriftRequest};
 
 const FUNCTION: &str = "reconcile-stock";
 
+/// Spawned under IAM with every DC live (set by the set-up, not the role): these runs act.
+async fn spawn_live(options: EnvOptions) -> TestEnv {
+    let env = TestEnv::spawn_under_iam(options).await.unwrap();
+    let dcs: Vec<_> = (0..env.options.dcs).map(|i| env.dc(i)).collect();
+    env.mark_live(&dcs).await.unwrap();
+    env
+}
+
 fn deps(env: &TestEnv, session: &FunctionSession) -> Deps {
     Deps {
         ports: env.ports_as(session).unwrap(),
         settings: ReconcileSettings::default(),
         dcs: (0..env.options.dcs).map(|i| env.dc(i)).collect(),
         concurrency: 4,
+        statuses: env.dc_status_as(session).unwrap(),
     }
 }
 
@@ -83,7 +92,7 @@ fn count(resp: &Value, dc: &str, field: &str) -> u64 {
 /// open incidents and tasks read back every run, run reports saved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tier_of_a_reconciliation_runs_under_its_role() {
-    let env = TestEnv::spawn_under_iam(EnvOptions::default()).await.unwrap();
+    let env = spawn_live(EnvOptions::default()).await;
     let session = env.function(FUNCTION).await.unwrap();
     assert_eq!(session.role, "ReconcileStockRole");
     let deps = deps(&env, &session);
@@ -130,6 +139,7 @@ async fn every_tier_of_a_reconciliation_runs_under_its_role() {
         ("LotMapTable", "dynamodb:GetItem"),
         ("RunTable", "dynamodb:PutItem"),
         ("AlertTopic", "sns:Publish"),
+        ("DcStatusTable", "dynamodb:GetItem"),
     ] {
         assert!(
             exercised.contains(&(resource.to_string(), action.to_string())),
@@ -142,7 +152,7 @@ async fn every_tier_of_a_reconciliation_runs_under_its_role() {
 /// calls nothing more than in the direct mode, and a redelivered message acts once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconcile_message_runs_under_its_role_and_a_redelivery_acts_once() {
-    let env = TestEnv::spawn_under_iam(EnvOptions::default()).await.unwrap();
+    let env = spawn_live(EnvOptions::default()).await;
     let session = env.function(FUNCTION).await.unwrap();
     let deps = deps(&env, &session);
     let d = env.dc(1);
@@ -188,13 +198,12 @@ fn failure_of(env: &TestEnv, session: &FunctionSession) -> String {
 /// emulator refuses, every DC fails, and the check names the action.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_without_an_action_the_code_calls_fails_naming_it() {
-    let env = TestEnv::spawn_under_iam(EnvOptions {
+    let env = spawn_live(EnvOptions {
         dcs: 1,
         items: 100,
         ..EnvOptions::default()
     })
-    .await
-    .unwrap();
+    .await;
     let session = env
         .function_with(FUNCTION, "-noquery", |statements| {
             for s in statements.iter_mut() {
@@ -218,13 +227,12 @@ async fn a_role_without_an_action_the_code_calls_fails_naming_it() {
 /// Query through; the harness's resource check still names it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_incident_query_the_old_role_lacked_is_named_on_its_table() {
-    let env = TestEnv::spawn_under_iam(EnvOptions {
+    let env = spawn_live(EnvOptions {
         dcs: 1,
         items: 100,
         ..EnvOptions::default()
     })
-    .await
-    .unwrap();
+    .await;
     let session = env
         .function_with(FUNCTION, "-old", |statements| {
             for s in statements.iter_mut().filter(|s| s.resources.contains("IncidentTable")) {

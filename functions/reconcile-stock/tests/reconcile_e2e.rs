@@ -20,8 +20,12 @@ const SCHEDULED: &str = include_str!("../../../events/reconcile-stock/scheduled.
 const DRY_RUN: &str = include_str!("../../../events/reconcile-stock/manual-dry-run.json");
 const DRY_RUN_ALL: &str = include_str!("../../../events/reconcile-stock/manual-dry-run-all-dcs.json");
 
+/// Every DC of the seed live: these runs act on variances.
 async fn spawn() -> TestEnv {
-    TestEnv::spawn(EnvOptions::default()).await.unwrap()
+    let env = TestEnv::spawn(EnvOptions::default()).await.unwrap();
+    let dcs: Vec<_> = (0..env.options.dcs).map(|i| env.dc(i)).collect();
+    env.mark_live(&dcs).await.unwrap();
+    env
 }
 
 fn deps(env: &TestEnv, settings: ReconcileSettings) -> Deps {
@@ -30,6 +34,7 @@ fn deps(env: &TestEnv, settings: ReconcileSettings) -> Deps {
         settings,
         dcs: (0..env.options.dcs).map(|i| env.dc(i)).collect(),
         concurrency: 4,
+        statuses: env.dc_status().unwrap(),
     }
 }
 

@@ -56,11 +56,13 @@ async fn fifty_staged_unprocessed_rows_raise_no_variance_before_or_after_fusion_
     .await
     .unwrap();
     let dc = env.dc(0);
+    env.mark_live(std::slice::from_ref(&dc)).await.unwrap();
     let deps = Deps {
         ports: env.ports().unwrap(),
         settings: ReconcileSettings::default(),
         dcs: vec![dc.clone()],
         concurrency: 2,
+        statuses: env.dc_status().unwrap(),
     };
     let inbox = env.subscribe_alerts().await.unwrap();
     env.wms.generate_activity(Some(dc.as_str()), 70).unwrap();

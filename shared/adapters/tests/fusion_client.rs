@@ -997,6 +997,72 @@ async fn balance_transactions_set_absolute_balances_and_report_failures() {
 }
 
 #[tokio::test]
+async fn the_balance_loader_retries_only_what_fusion_did_not_apply_and_reports_refused_lines() {
+    use domain::ports::BalanceLoader;
+    let env = start().await;
+    let c = client(&env);
+    let (item, _) = stocked(&env, Control::Plain, dec!(0));
+    let it = &env.catalog.items[item];
+    let line = |qty| BalanceLine {
+        item: ItemNumber::parse(it.number.clone()).unwrap(),
+        subinventory: SubinventoryCode::parse("BULK").unwrap(),
+        quantity: qty,
+        uom: Uom::parse(it.uom.clone()).unwrap(),
+        lots: Vec::new(),
+        serials: Vec::new(),
+    };
+    let applied = |sim: &RunningSim| {
+        sim.balance_applications()
+            .get(&("DC01".to_string(), it.number.clone(), "BULK".to_string()))
+            .copied()
+            .unwrap_or(0)
+    };
+    // 503 and 500 did not take effect: sent again, applied once.
+    for status in [503, 500] {
+        let before = applied(&env.sim);
+        env.sim
+            .set_faults(fault("inventoryBalanceTransactions", FaultStatus::Code(status), 1));
+        let load = c.load_balances(&dc(), &[line(dec!(7))]).await.unwrap();
+        assert!(load.refused.is_empty() && load.requests == 1, "{load:?}");
+        assert_eq!(applied(&env.sim), before + 1, "HTTP {status}");
+    }
+    // 408 after the lines were applied: not sent again; the caller decides from on-hand.
+    env.sim.reset_stats();
+    env.sim.set_faults(fault(
+        "inventoryBalanceTransactions",
+        FaultStatus::Word("408".into()),
+        1,
+    ));
+    let before = applied(&env.sim);
+    let lost = c.load_balances(&dc(), &[line(dec!(9))]).await;
+    assert!(
+        matches!(lost, Err(FusionError::Unavailable { status: 408 })),
+        "{lost:?}"
+    );
+    assert_eq!(applied(&env.sim), before + 1);
+    assert_eq!(env.sim.request_count("POST inventoryBalanceTransactions"), 1);
+    assert_eq!(env.sim.onhand("DC01", &it.number, "BULK", None), dec!(9));
+    // A line the processing step refuses comes back with Fusion's text; the rest is applied.
+    env.sim.set_faults(Faults::default());
+    env.sim.refuse_balance_items(&[it.number.as_str()]);
+    let unknown = BalanceLine {
+        item: ItemNumber::parse("NOPE-1").unwrap(),
+        ..line(dec!(1))
+    };
+    let load = c.load_balances(&dc(), &[line(dec!(3)), unknown]).await.unwrap();
+    assert_eq!(load.refused.len(), 2, "{load:?}");
+    assert!(load.refused[0].detail.contains("cycle count"));
+    assert_eq!(env.sim.onhand("DC01", &it.number, "BULK", None), dec!(9));
+    // A pod without the resource answers 404: NotFound.
+    env.sim.set_faults(Faults {
+        missing_resources: vec!["inventoryBalanceTransactions".into()],
+        ..Faults::default()
+    });
+    let missing = c.load_balances(&dc(), &[line(dec!(3))]).await;
+    assert!(matches!(missing, Err(FusionError::NotFound(_))), "{missing:?}");
+}
+
+#[tokio::test]
 async fn batch_reads_and_all_or_none_refusals() {
     let env = start().await;
     let c = client(&env);

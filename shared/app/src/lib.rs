@@ -9,6 +9,8 @@
 //!   [`SyncInventoryConfig`], [`ReconcileStockConfig`]) and the engines' tunables;
 //! - [`wiring`]: [`App`], which builds one port at a time (a tool reading two tables needs no
 //!   Fusion or WMS credentials), and [`AppPorts`], every port the sync and reconciliation use;
+//! - [`baseline`]: [`BaselineAppPorts`], the engines' ports plus the go-live tables
+//!   ([`App::baseline_ports`]), for the baseline function and the CLI;
 //! - [`console`]: [`ConsolePortsApp`], the engines' ports plus the audit trail as the
 //!   operator console's ports ([`App::console_ports`], [`App::audit`]);
 //! - [`secrets`]: reading a secret from Secrets Manager at cold start;
@@ -17,6 +19,7 @@
 //! Local provisioning (creating resources from `infra/template.yaml`) is not here: production
 //! wiring only ever reads resource names from the environment.
 
+pub mod baseline;
 pub mod config;
 pub mod console;
 pub mod names;
@@ -25,6 +28,7 @@ pub mod secrets;
 pub mod settings;
 pub mod wiring;
 
+pub use baseline::BaselineAppPorts;
 pub use config::{ConfigError, Env};
 pub use console::ConsolePortsApp;
 pub use settings::{FanoutConfig, ReconcileStockConfig, SyncInventoryConfig};

@@ -25,12 +25,31 @@ pub const AUDIT_TABLE: &str = "AUDIT_TABLE";
 /// `ItemCacheTable`: Fusion item master facts shared by the sync's containers. Set for
 /// sync-inventory only; without it the Fusion client caches items in its process alone.
 pub const ITEM_CACHE_TABLE: &str = "ITEM_CACHE_TABLE";
+/// `BaselineTable`: go-live baseline plans and chunk checkpoints (the baseline function and
+/// the CLI that drives it).
+pub const BASELINE_TABLE: &str = "BASELINE_TABLE";
+/// Go-live baseline: lines per chunk (200).
+pub const BASELINE_CHUNK_SIZE: &str = "BASELINE_CHUNK_SIZE";
+/// Go-live baseline: chunks sent to Fusion at once per DC (4).
+pub const BASELINE_CHUNKS_IN_FLIGHT: &str = "BASELINE_CHUNKS_IN_FLIGHT";
+/// Go-live baseline: `balance_transactions` (default) or `adjustments` (pods without
+/// `inventoryBalanceTransactions`).
+pub const BASELINE_MODE: &str = "BASELINE_MODE";
+/// Go-live baseline: lease of a chunk being posted, in seconds (300).
+pub const BASELINE_CHUNK_LEASE_SECS: &str = "BASELINE_CHUNK_LEASE_SECS";
+/// Go-live baseline: stop starting chunks this long before the deadline, in seconds (60).
+pub const BASELINE_SAFETY_MARGIN_SECS: &str = "BASELINE_SAFETY_MARGIN_SECS";
 /// Lifetime of an item cache entry, in seconds (86400).
 pub const ITEM_CACHE_TTL_SECS: &str = "ITEM_CACHE_TTL_SECS";
+/// `DcStatusTable`: each DC's go-live status (fanout-sync, reconcile-stock, the CLI).
+pub const DC_STATUS_TABLE: &str = "DC_STATUS_TABLE";
 /// `AlertTopic` ARN.
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 /// `SyncQueue` URL (fanout-sync only).
 pub const SYNC_QUEUE_URL: &str = "SYNC_QUEUE_URL";
+/// `BaselineQueue` URL: apply requests of the `baseline` function (it sends itself the next
+/// one before its time runs out; `invsync baseline apply --via-lambda` sends the first).
+pub const BASELINE_QUEUE_URL: &str = "BASELINE_QUEUE_URL";
 /// `ReconcileQueue` URL (fanout-sync only): where the 15-minute fan-out sends one
 /// reconciliation request per DC.
 pub const RECONCILE_QUEUE_URL: &str = "RECONCILE_QUEUE_URL";

@@ -6,7 +6,8 @@
 //! each function under its role. A function that starts using another adapter adds it here.
 
 use adapters::aws::{
-    audit, incidents, item_cache, lease, ledger, lot_map, review_tasks, run_reports, sns, sqs, Permissions,
+    audit, baseline, baseline_queue, dc_status, incidents, item_cache, lease, ledger, lot_map, review_tasks,
+    run_reports, sns, sqs, Permissions,
 };
 
 /// One resource a function's code uses: its logical id in the template and what the adapter
@@ -23,11 +24,12 @@ const fn uses(resource: &'static str, permissions: Permissions) -> Uses {
     Uses { resource, permissions }
 }
 
-/// fanout-sync: the per-DC fan-outs onto the sync queue (hourly) and the reconcile queue
-/// (every 15 minutes).
+/// fanout-sync: the per-DC fan-outs onto the sync queue (hourly, live DCs only, so it scans
+/// the DC statuses) and the reconcile queue (every 15 minutes).
 pub const FANOUT_SYNC: &[Uses] = &[
     uses("SyncQueue", sqs::PERMISSIONS),
     uses("ReconcileQueue", sqs::PERMISSIONS),
+    uses("DcStatusTable", dc_status::SCAN_PERMISSIONS),
 ];
 
 /// sync-inventory: the sync engine's ports ([`crate::wiring::AppPorts`] as `SyncPorts`), the
@@ -45,8 +47,10 @@ pub const SYNC_INVENTORY: &[Uses] = &[
     uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
 ];
 
-/// reconcile-stock: everything sync-inventory uses plus the incidents.
+/// reconcile-stock: everything sync-inventory uses plus the incidents, and the DC's go-live
+/// status (a DC not live is reconciled report-only).
 pub const RECONCILE_STOCK: &[Uses] = &[
+    uses("DcStatusTable", dc_status::READ_PERMISSIONS),
     uses("LedgerTable", ledger::PERMISSIONS),
     uses("LotMapTable", lot_map::PERMISSIONS),
     uses("LeaseTable", lease::PERMISSIONS),
@@ -77,12 +81,32 @@ pub const CONSOLE: &[Uses] = &[
     uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
 ];
 
+/// baseline: the go-live apply of one DC per message (`BaselineAppPorts`): everything
+/// reconcile-stock uses (its verification is a dry-run reconciliation, adjustment mode goes
+/// through the sync path, refused lines open review tasks), the DC status table (read and
+/// moved), the checkpoint table, and its own queue to continue itself.
+pub const BASELINE: &[Uses] = &[
+    uses("DcStatusTable", dc_status::WRITE_PERMISSIONS),
+    uses("BaselineTable", baseline::PERMISSIONS),
+    uses("BaselineQueue", baseline_queue::PERMISSIONS),
+    uses("LedgerTable", ledger::PERMISSIONS),
+    uses("LotMapTable", lot_map::PERMISSIONS),
+    uses("LeaseTable", lease::PERMISSIONS),
+    uses("ReviewTaskTable", review_tasks::PERMISSIONS),
+    uses("IncidentTable", incidents::PERMISSIONS),
+    uses("RunTable", run_reports::PERMISSIONS),
+    uses("AlertTopic", sns::PERMISSIONS),
+    uses("FusionSecret", crate::secrets::SECRET_PERMISSIONS),
+    uses("WmsApiKeySecret", crate::secrets::SECRET_PERMISSIONS),
+];
+
 /// Every function binary with what its code uses.
 pub const FUNCTIONS: &[(&str, &[Uses])] = &[
     ("fanout-sync", FANOUT_SYNC),
     ("sync-inventory", SYNC_INVENTORY),
     ("reconcile-stock", RECONCILE_STOCK),
     ("console-api", CONSOLE),
+    ("baseline", BASELINE),
 ];
 
 /// What the binary `function` uses, if it is one of [`FUNCTIONS`].

@@ -1,11 +1,12 @@
 //! The typed configuration of each function, read from an [`Env`] at cold start, and the
-//! engines' tunables ([`sync_settings`], [`reconcile_settings`]). Defaults are the domain's
+//! engines' tunables ([`sync_settings`], [`reconcile_settings`], [`baseline_settings`]). Defaults are the domain's
 //! (`SyncSettings::default()`, `ReconcileSettings::default()`); the variables are in
 //! [`crate::names`].
 
 use crate::config::{parse_dc_list, ConfigError, Env};
 use crate::names;
 use chrono::Duration;
+use domain::golive::baseline::{BaselineMode, BaselineSettings};
 use domain::reconciliation::ReconcileSettings;
 use domain::sync::SyncSettings;
 use domain::{DcCode, Thresholds};
@@ -97,6 +98,25 @@ pub fn sync_settings(env: &Env) -> Result<SyncSettings, ConfigError> {
     })
 }
 
+/// [`BaselineSettings`] of the go-live baseline from `BASELINE_CHUNK_SIZE` (200 lines),
+/// `BASELINE_CHUNKS_IN_FLIGHT` (4), `BASELINE_MODE` (`balance_transactions` or `adjustments`),
+/// `BASELINE_CHUNK_LEASE_SECS` (300) and `BASELINE_SAFETY_MARGIN_SECS` (60), plus the
+/// [`reconcile_settings`] its verification and adjustment mode use.
+pub fn baseline_settings(env: &Env) -> Result<BaselineSettings, ConfigError> {
+    let d = BaselineSettings::default();
+    Ok(BaselineSettings {
+        chunk_size: env.parsed_or(names::BASELINE_CHUNK_SIZE, d.chunk_size)?,
+        chunks_in_flight: env.parsed_or(names::BASELINE_CHUNKS_IN_FLIGHT, d.chunks_in_flight)?,
+        mode: env.parsed_or::<BaselineMode>(names::BASELINE_MODE, d.mode)?,
+        chunk_lease: Duration::seconds(env.parsed_or(names::BASELINE_CHUNK_LEASE_SECS, d.chunk_lease.num_seconds())?),
+        safety_margin: Duration::seconds(
+            env.parsed_or(names::BASELINE_SAFETY_MARGIN_SECS, d.safety_margin.num_seconds())?,
+        ),
+        reconcile: reconcile_settings(env)?,
+        ..d
+    })
+}
+
 /// [`ReconcileSettings`] from `VARIANCE_AUTO_CORRECT_BELOW` (5), `VARIANCE_ALERT_ABOVE` (50),
 /// `VARIANCE_THRESHOLDS_PER_DC` (see [`parse_per_dc`]), `RECONCILE_ORPHAN_RETRY_CAP` (3),
 /// `RECONCILE_STALE_IN_FLIGHT_SECS` (900), plus the [`sync_settings`] used for adjustments and
@@ -158,6 +178,20 @@ mod tests {
         assert!(parse_per_dc("DC03=20:2").unwrap_err().contains("below"));
         assert!(parse_per_dc("DC03").is_err());
         assert!(parse_per_dc("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn baseline_settings_read_their_variables_and_refuse_an_unknown_mode() {
+        let vars = env(&[
+            ("BASELINE_CHUNK_SIZE", "50"),
+            ("BASELINE_MODE", "adjustments"),
+            ("SYNC_CONCURRENCY", "3"),
+        ]);
+        let b = baseline_settings(&vars).unwrap();
+        assert_eq!((b.chunk_size, b.chunks_in_flight), (50, 4));
+        assert_eq!(b.mode, BaselineMode::Adjustments);
+        assert_eq!(b.reconcile.sync.concurrency, 3);
+        assert!(baseline_settings(&env(&[("BASELINE_MODE", "fbdi")])).is_err());
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::config::{ConfigError, Env};
 use crate::names;
 use crate::secrets::fetch_secret;
 use adapters::aws::{
-    DynamoDcLease, DynamoIncidents, DynamoItemCache, DynamoLotMap, DynamoReviewTasks, DynamoRunReports,
-    DynamoSyncLedger, SnsAlertSink, SqsSyncQueue, WriteCounter,
+    DynamoBaselineCheckpoints, DynamoDcLease, DynamoDcStatus, DynamoIncidents, DynamoItemCache, DynamoLotMap,
+    DynamoReviewTasks, DynamoRunReports, DynamoSyncLedger, SnsAlertSink, SqsSyncQueue, WriteCounter,
 };
 use adapters::fusion::{FusionConfig, HttpFusionClient};
 use adapters::wms::{HttpWmsClient, WmsConfig};
@@ -167,6 +167,15 @@ impl App {
         )))
     }
 
+    /// The go-live baseline checkpoints (`BASELINE_TABLE`).
+    pub fn baseline_checkpoints(&self) -> Result<DynamoBaselineCheckpoints, ConfigError> {
+        Ok(DynamoBaselineCheckpoints::new(
+            self.ddb.clone(),
+            self.table(names::BASELINE_TABLE)?,
+            self.writes.clone(),
+        ))
+    }
+
     /// The per-DC leases (`LEASE_TABLE`).
     pub fn lease(&self) -> Result<DynamoDcLease, ConfigError> {
         Ok(DynamoDcLease::new(
@@ -203,6 +212,15 @@ impl App {
         ))
     }
 
+    /// Each DC's go-live status (`DC_STATUS_TABLE`).
+    pub fn dc_status(&self) -> Result<DynamoDcStatus, ConfigError> {
+        Ok(DynamoDcStatus::new(
+            self.ddb.clone(),
+            self.table(names::DC_STATUS_TABLE)?,
+            self.writes.clone(),
+        ))
+    }
+
     /// The alert topic (`ALERT_TOPIC_ARN`).
     pub fn alerts(&self) -> Result<SnsAlertSink, ConfigError> {
         Ok(SnsAlertSink::new(
@@ -216,6 +234,14 @@ impl App {
         Ok(SqsSyncQueue::new(
             aws_sdk_sqs::Client::new(&self.sdk),
             self.env.required(names::SYNC_QUEUE_URL)?,
+        ))
+    }
+
+    /// The baseline function's queue (`BASELINE_QUEUE_URL`).
+    pub fn baseline_queue(&self) -> Result<adapters::aws::SqsBaselineQueue, ConfigError> {
+        Ok(adapters::aws::SqsBaselineQueue::new(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            self.env.required(names::BASELINE_QUEUE_URL)?,
         ))
     }
 

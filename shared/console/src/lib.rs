@@ -29,7 +29,9 @@
 //!   [`ConsoleService::close_txn`]. A retried WMS transaction is `pending_sync` again and is
 //!   posted by the next sync of its DC (it is still in the WMS outbox as `sync_failed`); a
 //!   retried adjustment (never in the outbox) is posted by the retry itself;
-//! - history (`history`): [`ConsoleService::list_runs`], [`ConsoleService::list_audit`].
+//! - history (`history`): [`ConsoleService::list_runs`], [`ConsoleService::list_audit`];
+//! - DC go-live statuses (`golive`): [`DcStatusDesk`], on the status table and the audit trail
+//!   only: read every DC's status, take a DC to maintenance and back, declare a DC live.
 
 use chrono::Duration;
 use domain::console::{AuditEntry, Principal};
@@ -39,6 +41,7 @@ use tracing::warn;
 
 mod dashboard;
 mod error;
+mod golive;
 mod history;
 mod holds;
 mod tasks;
@@ -48,6 +51,7 @@ pub mod types;
 pub use domain::console::{PageOf, PageRequest};
 pub use domain::ports::ConsolePorts;
 pub use error::ConsoleError;
+pub use golive::{DcStatusDesk, StatusRequest};
 pub use tasks::adjustment_id_for;
 pub use types::*;
 

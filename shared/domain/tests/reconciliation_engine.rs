@@ -3,13 +3,16 @@
 //! touches nothing.
 
 use chrono::{Duration, NaiveDate};
+use domain::golive::DcStatus;
 use domain::ids::{DcCode, ItemNumber, LotNumber, SerialNumber};
 use domain::ledger::{Failure, FusionRef, LedgerEntry, SyncState};
 use domain::ports::{
     Clock, FusionError, FusionInventory, FusionLot, Landed, LedgerRow, OnhandRow, PostReceipt, Severity, SyncOutcome,
     WarehouseSystem, WmsBalance,
 };
-use domain::reconciliation::{adjustment_id, reconcile_dc, ReconcilePorts, ReconcileReport, ReconcileSettings};
+use domain::reconciliation::{
+    adjustment_id, reconcile_dc, reconcile_dc_at_status, ReconcilePorts, ReconcileReport, ReconcileSettings,
+};
 use domain::sync::SyncPorts;
 use domain::txn::{ItemInfo, SourceRef, StagedPost, WmsTransaction};
 use domain::variance::{BalanceKey, Thresholds, Tier};
@@ -559,6 +562,54 @@ fn a_dry_run_changes_nothing_anywhere() {
     assert!(p.fake.wms.hold_history(&p.dc()).is_empty());
     assert!(p.fake.run_reports.reports().is_empty());
     assert_eq!(p.fusion_qty("ITM-S", "STORES", None), Decimal::from(100));
+}
+
+#[test]
+fn a_dc_that_is_not_live_is_reconciled_report_only_whatever_its_drift() {
+    for status in DcStatus::ALL.into_iter().filter(|s| *s != DcStatus::Live) {
+        let p = one_key_per_tier();
+        let deadline = p.fake.deadline_in(10);
+        let settings = ReconcileSettings::default();
+        let r = block_on(reconcile_dc_at_status(&p, &settings, &p.dc(), status, "r1", deadline)).unwrap();
+        assert!(r.dry_run, "{status}");
+        assert_eq!(
+            (r.auto_correct, r.review, r.alert),
+            (1, 1, 1),
+            "{status}: still compared"
+        );
+        let why = r.report_only.clone().unwrap_or_default();
+        assert!(why.contains(status.as_str()) && why.contains("not live"), "{why}");
+        assert_eq!(
+            (
+                r.adjustments_posted,
+                r.tasks_opened,
+                r.incidents_opened,
+                r.alerts_published,
+                r.holds_placed
+            ),
+            (0, 0, 0, 0, 0),
+            "{status}"
+        );
+        assert!(p.fake.fusion.posts().is_empty(), "{status}");
+        assert!(p.fake.tasks.records().is_empty(), "{status}");
+        assert_eq!(p.fake.alerts.count(), 0, "{status}");
+        assert!(p.fake.wms.hold_history(&p.dc()).is_empty(), "{status}");
+    }
+
+    // The same DC live acts on the same drift.
+    let p = one_key_per_tier();
+    let deadline = p.fake.deadline_in(10);
+    let r = block_on(reconcile_dc_at_status(
+        &p,
+        &ReconcileSettings::default(),
+        &p.dc(),
+        DcStatus::Live,
+        "r1",
+        deadline,
+    ))
+    .unwrap();
+    assert_eq!((r.dry_run, r.report_only.as_deref()), (false, None));
+    assert_eq!((r.adjustments_posted, r.alerts_published, r.holds_placed), (1, 1, 1));
 }
 
 #[test]

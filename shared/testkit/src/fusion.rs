@@ -118,7 +118,11 @@ struct State {
     next_txn_id: u64,
     latency: Option<(ManualClock, Duration)>,
     yields: bool,
+    balance: balance::BalanceState,
 }
+
+mod balance;
+pub use balance::BalanceFault;
 
 impl Default for State {
     fn default() -> Self {
@@ -142,6 +146,7 @@ impl Default for State {
             next_txn_id: 500_000_001,
             latency: None,
             yields: false,
+            balance: balance::BalanceState::default(),
         }
     }
 }

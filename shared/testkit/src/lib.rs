@@ -28,6 +28,7 @@
 //! fakes never panic.
 
 pub mod build;
+pub mod checkpoints;
 pub mod clock;
 pub mod console;
 pub mod fusion;
@@ -40,9 +41,10 @@ pub mod store;
 pub mod wms;
 
 pub use build::TxnBuilder;
+pub use checkpoints::InMemoryBaselineCheckpoints;
 pub use clock::ManualClock;
 pub use console::InMemoryAudit;
-pub use fusion::{AcceptedPost, FakeFusion, PostMatch, PostMode};
+pub use fusion::{AcceptedPost, BalanceFault, FakeFusion, PostMatch, PostMode};
 pub use golive::InMemoryDcStatus;
 pub use ops::{Closed, InMemoryIncidents, InMemoryRunReports, InMemoryTasks, RecordingAlerts, TaskRecord};
 pub use ports::FakePorts;

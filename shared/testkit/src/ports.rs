@@ -3,12 +3,15 @@
 
 use crate::build::{self, DEFAULT_DC};
 use crate::{
-    FakeFusion, FakeWms, InMemoryAudit, InMemoryIncidents, InMemoryLease, InMemoryLedger, InMemoryLotMap,
-    InMemoryRunReports, InMemoryTasks, ManualClock, RecordingAlerts,
+    FakeFusion, FakeWms, InMemoryAudit, InMemoryBaselineCheckpoints, InMemoryDcStatus, InMemoryIncidents,
+    InMemoryLease, InMemoryLedger, InMemoryLotMap, InMemoryRunReports, InMemoryTasks, ManualClock, RecordingAlerts,
 };
 use chrono::{DateTime, Duration, Utc};
+use domain::golive::baseline::BaselinePorts;
+use domain::golive::OutboxWatermark;
 use domain::ids::DcCode;
 use domain::ports::{Clock, ConsolePorts};
+use domain::ports::{DcStatusBoard, StoreError};
 use domain::reconciliation::ReconcilePorts;
 use domain::sync::SyncPorts;
 use domain::txn::{ItemInfo, WmsTransaction};
@@ -42,6 +45,10 @@ pub struct FakePorts {
     pub clock: ManualClock,
     /// The console's audit trail.
     pub audit: InMemoryAudit,
+    /// DC go-live statuses (empty: every DC `not_started`, no baseline watermark).
+    pub status: InMemoryDcStatus,
+    /// Baseline plans and chunk checkpoints.
+    pub checkpoints: InMemoryBaselineCheckpoints,
 }
 
 impl Default for FakePorts {
@@ -73,6 +80,8 @@ impl FakePorts {
             alerts: RecordingAlerts::new(),
             clock: ManualClock::new(),
             audit: InMemoryAudit::new(),
+            status: InMemoryDcStatus::new(),
+            checkpoints: InMemoryBaselineCheckpoints::new(),
         }
     }
 
@@ -144,6 +153,25 @@ impl SyncPorts for FakePorts {
     }
     fn clock(&self) -> &ManualClock {
         &self.clock
+    }
+    async fn baseline_watermark(&self, dc: &DcCode) -> Result<Option<OutboxWatermark>, StoreError> {
+        Ok(self.status.get(dc).await?.and_then(|r| r.watermark))
+    }
+}
+
+impl BaselinePorts for FakePorts {
+    type Status = InMemoryDcStatus;
+    type Checkpoints = InMemoryBaselineCheckpoints;
+    type Loader = FakeFusion;
+
+    fn status(&self) -> &InMemoryDcStatus {
+        &self.status
+    }
+    fn checkpoints(&self) -> &InMemoryBaselineCheckpoints {
+        &self.checkpoints
+    }
+    fn loader(&self) -> &FakeFusion {
+        &self.fusion
     }
 }
 

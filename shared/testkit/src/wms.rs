@@ -72,6 +72,7 @@ struct State {
     balance_faults: Faults<WmsError>,
     hold_faults: Faults<WmsError>,
     outbox_calls: u64,
+    during_balances: std::collections::VecDeque<WmsTransaction>,
 }
 
 impl State {
@@ -302,6 +303,12 @@ impl FakeWms {
         lock(&self.state).balance_faults.push(n, error);
     }
 
+    /// Each of the next `balances` calls first captures one of `txns` into its DC's outbox,
+    /// in order: the WMS working while its balances are read.
+    pub fn capture_during_balance_reads(&self, txns: impl IntoIterator<Item = WmsTransaction>) {
+        lock(&self.state).during_balances.extend(txns);
+    }
+
     /// The next `n` `place_hold` or `holds` calls fail with `error`.
     pub fn fail_next_holds(&self, n: usize, error: WmsError) {
         lock(&self.state).hold_faults.push(n, error);
@@ -341,6 +348,7 @@ impl WarehouseSystem for FakeWms {
                     raw_id: e.raw_id.clone(),
                     txn: e.txn.clone(),
                     failed_before: matches!(e.status, WmsTxnStatus::SyncFailed { .. }),
+                    sequence: Some(e.seq),
                 })
                 .collect(),
             next_cursor,
@@ -366,6 +374,9 @@ impl WarehouseSystem for FakeWms {
         let mut s = lock(&self.state);
         if let Some(e) = s.balance_faults.take() {
             return Err(e);
+        }
+        if let Some(txn) = s.during_balances.pop_front() {
+            s.push(txn.dc().clone(), txn.id().to_string(), Ok(txn));
         }
         s.known(dc)?;
         check_limit(limit)?;

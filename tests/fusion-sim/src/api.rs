@@ -218,7 +218,10 @@ async fn run_fusion(
     }
     let staged_post = method == Method::POST && resource == "inventoryStagedTransactions" && segments.len() == 1;
     let online = staged_post && is_online(&body);
-    let injected = lock(&shared.faults).decide(&endpoint, &resource, staged_post, online);
+    let balance_post = method == Method::POST && resource == "inventoryBalanceTransactions" && segments.len() == 1;
+    // A scripted 408 on a balance POST applies the lines and then answers 408 (as a staged
+    // POST stages its row), so the client cannot tell whether they landed.
+    let injected = lock(&shared.faults).decide(&endpoint, &resource, staged_post || balance_post, online);
     let (mut stage_only, mut drop_after) = (false, false);
     match injected {
         Injected::None => {}
@@ -299,6 +302,14 @@ async fn run_fusion(
     };
     if drop_after {
         return reset_response();
+    }
+    if stage_only && balance_post {
+        let e = ApiError::new(
+            408,
+            "SIM-408",
+            "The request timed out. The balances may still be processed.",
+        );
+        return api_error(&e, None, fv);
     }
     response
 }

@@ -313,6 +313,73 @@ impl RunningSim {
         Ok(rest::parse_decimal(&out["quantity"]).unwrap_or_default())
     }
 
+    /// How many times each (organization, item, subinventory) balance line was applied
+    /// through `inventoryBalanceTransactions`.
+    pub fn balance_applications(&self) -> BTreeMap<(String, String, String), u64> {
+        lock(&self.shared.sim).balance_applied.clone()
+    }
+
+    /// Items whose balance lines the processing step refuses from now on (replacing the list).
+    pub fn refuse_balance_items(&self, items: &[&str]) {
+        lock(&self.shared.sim).refuse_balance_items = items.iter().map(|s| (*s).to_string()).collect();
+    }
+
+    /// Empties every on-hand balance of `org` (a Fusion that starts with nothing, before a
+    /// go-live baseline). Returns how many balances were emptied.
+    pub fn clear_onhand(&self, org: &str) -> usize {
+        let mut sim = lock(&self.shared.sim);
+        let Some(o) = sim.org_index(org) else { return 0 };
+        let state = &mut sim.orgs[o];
+        let mut cleared = 0;
+        for item in 0..state.rows.len() {
+            for sub in 0..state::SUBS {
+                if state.bal(item, sub).is_some() {
+                    state.with_bal(item, sub, |b| *b = state::Bal::default());
+                    cleared += 1;
+                }
+            }
+        }
+        cleared
+    }
+
+    /// Changes about `share` (0..=1) of `org`'s balances, chosen by `seed`, silently (no
+    /// transaction recorded): a plain balance gains 1..=9, a lot balance loses its last lot
+    /// and gains 1..=5 in its first, a serial balance loses one serial and gains a new one
+    /// (same count, different serials). Returns how many balances were changed.
+    pub fn scramble_onhand(&self, org: &str, seed: u64, share: f64) -> usize {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut sim = lock(&self.shared.sim);
+        let Some(o) = sim.org_index(org) else { return 0 };
+        let state = &mut sim.orgs[o];
+        let mut changed = 0;
+        for item in 0..state.rows.len() {
+            for sub in 0..state::SUBS {
+                if state.bal(item, sub).is_none() || !rng.random_bool(share.clamp(0.0, 1.0)) {
+                    continue;
+                }
+                let bump = Decimal::from(rng.random_range(1..=9u32));
+                state.with_bal(item, sub, |b| {
+                    if let Some(first) = b.lots.keys().next().cloned() {
+                        if b.lots.len() > 1 {
+                            if let Some((_, q)) = b.lots.pop_last() {
+                                b.qty -= q;
+                            }
+                        }
+                        *b.lots.entry(first).or_default() += bump;
+                        b.qty += bump;
+                    } else if let Some(s) = b.serials.pop_first() {
+                        b.serials.insert(format!("{s}-X"));
+                    } else {
+                        b.qty += bump;
+                    }
+                });
+                changed += 1;
+            }
+        }
+        changed
+    }
+
     /// Makes `item` unknown to `org` (item exists in the master but is not assigned).
     pub fn unassign_item(&self, org: &str, item: &str) {
         let mut sim = lock(&self.shared.sim);

@@ -113,6 +113,12 @@ pub struct SimState {
     pub next_txn_id: i64,
     /// Next balance-transaction batch id.
     pub next_balance_id: i64,
+    /// Balance lines applied through `inventoryBalanceTransactions`, per (organization, item,
+    /// subinventory), so a test can prove none was applied twice.
+    pub balance_applied: BTreeMap<(String, String, String), u64>,
+    /// Items whose balance lines the processing step refuses (`INV-BAL-PROC`), as a pod's
+    /// validation refuses a line it cannot take; the other lines go on.
+    pub refuse_balance_items: BTreeSet<String>,
     /// Settings.
     pub settings: Settings,
     /// Due times of Concurrent rows, `(due, TransactionInterfaceId)`. Entries may be stale (row
@@ -244,6 +250,8 @@ impl SimState {
             next_interface_id: 300_100_000_001,
             next_txn_id: 900_100_000_001,
             next_balance_id: 500_001,
+            balance_applied: BTreeMap::new(),
+            refuse_balance_items: BTreeSet::new(),
             settings,
             concurrent_due: BTreeSet::new(),
         }

@@ -19,7 +19,7 @@ mod resources;
 pub use aws_local::{calls, iam, one_at_a_time, AlertInbox, ReceivedAlert};
 pub use resources::resources_from;
 
-use adapters::aws::DynamoItemCache;
+use adapters::aws::{DynamoDcStatus, DynamoItemCache};
 use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient, TransactionMode};
 use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
 use anyhow::{anyhow, Context as _};
@@ -245,6 +245,74 @@ impl TestEnv {
             ttl,
             adapters::aws::WriteCounter::new(),
         ))
+    }
+
+    /// The provisioned `DcStatusTable` as a tool builds it (on the set-up's credentials).
+    pub fn dc_status(&self) -> anyhow::Result<DynamoDcStatus> {
+        self.dc_status_on(&self.sdk)
+    }
+
+    /// The `DcStatusTable` as a container running as `session` builds it.
+    pub fn dc_status_as(&self, session: &FunctionSession) -> anyhow::Result<DynamoDcStatus> {
+        self.dc_status_on(&session.sdk)
+    }
+
+    fn dc_status_on(&self, sdk: &SdkConfig) -> anyhow::Result<DynamoDcStatus> {
+        let table = self
+            .provisioned
+            .table("DcStatusTable")
+            .context("the functions' DcStatusTable")?;
+        Ok(DynamoDcStatus::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            table,
+            adapters::aws::WriteCounter::new(),
+        ))
+    }
+
+    /// The go-live baseline's ports ([`app::BaselineAppPorts`]) as the set-up (or the CLI)
+    /// builds them.
+    pub fn baseline_ports(&self) -> anyhow::Result<app::BaselineAppPorts> {
+        self.baseline_ports_on(&self.sdk, self.ports()?)
+    }
+
+    /// The baseline function's ports in a container running as `session`.
+    pub fn baseline_ports_as(&self, session: &FunctionSession) -> anyhow::Result<app::BaselineAppPorts> {
+        self.baseline_ports_on(&session.sdk, self.ports_as(session)?)
+    }
+
+    fn baseline_ports_on(&self, sdk: &SdkConfig, ports: AppPorts) -> anyhow::Result<app::BaselineAppPorts> {
+        let table = self
+            .provisioned
+            .table("BaselineTable")
+            .context("the functions' BaselineTable")?;
+        Ok(app::BaselineAppPorts {
+            ports,
+            status: self.dc_status_on(sdk)?,
+            checkpoints: adapters::aws::DynamoBaselineCheckpoints::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                table,
+                adapters::aws::WriteCounter::new(),
+            ),
+        })
+    }
+
+    /// Declares `dcs` live (`changed_by` "test-harness"), as the local run does: tests of the
+    /// sync and reconciliation run on DCs past go-live.
+    pub async fn mark_live(&self, dcs: &[DcCode]) -> anyhow::Result<()> {
+        let board = self.dc_status()?;
+        let by = domain::console::UserId::parse("test-harness").map_err(|e| anyhow!("{e}"))?;
+        for dc in dcs {
+            domain::golive::declare_dc_live(
+                &board,
+                dc,
+                by.clone(),
+                chrono::Utc::now(),
+                "integration test past go-live",
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(())
     }
 
     /// Every AWS call so far (empty unless spawned under IAM).

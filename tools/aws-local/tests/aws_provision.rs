@@ -43,7 +43,7 @@ async fn provisioning_creates_what_the_template_declares_and_is_idempotent() {
             kinds(ResourceKind::Queue),
             kinds(ResourceKind::Topic)
         ),
-        (8, 5, 1)
+        (10, 7, 1)
     );
     let ledger = first.table("LedgerTable").unwrap();
     assert!(ledger.starts_with("invsync-dev-ledger-") && ledger.ends_with(&options.suffix));

@@ -57,6 +57,69 @@ pub enum Command {
     Audit(PageArgs),
     /// The DC's dashboard: last runs, backlog by ledger state, open work, accuracy.
     Dashboard,
+    /// DC go-live statuses: status of every DC, maintenance and resume, declare live.
+    #[command(subcommand)]
+    Dc(DcCmd),
+    /// Go-live baseline of one DC: plan, apply (dry run unless --execute), status, verify,
+    /// cut over.
+    #[command(subcommand)]
+    Baseline(BaselineCmd),
+}
+
+/// `invsync baseline ...` (`--dc` required). Runs the engine in this process with the
+/// caller's credentials; `apply --via-lambda` hands the apply to the `baseline` function.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCmd {
+    /// Take a plan: WMS balances at an outbox watermark vs Fusion on-hand. Changes nothing in
+    /// Fusion; the DC becomes `planned`.
+    Plan {
+        /// Also write every plan line as CSV to this file.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<std::path::PathBuf>,
+    },
+    /// Apply the DC's current plan. Without `--execute`: a dry run that shows what would be
+    /// sent and changes nothing.
+    Apply {
+        /// Really apply (absolute balances, or adjustments in adjustment mode).
+        #[arg(long)]
+        execute: bool,
+        /// Send the apply to the `baseline` function (`BASELINE_QUEUE_URL`) instead of running
+        /// it here; the progress bar follows the checkpoints.
+        #[arg(long, requires = "execute")]
+        via_lambda: bool,
+        /// With `--via-lambda`: return once the request is sent.
+        #[arg(long, requires = "via_lambda")]
+        no_wait: bool,
+    },
+    /// The DC's status, its current plan and every chunk's progress.
+    Status,
+    /// A dry-run reconciliation of the DC: passes with zero variances outside refused lines
+    /// and unknown items (the DC becomes `verified`). Exit 8 when it does not pass.
+    Verify,
+    /// Settle the outbox up to the watermark and make the DC `live`. Refused unless verified.
+    Cutover,
+}
+
+/// `invsync dc ...`: needs only `DC_STATUS_TABLE` and `AUDIT_TABLE` (no Fusion or WMS).
+#[derive(Debug, Subcommand)]
+pub enum DcCmd {
+    /// Every DC of `DC_LIST` (or the `--dc`): status, who, when, why, outbox watermark.
+    Status,
+    /// Take a live DC out for maintenance (no sync; reconciliation report-only) with a reason.
+    Maintenance {
+        /// Why (recorded on the DC and in the audit trail).
+        #[arg(long, value_parser = parse_reason)]
+        reason: Reason,
+    },
+    /// Bring a DC in maintenance back to live.
+    Resume,
+    /// Declare a DC live without a baseline: only for a DC invsync already synced before
+    /// go-live statuses existed (the upgrade to this release). Refused unless `not_started`.
+    DeclareLive {
+        /// Why (recorded on the DC and in the audit trail).
+        #[arg(long, value_parser = parse_reason)]
+        reason: Reason,
+    },
 }
 
 /// Paging of a list.

@@ -11,6 +11,7 @@
 //! | 5    | unavailable: AWS, the WMS or Fusion did not answer; retrying may help (503) |
 //! | 6    | forbidden or not signed in: the roles given with `--as-role` do not allow it (401/403) |
 //! | 7    | upstream refused: the WMS or Fusion said no, or a stored record is unreadable (502) |
+//! | 8    | a baseline verification ran and did not pass (variances outside refused lines)     |
 
 use console::ConsoleError;
 use domain::Retryable;
@@ -33,6 +34,8 @@ pub const UNAVAILABLE: u8 = 5;
 pub const FORBIDDEN: u8 = 6;
 /// Upstream refused.
 pub const UPSTREAM: u8 = 7;
+/// A baseline verification did not pass.
+pub const NOT_VERIFIED: u8 = 8;
 
 /// Why a command failed. Messages never hold secrets (configuration errors name variables,
 /// not values).
@@ -44,6 +47,8 @@ pub enum CliError {
     Usage(String),
     /// The environment does not configure the stores or clients.
     Config(String),
+    /// A baseline verification ran and did not pass; the document is the report.
+    NotVerified(serde_json::Value, String),
 }
 
 impl CliError {
@@ -52,6 +57,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => USAGE,
             CliError::Config(_) => FAILURE,
+            CliError::NotVerified(..) => NOT_VERIFIED,
             CliError::Console(e) => match e {
                 ConsoleError::BadRequest(_) => USAGE,
                 ConsoleError::NotFound(_) => NOT_FOUND,
@@ -70,6 +76,7 @@ impl CliError {
             CliError::Console(e) => e.code(),
             CliError::Usage(_) => "usage",
             CliError::Config(_) => "config",
+            CliError::NotVerified(..) => "not_verified",
         }
     }
 
@@ -80,6 +87,9 @@ impl CliError {
 
     /// The `--json` error document.
     pub fn to_json(&self) -> serde_json::Value {
+        if let CliError::NotVerified(report, _) = self {
+            return report.clone();
+        }
         json!({ "error": { "code": self.code(), "message": self.to_string(), "retryable": self.retryable() } })
     }
 }
@@ -90,6 +100,7 @@ impl fmt::Display for CliError {
             CliError::Console(e) => e.fmt(f),
             CliError::Usage(m) => write!(f, "usage: {m}"),
             CliError::Config(m) => write!(f, "configuration: {m}"),
+            CliError::NotVerified(_, m) => write!(f, "verification did not pass: {m}"),
         }
     }
 }

@@ -3,7 +3,9 @@
 //! `console::ConsoleService`: parse ([`args`]), build the operator ([`operator`]), run one
 //! operation ([`run`]), print it as a table or one JSON document ([`render`]), exit with a code
 //! that says what happened ([`exit`]). Wiring from the environment is in `main.rs`
-//! (`app::App::console_ports`, the functions' variable names plus `AUDIT_TABLE`).
+//! (`app::App::console_ports`, the functions' variable names plus `AUDIT_TABLE`); the `dc`
+//! commands ([`dc`]) wire only `DC_STATUS_TABLE` and `AUDIT_TABLE`; the `baseline` commands
+//! ([`baseline`]) wire the go-live engine (`app::App::baseline_ports`).
 //!
 //! The operator holds every role on the DC given with `--dc` (without it, the work-queue lists
 //! cover every DC of `DC_LIST`) unless `--as-role` narrows the roles. Authorization is still
@@ -11,6 +13,9 @@
 //! when refused). The audit trail names `--actor`, else the OS user.
 
 pub mod args;
+pub mod baseline;
+pub mod baseline_render;
+pub mod dc;
 pub mod exit;
 pub mod render;
 pub mod run;
@@ -111,12 +116,47 @@ pub async fn execute<P: ConsolePorts>(
     run::run(svc, &who, &dcs, &cli.command).await
 }
 
+/// Runs a `dc` command on `desk` (the binary's and the in-process tests' entry point).
+pub async fn execute_dc<B: domain::ports::DcStatusBoard, A: domain::ports::AuditLog>(
+    desk: &console::DcStatusDesk<B, A>,
+    cli: &Cli,
+    dc_list: impl FnOnce() -> Result<Vec<DcCode>, String>,
+    os_user: Option<String>,
+) -> Result<Output, CliError> {
+    let (dcs, who) = prepare(cli, dc_list, os_user)?;
+    match &cli.command {
+        args::Command::Dc(cmd) => dc::run(desk, &who, &dcs, cmd, chrono::Utc::now()).await,
+        _ => Err(CliError::Usage("not a `dc` command".into())),
+    }
+}
+
+/// Runs a `baseline` command on `ports` (the binary's and the in-process tests' entry point).
+/// `progress` draws the apply's bar on stderr.
+pub async fn execute_baseline<P: domain::golive::baseline::BaselinePorts>(
+    ports: &P,
+    settings: &domain::golive::baseline::BaselineSettings,
+    queue: baseline::Queue<'_>,
+    cli: &Cli,
+    os_user: Option<String>,
+    progress: bool,
+) -> Result<Output, CliError> {
+    let (dcs, who) = prepare(cli, || Err("not used".into()), os_user)?;
+    let (args::Command::Baseline(cmd), [dc]) = (&cli.command, dcs.as_slice()) else {
+        return Err(CliError::Usage("not a `baseline` command with one --dc".into()));
+    };
+    baseline::run(ports, settings, queue, &who, dc, cmd, progress).await
+}
+
 /// What to print and the exit code: the answer on stdout (JSON or text); on failure the
 /// message on stderr and, with `--json`, the error document on stdout.
 pub fn finish(result: Result<Output, CliError>, json: bool) -> (String, String, u8) {
     match result {
         Ok(out) if json => (format!("{}\n", out.json), String::new(), exit::OK),
         Ok(out) => (out.text, String::new(), exit::OK),
+        Err(CliError::NotVerified(report, text)) if !json => {
+            let summary = "invsync: verification did not pass\n".to_string();
+            (text, summary, CliError::NotVerified(report, String::new()).exit_code())
+        }
         Err(e) => {
             let stdout = if json {
                 format!("{}\n", e.to_json())

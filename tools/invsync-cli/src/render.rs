@@ -29,7 +29,7 @@ pub struct Output {
 }
 
 impl Output {
-    fn new<T: Serialize>(value: &T, text: String) -> Self {
+    pub(crate) fn new<T: Serialize>(value: &T, text: String) -> Self {
         let json = serde_json::to_value(value).unwrap_or_else(
             |e| json!({ "error": { "code": "internal", "message": e.to_string(), "retryable": false } }),
         );
@@ -37,7 +37,7 @@ impl Output {
     }
 }
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
@@ -45,7 +45,7 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-fn cut(s: &str) -> String {
+pub(crate) fn cut(s: &str) -> String {
     cut_to(s, CELL_MAX)
 }
 
@@ -59,7 +59,7 @@ fn cut_to(s: &str, max: usize) -> String {
     out
 }
 
-fn at(t: &DateTime<Utc>) -> String {
+pub(crate) fn at(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 

@@ -44,11 +44,12 @@ pub struct Discrepancies {
     pub incidents: Vec<IncidentDiscrepancy>,
 }
 
-/// Whether `command` may run over several DCs (the work-queue lists).
+/// Whether `command` may run over several DCs (the work-queue lists, `dc status`).
 pub fn spans_dcs(command: &Command) -> bool {
     matches!(
         command,
-        Command::Tasks(TasksCmd::List { .. })
+        Command::Dc(crate::args::DcCmd::Status)
+            | Command::Tasks(TasksCmd::List { .. })
             | Command::Holds(HoldsCmd::List)
             | Command::Incidents(IncidentsCmd::List(_))
             | Command::Syncs(SyncsCmd::List { .. })
@@ -160,6 +161,11 @@ pub async fn run<P: ConsolePorts>(
         Command::Discrepancies(p) => render::discrepancies(&discrepancies(svc, who, one(dcs)?, p).await?),
         Command::Audit(p) => render::audit(&svc.list_audit(who, one(dcs)?, &page(p)).await?),
         Command::Dashboard => render::dashboard(&svc.dashboard(who, one(dcs)?).await?),
+        Command::Dc(_) | Command::Baseline(_) => {
+            return Err(CliError::Usage(
+                "`dc` and `baseline` commands run on their own ports (crate::execute_dc, crate::execute_baseline)".into(),
+            ))
+        }
     })
 }
 

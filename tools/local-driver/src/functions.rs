@@ -115,6 +115,7 @@ pub fn with_resources(
         (names::LEASE_TABLE, &resources.lease_table),
         (names::RUN_TABLE, &resources.run_table),
         (names::INCIDENT_TABLE, &resources.incident_table),
+        (names::DC_STATUS_TABLE, provisioned.table("DcStatusTable")?),
         (names::ALERT_TOPIC_ARN, &resources.alert_topic_arn),
         (names::SYNC_QUEUE_URL, provisioned.queue_url("SyncQueue")?),
         (names::RECONCILE_QUEUE_URL, provisioned.queue_url("ReconcileQueue")?),
@@ -230,6 +231,7 @@ impl Functions {
                 dcs: reconcile.dcs.clone(),
                 queue: app::App::new(sdks.fanout.clone(), vars.clone()).sync_queue()?,
                 reconcile_queue: app::App::new(sdks.fanout.clone(), vars.clone()).reconcile_queue(),
+                statuses: app::App::new(sdks.fanout.clone(), vars.clone()).dc_status()?,
             },
             sync: sync_inventory::handler::Deps {
                 ports: ports(&sdks.sync, resources, env)?,
@@ -240,6 +242,7 @@ impl Functions {
                 settings: reconcile.settings,
                 dcs: reconcile.dcs,
                 concurrency: reconcile.concurrency,
+                statuses: app::App::new(sdks.reconcile.clone(), vars.clone()).dc_status()?,
             },
         })))
     }

@@ -3,7 +3,9 @@
 //! runs this, which:
 //!
 //! 1. creates the tables, queues and topic of `infra/template.yaml` (uniquely named per run);
-//! 2. generates WMS activity (`POST /admin/activity`) so every DC has a pending-sync outbox;
+//! 2. generates WMS activity (`POST /admin/activity`) so every DC has a pending-sync outbox,
+//!    and declares every DC `live` in this run's DC status table (`changed_by` "run-local"):
+//!    only live DCs are synced and acted on, and a simulator's DC needs no baseline;
 //! 3. plays EventBridge: the hourly scheduled event to fanout-sync;
 //! 4. plays the SQS event source mapping: receives the FIFO queue's messages, invokes
 //!    sync-inventory with one record per event (BatchSize 1), deletes what succeeded and
@@ -325,6 +327,33 @@ async fn drive(
             "note: real WMS: activity generation skipped (POST /admin/activity); the sync drains what its outbox holds",
         );
     }
+
+    let board = app::App::new(sdk.clone(), app::Env::from_map(env.clone())).dc_status()?;
+    let by = domain::console::UserId::parse("run-local").map_err(|e| anyhow!("{e}"))?;
+    for dc in dcs {
+        let record = domain::golive::declare_dc_live(
+            &board,
+            dc,
+            by.clone(),
+            chrono::Utc::now(),
+            "local run: this run's tables, no baseline needed",
+        )
+        .await
+        .map_err(|e| anyhow!("declare {dc} live: {e}"))?;
+        figures.entry(dc.to_string()).or_default().dc_status = format!(
+            "{} (changed_by {}, version {})",
+            record.status,
+            record.changed_by.as_str(),
+            record.version
+        );
+    }
+    progress(
+        started,
+        &format!(
+            "declared {} DC(s) live in this run's DC status table (changed_by run-local): only live DCs are synced",
+            dcs.len()
+        ),
+    );
 
     let now = chrono::Utc::now();
     let answer = functions.fanout(scheduled("hourly-sync", now), "fanout-local").await?;

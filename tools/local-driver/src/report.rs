@@ -22,6 +22,8 @@ pub(crate) struct DcFigures {
     pub(crate) reconcile: Value,
     pub(crate) holds: u64,
     pub(crate) alerts: usize,
+    /// The DC's go-live status as the run set it (`live (changed_by run-local, version 1)`).
+    pub(crate) dc_status: String,
 }
 
 /// Sync-run notes shown per DC with a real WMS before the rest is summed up.
@@ -35,6 +37,7 @@ pub(crate) fn print_report(wms_sim: bool, figures: &BTreeMap<String, DcFigures>,
         let r = &f.reconcile;
         let n = |k: &str| r[k].as_u64().unwrap_or(0);
         println!("{dc}");
+        println!("  status:     {}", f.dc_status);
         if wms_sim {
             println!(
                 "  sync:       {} generated, {} synced, {} failed ({} run(s)); WMS outbox: {} pending, {} sync_failed",
@@ -170,6 +173,7 @@ pub(crate) fn json_report(
                 },
                 "holds_active": sim(f.holds.into()),
                 "alerts_received": f.alerts,
+                "dc_status": f.dc_status,
             });
             (dc.clone(), figures)
         })

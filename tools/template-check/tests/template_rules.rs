@@ -32,6 +32,7 @@ const CONFIG_SOURCES: &[&str] = &[
     "functions/sync-inventory/src/main.rs",
     "functions/reconcile-stock/src/main.rs",
     "functions/console-api/src/main.rs",
+    "functions/baseline/src/main.rs",
 ];
 
 /// `"UPPER_CASE_NAMES"` in source text.
@@ -69,6 +70,7 @@ fn required() -> BTreeMap<String, Vec<String>> {
         "WMS_API_KEY_SECRET_ARN",
     ];
     let reconcile = [
+        "DC_STATUS_TABLE",
         "DC_LIST",
         "RECONCILE_CONCURRENCY",
         "VARIANCE_AUTO_CORRECT_BELOW",
@@ -76,11 +78,26 @@ fn required() -> BTreeMap<String, Vec<String>> {
     ];
     let own = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     [
-        ("fanout-sync".to_string(), own(&["DC_LIST", "SYNC_QUEUE_URL"])),
+        (
+            "fanout-sync".to_string(),
+            own(&["DC_LIST", "SYNC_QUEUE_URL", "DC_STATUS_TABLE"]),
+        ),
         ("sync-inventory".to_string(), own(&wiring)),
         (
             "reconcile-stock".to_string(),
             own(&wiring).into_iter().chain(own(&reconcile)).collect(),
+        ),
+        (
+            "baseline".to_string(),
+            own(&wiring)
+                .into_iter()
+                .chain(own(&[
+                    "DC_LIST",
+                    "DC_STATUS_TABLE",
+                    "BASELINE_TABLE",
+                    "BASELINE_QUEUE_URL",
+                ]))
+                .collect(),
         ),
         (
             "console-api".to_string(),
@@ -248,12 +265,15 @@ fn each_role_reaches_the_tables_queue_topic_and_secrets_of_its_function() {
     }
     assert!(sync.contains("SyncQueue") && !sync.contains("IncidentTable"));
     assert!(reconcile.contains("IncidentTable") && !reconcile.contains("SyncQueue"));
+    assert!(reconcile.contains("DcStatusTable") && !sync.contains("DcStatusTable"));
     let fanout = role_refs("FanoutSyncRole");
     assert!(fanout.contains("SyncQueue"));
-    assert!(
-        !fanout.iter().any(|r| r.ends_with("Table") || r.ends_with("Secret")),
-        "{fanout:?}"
-    );
+    // The fan-out reads the DC statuses (only live DCs are synced) and no other table or secret.
+    let tables_and_secrets: Vec<&String> = fanout
+        .iter()
+        .filter(|r| r.ends_with("Table") || r.ends_with("Secret"))
+        .collect();
+    assert_eq!(tables_and_secrets, ["DcStatusTable"], "{fanout:?}");
 }
 
 /// Removes action `index` of statement `sid` in role `role`; the statement goes with its last
@@ -350,8 +370,9 @@ fn tables_have_deletion_protection_in_prod_and_only_there() {
     let dev = [("EnvironmentName".to_string(), "dev".to_string())].into();
     assert_eq!(
         hardening::deletion_protection(&t, &dev).len(),
-        // Every table: ledger, lot map, item cache, review tasks, leases, runs, incidents, audit.
-        8,
+        // Every table: ledger, lot map, item cache, review tasks, leases, runs, incidents, audit,
+        // DC statuses, baselines.
+        10,
         "dev stacks stay deletable"
     );
 }

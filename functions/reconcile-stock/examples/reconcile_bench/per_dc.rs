@@ -37,6 +37,7 @@ pub async fn parallel(
             settings: settings.clone(),
             dcs: all.clone(),
             concurrency: 1,
+            statuses: env.dc_status()?,
         });
     }
     let t = Instant::now();
@@ -127,6 +128,7 @@ pub async fn in_own_process(env: &TestEnv, dc: &str, binary: &PathBuf, in_flight
         ("RUN_TABLE", r.run_table.clone()),
         ("INCIDENT_TABLE", r.incident_table.clone()),
         ("ALERT_TOPIC_ARN", r.alert_topic_arn.clone()),
+        ("DC_STATUS_TABLE", env.provisioned.table("DcStatusTable")?.to_string()),
         ("DC_LIST", dc.to_string()),
         ("FUSION_BASE_URL", env.fusion.url()),
         ("FUSION_AUTH", "basic".into()),

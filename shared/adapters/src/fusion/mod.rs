@@ -16,10 +16,12 @@
 //! Layout: [`config`] (settings, env), [`concurrency`] (the adaptive in-flight bound),
 //! `transport` (HTTP, auth, retries), `wire` (JSON shapes,
 //! exact decimals), `onhand` (paging), `children` (paged child collections), `interface`
-//! (unprocessed staged rows), `post` (validation, post, find), `bulk` (balance transactions,
+//! (unprocessed staged rows), `post` (validation, post, find), `balance` (balance transactions
+//! for the go-live baseline), `bulk` (the
 //! batch), `items` (item master facts: in-process cache, the shared [`item_cache`], batch
 //! lookups per outbox page), `lots` (a page's unmapped lots in one batch lookup).
 
+mod balance;
 mod bulk;
 mod children;
 pub mod concurrency;
@@ -43,9 +45,8 @@ use domain::ports::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, 
 use domain::txn::{ItemInfo, SourceRef, StagedPost};
 use serde::Serialize;
 
-pub use bulk::{
-    BalanceFailure, BalanceLine, BalanceOutcome, BatchOperation, BatchPart, BatchPartResult, BatchResponse,
-};
+pub use balance::{BalanceFailure, BalanceLine, BalanceOutcome};
+pub use bulk::{BatchOperation, BatchPart, BatchPartResult, BatchResponse};
 pub use config::{Credentials, FusionConfig, LookupKey, TransactionMode, TransferSign, MAX_PAGE_SIZE, REST_PATH};
 pub use onhand::OnhandPage;
 pub use transport::gzip_body;

@@ -172,10 +172,16 @@ pub(crate) fn outbox_item(dc: &DcCode, value: &Value) -> OutboxItem {
     };
     let failed_before = value.get("status").and_then(Value::as_str) == Some("sync_failed");
     let txn = transaction(dc, value, &raw_id);
+    let sequence = value.get("sequence").and_then(|v| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    });
     OutboxItem {
         raw_id,
         txn,
         failed_before,
+        sequence,
     }
 }
 
@@ -425,10 +431,24 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_or_unreadable_sequence_is_none_and_keeps_the_transaction() {
+        for bad in [Value::Null, json!(-4), json!("x"), json!(1.5)] {
+            let item = outbox_item(&dc(), &with(entry(), "sequence", bad));
+            assert_eq!(item.sequence, None);
+            assert!(item.txn.is_ok());
+        }
+        assert_eq!(
+            outbox_item(&dc(), &with(entry(), "sequence", json!("77"))).sequence,
+            Some(77)
+        );
+    }
+
+    #[test]
     fn the_contract_example_maps_to_a_lot_issue() {
         let item = outbox_item(&dc(), &entry());
         assert_eq!(item.raw_id, "DC01-000000123");
         assert!(!item.failed_before);
+        assert_eq!(item.sequence, Some(123));
         let t = item.txn.unwrap();
         assert_eq!(*t.dc(), dc());
         assert_eq!(*t.kind(), TxnKind::MiscIssue);

@@ -12,6 +12,8 @@
 //! | release hold, acknowledge incident       |   | x |   |
 //! | list failed / stuck transactions         | x | x | x |
 //! | retry, retry matching, close as handled  |   |   | x |
+//! | view DC go-live statuses                 | x | x | x |
+//! | change a DC's status (maintenance, ...)  |   | x | x |
 //!
 //! Scope: a principal acts only on the DCs of its [`DcScope`]. A DC outside the scope answers
 //! [`AccessError::NotFound`] for an action on one record (a task, a hold, a transaction: its
@@ -196,6 +198,10 @@ pub enum Action {
     ListRuns,
     /// List audit entries.
     ListAudit,
+    /// Read the DCs' go-live statuses.
+    ViewDcStatus,
+    /// Move a DC's go-live status (maintenance and back, declare live).
+    ChangeDcStatus,
 }
 
 impl Action {
@@ -203,13 +209,16 @@ impl Action {
     pub fn allowed_for(self) -> &'static [Role] {
         use Role::*;
         match self {
-            Action::ViewDashboard | Action::ListRuns | Action::ListAudit | Action::ListFailedTxns => {
-                &[Supervisor, Manager, Integration]
-            }
+            Action::ViewDashboard
+            | Action::ListRuns
+            | Action::ListAudit
+            | Action::ListFailedTxns
+            | Action::ViewDcStatus => &[Supervisor, Manager, Integration],
             Action::ListTasks | Action::ViewTask | Action::ListHolds | Action::ListIncidents => &[Supervisor, Manager],
             Action::ClaimTask | Action::ResolveTask => &[Supervisor],
             Action::ReleaseHold | Action::AcknowledgeIncident => &[Manager],
             Action::RetryTxn | Action::RetryMatching | Action::CloseTxn => &[Integration],
+            Action::ChangeDcStatus => &[Manager, Integration],
         }
     }
 
@@ -246,6 +255,8 @@ impl Action {
             Action::CloseTxn => "close_txn",
             Action::ListRuns => "list_runs",
             Action::ListAudit => "list_audit",
+            Action::ViewDcStatus => "view_dc_status",
+            Action::ChangeDcStatus => "change_dc_status",
         }
     }
 }
@@ -378,6 +389,8 @@ mod tests {
             Action::CloseTxn,
             Action::ListRuns,
             Action::ListAudit,
+            Action::ViewDcStatus,
+            Action::ChangeDcStatus,
         ];
         for a in all {
             assert!(!a.allowed_for().is_empty(), "{a:?}");

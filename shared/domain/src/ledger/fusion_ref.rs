@@ -10,6 +10,9 @@ use std::str::FromStr;
 /// Prefix of a stored reference to a line Fusion holds in its interface, unprocessed.
 pub const STAGED_REF_PREFIX: &str = "staged:";
 
+/// Prefix of the reference of a transaction settled by a go-live baseline.
+pub const BASELINE_REF_PREFIX: &str = "baseline:";
+
 /// Fusion's reference for one posted line, stored as text in the ledger's `fusion_refs`
 /// (formats unchanged): `staged:<TransactionInterfaceId>` for a line still in Fusion's
 /// interface, otherwise the line's Fusion ids joined by `+` (both sides of a transfer).
@@ -28,6 +31,12 @@ impl FusionRef {
     /// A processed line known by one id (an Online post's interface id).
     pub fn processed_id(id: impl fmt::Display) -> Self {
         FusionRef::Processed(vec![id.to_string()])
+    }
+
+    /// The reference of a transaction settled by go-live baseline `plan`: `baseline:<plan>`
+    /// (stored and told to the WMS as it is; it parses back as a processed reference).
+    pub fn baseline(plan: &str) -> Self {
+        FusionRef::Processed(vec![format!("{BASELINE_REF_PREFIX}{plan}")])
     }
 
     /// The interface id of a line still staged, if it is one.

@@ -11,7 +11,12 @@
 //!
 //! sync_failed | manual_review --operator_retry--> pending_sync   (an audited console action)
 //! sync_failed | manual_review --handled_outside--> handled_outside (terminal, audited)
+//! (none) | pending_sync | sync_failed | manual_review --baseline--> baselined (terminal)
 //! ```
+//!
+//! `baselined` is go-live's cut-over (`crate::golive::baseline`): a transaction at or below the
+//! DC's baseline watermark is already part of the absolute balances the baseline loaded into
+//! Fusion, so it is never posted; the WMS is told `synced` with reference `baseline:<plan id>`.
 //!
 //! `accepted` means Fusion took the staged row but has not processed it yet (Background or
 //! Concurrent mode, or an Online post answered 408): only Fusion's completion makes a row
@@ -26,7 +31,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod fusion_ref;
-pub use fusion_ref::{FusionRef, STAGED_REF_PREFIX};
+pub use fusion_ref::{FusionRef, BASELINE_REF_PREFIX, STAGED_REF_PREFIX};
 
 /// Where a transaction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -48,6 +53,9 @@ pub enum SyncState {
     /// A person handled it outside invsync (keyed in Fusion by hand, cancelled in the WMS)
     /// and said why. Terminal.
     HandledOutside,
+    /// Part of a go-live baseline: its effect reached Fusion inside the absolute balances
+    /// loaded at cut-over, so it is never posted. Terminal.
+    Baselined,
 }
 
 impl SyncState {
@@ -61,6 +69,7 @@ impl SyncState {
             SyncState::SyncFailed => "sync_failed",
             SyncState::ManualReview => "manual_review",
             SyncState::HandledOutside => "handled_outside",
+            SyncState::Baselined => "baselined",
         }
     }
 
@@ -74,6 +83,7 @@ impl SyncState {
             "sync_failed" => SyncState::SyncFailed,
             "manual_review" => SyncState::ManualReview,
             "handled_outside" => SyncState::HandledOutside,
+            "baselined" => SyncState::Baselined,
             other => {
                 return Err(DomainError::InvalidId {
                     kind: "ledger state",
@@ -88,7 +98,7 @@ impl SyncState {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            SyncState::Synced | SyncState::ManualReview | SyncState::HandledOutside
+            SyncState::Synced | SyncState::ManualReview | SyncState::HandledOutside | SyncState::Baselined
         )
     }
 
@@ -108,7 +118,7 @@ impl SyncState {
     }
 
     /// Every state, in lifecycle order.
-    pub const ALL: [SyncState; 7] = [
+    pub const ALL: [SyncState; 8] = [
         SyncState::PendingSync,
         SyncState::InFlight,
         SyncState::Accepted,
@@ -116,6 +126,7 @@ impl SyncState {
         SyncState::SyncFailed,
         SyncState::ManualReview,
         SyncState::HandledOutside,
+        SyncState::Baselined,
     ];
 }
 
@@ -187,6 +198,12 @@ pub enum LedgerEvent {
         /// Why.
         reason: String,
     },
+    /// Go-live cut-over: the transaction is at or below the DC's baseline watermark, so its
+    /// effect is in the baseline's absolute balances; it must never be posted.
+    Baseline {
+        /// The baseline plan's id (the row's reference becomes `baseline:<plan>`).
+        plan: String,
+    },
 }
 
 impl LedgerEvent {
@@ -200,6 +217,7 @@ impl LedgerEvent {
             LedgerEvent::Escalate { .. } => "escalate",
             LedgerEvent::OperatorRetry { .. } => "operator_retry",
             LedgerEvent::HandledOutside { .. } => "handled_outside",
+            LedgerEvent::Baseline { .. } => "baseline",
         }
     }
 }
@@ -238,6 +256,16 @@ impl LedgerEntry {
             failure: None,
             fusion_refs: Vec::new(),
             version: 0,
+        }
+    }
+
+    /// A transaction first seen at cut-over, recorded directly as `baselined` for `plan` (the
+    /// same entry [`LedgerEvent::Baseline`] gives a `pending_sync` row, at version 0).
+    pub fn baselined(plan: &str) -> Self {
+        Self {
+            state: SyncState::Baselined,
+            fusion_refs: vec![FusionRef::baseline(plan)],
+            ..Self::pending()
         }
     }
 
@@ -368,6 +396,15 @@ impl LedgerEntry {
                     reason: format!("handled outside invsync by {by}: {reason}"),
                     systemic: false,
                 });
+            }
+            (
+                SyncState::PendingSync | SyncState::SyncFailed | SyncState::ManualReview,
+                LedgerEvent::Baseline { plan },
+            ) => {
+                next.state = SyncState::Baselined;
+                next.lease_until = None;
+                next.failure = None;
+                next.fusion_refs = vec![FusionRef::baseline(plan)];
             }
             _ => return Err(illegal(&event)),
         }

@@ -219,6 +219,59 @@ fn handled_outside_is_terminal_and_says_who_and_why() {
     assert!(synced.apply(LedgerEvent::OperatorRetry { by: "ops".into() }).is_err());
 }
 
+fn baseline() -> LedgerEvent {
+    LedgerEvent::Baseline {
+        plan: "BL-DC01-20261201T050000Z".into(),
+    }
+}
+
+#[test]
+fn a_pending_failed_or_reviewed_row_can_be_baselined_and_then_never_moves() {
+    let pending = LedgerEntry::pending();
+    let failed = pending.apply(claim(0)).unwrap().apply(fail(false)).unwrap();
+    let reviewed = failed.apply(LedgerEvent::Escalate { reason: "r".into() }).unwrap();
+    for row in [pending, failed, reviewed] {
+        let b = row.apply(baseline()).unwrap();
+        assert_eq!(b.state, SyncState::Baselined);
+        assert_eq!(b.version, row.version + 1);
+        assert!(b.state.is_terminal() && !b.state.is_unsettled());
+        assert_eq!(
+            FusionRef::wms_reference(&b.fusion_refs),
+            "baseline:BL-DC01-20261201T050000Z"
+        );
+        for ev in [
+            claim(10_000),
+            confirm(),
+            accept(),
+            fail(true),
+            LedgerEvent::Release,
+            baseline(),
+        ] {
+            assert!(b.apply(ev).is_err(), "a baselined row moved");
+        }
+        assert!(b.apply(LedgerEvent::OperatorRetry { by: "ops".into() }).is_err());
+    }
+}
+
+#[test]
+fn a_row_in_fusion_or_on_its_way_cannot_be_baselined() {
+    let in_flight = LedgerEntry::pending().apply(claim(0)).unwrap();
+    let accepted = in_flight.apply(accept()).unwrap();
+    let synced = in_flight.apply(confirm()).unwrap();
+    for row in [in_flight, accepted, synced] {
+        assert!(row.apply(baseline()).is_err(), "{} was baselined", row.state);
+    }
+}
+
+#[test]
+fn a_transaction_first_seen_at_cut_over_is_recorded_baselined() {
+    let e = LedgerEntry::baselined("BL-X");
+    assert_eq!(e.state, SyncState::Baselined);
+    assert_eq!(e.version, 0);
+    assert_eq!(FusionRef::wms_reference(&e.fusion_refs), "baseline:BL-X");
+    assert_eq!(SyncState::parse("baselined").unwrap(), SyncState::Baselined);
+}
+
 fn any_event() -> impl Strategy<Value = LedgerEvent> {
     prop_oneof![
         (0i64..1000).prop_map(claim),
@@ -227,6 +280,7 @@ fn any_event() -> impl Strategy<Value = LedgerEvent> {
         Just(accept()),
         Just(LedgerEvent::Release),
         Just(LedgerEvent::Escalate { reason: "r".into() }),
+        Just(baseline()),
     ]
 }
 
@@ -240,7 +294,7 @@ proptest! {
                 prop_assert!(synced.is_none(), "a synced row moved");
                 prop_assert_eq!(next.version, e.version + 1);
                 e = next;
-                if e.state == SyncState::Synced {
+                if e.state.is_terminal() && e.state != SyncState::ManualReview {
                     synced = Some(e.clone());
                 }
             }

@@ -17,7 +17,7 @@ pub use console::{
     TaskFilter, TaskRecord,
 };
 pub use fusion::{FusionError, FusionInventory, FusionLot, Landed, OnhandRow, PostReceipt, StagedLine, StagedStatus};
-pub use golive::DcStatusBoard;
+pub use golive::{BalanceLine, BalanceLoad, BalanceLoader, BaselineCheckpoints, DcStatusBoard, RefusedBalance};
 pub use keys::{BalanceKeyText, IncidentId, RunId, RunKind, SystemicCause, TaskKey};
 pub use ops::{
     Alert, AlertError, AlertSink, Incident, Incidents, ReviewTask, ReviewTasks, RunReport, RunReports, Severity,

@@ -72,6 +72,10 @@ pub struct OutboxItem {
     pub txn: Result<WmsTransaction, DomainError>,
     /// Whether the WMS already holds a `sync_failed` outcome for it.
     pub failed_before: bool,
+    /// The contract's per-DC outbox `sequence` (increasing in capture order); `None` when the
+    /// WMS sent none or an unreadable one. A go-live baseline's watermark is a sequence: an
+    /// entry at or below it is part of the baseline and is never posted.
+    pub sequence: Option<u64>,
 }
 
 /// The outcome reported back to the WMS.

@@ -16,6 +16,9 @@
 //!    ledger rows are retried or handed to a person;
 //! 4. return and persist a [`ReconcileReport`].
 //!
+//! [`reconcile_dc_at_status`] is the entry for scheduled runs: a DC that is not `live` (being
+//! baselined, in maintenance) is reconciled report-only, as a dry run.
+//!
 //! Holds are never released here: a person releases them.
 //!
 //! Files: `read` (the in-flight and balance reads, and settling them), `balances` (both sides'
@@ -25,6 +28,7 @@
 //! run's report and its figures). `Ctx` is what every action of one run shares.
 
 use crate::error::{DomainError, Retryable};
+use crate::golive::{reconcile_mode, DcStatus, ReconcileMode};
 use crate::ids::{DcCode, ItemNumber, LotNumber, SerialNumber, Uom, WmsTxnId};
 use crate::interface::{account_staged, StagedEffect};
 use crate::ledger::SyncState;
@@ -255,6 +259,34 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
         unsettled = report.unsettled_skipped, stopped_early = report.stopped_early, "reconciliation finished"
     );
     Ok(report)
+}
+
+/// Reconciles one DC as its go-live `status` allows (see [`crate::golive::reconcile_mode`]): a
+/// live DC as [`reconcile_dc`] does; any other DC as a dry run (compare and report only: no
+/// adjustment, task, incident, alert, hold, retry or saved report), the report's
+/// `report_only` saying why. The caller reads `status` from the DC status table; a failed read
+/// must fail the run, never be taken for `live`.
+pub async fn reconcile_dc_at_status<P: ReconcilePorts>(
+    ports: &P,
+    settings: &ReconcileSettings,
+    dc: &DcCode,
+    status: DcStatus,
+    run_id: &str,
+    deadline: DateTime<Utc>,
+) -> Result<ReconcileReport, ReconcileError> {
+    match reconcile_mode(dc, status) {
+        ReconcileMode::Act => reconcile_dc(ports, settings, dc, run_id, deadline).await,
+        ReconcileMode::ReportOnly(why) => {
+            let report_only = ReconcileSettings {
+                dry_run: true,
+                ..settings.clone()
+            };
+            let mut report = reconcile_dc(ports, &report_only, dc, run_id, deadline).await?;
+            info!(dc = %dc, run_id, status = status.as_str(), "DC not live: reconciled report-only");
+            report.report_only = Some(why);
+            Ok(report)
+        }
+    }
 }
 
 /// What every action of one run shares: the ports, the settings, the DC and run, and when

@@ -76,7 +76,15 @@ pub(super) async fn read_in_flight<P: ReconcilePorts>(
         let tracked = match row {
             // Handled outside invsync: a person keyed it into Fusion or cancelled it, so it is
             // not in flight even while the WMS outbox still lists it.
-            Some(row) if matches!(row.entry.state, SyncState::Synced | SyncState::HandledOutside) => continue,
+            // Baselined: part of the go-live baseline's absolute balances, already in Fusion.
+            Some(row)
+                if matches!(
+                    row.entry.state,
+                    SyncState::Synced | SyncState::HandledOutside | SyncState::Baselined
+                ) =>
+            {
+                continue
+            }
             Some(row) => Tracked {
                 state: Some((row.entry.state, row.entry.version)),
                 txn: row.txn,

@@ -94,6 +94,9 @@ pub struct ReconcileReport {
     pub variances_truncated: bool,
     /// Run duration in milliseconds.
     pub duration_ms: u64,
+    /// Set when the DC's go-live status made this run report-only (the DC is not live): why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_only: Option<String>,
 }
 
 impl ReconcileReport {
@@ -142,6 +145,7 @@ impl ReconcileReport {
             variances: Vec::new(),
             variances_truncated: false,
             duration_ms: 0,
+            report_only: None,
         }
     }
 

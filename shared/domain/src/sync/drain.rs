@@ -31,10 +31,11 @@ pub(super) async fn drain<P: SyncPorts>(
             report.stopped_early = true;
             break;
         }
-        let page = ports
+        let mut page = ports
             .wms()
             .outbox(dc, cursor.as_deref(), settings.page_size.max(1))
             .await?;
+        report.behind_watermark += drop_baselined(run, &mut page.items);
         let hints = prepare_page(run, &page.items, &held).await;
         let hints = &hints;
         let groups = group_by_item(page.items);
@@ -109,6 +110,8 @@ pub(super) struct Run<'a, P> {
     pub(super) outage_streak: AtomicUsize,
     /// Streak that stops the run.
     pub(super) outage_after: usize,
+    /// The DC's go-live baseline watermark: entries at or below it are never posted.
+    pub(super) watermark: Option<OutboxWatermark>,
 }
 
 impl<'a, P> Run<'a, P> {
@@ -129,8 +132,31 @@ impl<'a, P> Run<'a, P> {
             halt: AtomicBool::new(false),
             outage_streak: AtomicUsize::new(0),
             outage_after: settings.outage_after.max(1),
+            watermark: None,
         }
     }
+}
+
+/// Removes from `entries` what the go-live baseline already put into Fusion: entries at or
+/// below the DC's watermark, and (while the DC has one) entries without a sequence, which
+/// cannot be placed against it. Returns how many; each is logged, since the cut-over should
+/// have marked them `baselined` and removed them from the outbox.
+fn drop_baselined<P>(run: &Run<'_, P>, entries: &mut Vec<OutboxItem>) -> u64 {
+    let Some(watermark) = run.watermark else {
+        return 0;
+    };
+    let before = entries.len();
+    entries.retain(|e| match e.sequence {
+        Some(seq) if seq > watermark.0 => true,
+        seq => {
+            warn!(
+                dc = %run.dc, run_id = run.run_id, txn = %e.raw_id, sequence = ?seq, watermark = %watermark,
+                "outbox entry at or below the baseline watermark (or without a sequence) is not posted"
+            );
+            false
+        }
+    });
+    u64::try_from(before - entries.len()).unwrap_or(u64::MAX)
 }
 
 /// An item and one of its WMS lots.

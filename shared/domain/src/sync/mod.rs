@@ -26,6 +26,7 @@
 //! ([`SyncReport::illegal_transitions`]).
 
 use crate::error::Retryable;
+use crate::golive::OutboxWatermark;
 use crate::ids::{DcCode, ItemNumber};
 use crate::ledger::{Failure, LedgerEntry, LedgerEvent, SyncState};
 use crate::ports::{
@@ -77,6 +78,20 @@ pub trait SyncPorts: Send + Sync {
     fn alerts(&self) -> &Self::Alerts;
     /// Time.
     fn clock(&self) -> &Self::Clock;
+
+    /// The DC's go-live baseline watermark, if it was baselined: the sync never posts an
+    /// outbox entry at or below it (defence in depth behind the cut-over, which marks those
+    /// entries `baselined` and tells the WMS). Ports that hold the DC status table answer
+    /// from its record ([`crate::golive::DcStatusRecord::watermark`]); the default, for ports
+    /// without one (a DC never baselined), answers `None`. A read failure stops the run
+    /// before anything is posted.
+    fn baseline_watermark(
+        &self,
+        dc: &DcCode,
+    ) -> impl std::future::Future<Output = Result<Option<OutboxWatermark>, StoreError>> + Send {
+        let _ = dc;
+        async { Ok(None) }
+    }
 }
 
 /// Tunables of a sync run.
@@ -194,16 +209,21 @@ pub async fn sync_dc<P: SyncPorts>(
         report.lease_busy = true;
         return Ok(report);
     }
-    let result = match crate::confirm::confirm_accepted(ports, settings, dc).await {
-        Ok(confirmed) => {
-            let waiting = confirmed.fold_into(&mut report, settings.alert_list_max);
-            if report.systemic.is_some() {
-                Ok(())
-            } else {
-                drain(&Run::new(ports, settings, dc, run_id, deadline), waiting, &mut report).await
+    let result = match ports.baseline_watermark(dc).await {
+        Err(e) => Err(SyncError::Store(e)),
+        Ok(watermark) => match crate::confirm::confirm_accepted(ports, settings, dc).await {
+            Ok(confirmed) => {
+                let waiting = confirmed.fold_into(&mut report, settings.alert_list_max);
+                if report.systemic.is_some() {
+                    Ok(())
+                } else {
+                    let mut run = Run::new(ports, settings, dc, run_id, deadline);
+                    run.watermark = watermark;
+                    drain(&run, waiting, &mut report).await
+                }
             }
-        }
-        Err(e) => Err(e),
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = ports.lease().release(dc, run_id).await {
         warn!(dc = %dc, run_id, error = %e, "lease release failed; it expires on its own");

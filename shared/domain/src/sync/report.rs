@@ -64,6 +64,10 @@ pub struct SyncReport {
     pub fusion_ms: u64,
     /// Outcome reports the WMS did not take (retried next run).
     pub wms_report_failures: u64,
+    /// Outbox entries at or below the DC's go-live baseline watermark (or without a sequence
+    /// while the DC has one): part of the baseline, never posted. Normally 0: the cut-over
+    /// marks them `baselined` and tells the WMS; a count here means the cut-over missed some.
+    pub behind_watermark: u64,
     /// Another invocation held the DC lease; nothing was done.
     pub lease_busy: bool,
     /// The run stopped for a systemic cause (credentials or role refused by Fusion or the
@@ -107,6 +111,7 @@ impl SyncReport {
             lines_found_landed: 0,
             fusion_ms: 0,
             wms_report_failures: 0,
+            behind_watermark: 0,
             lease_busy: false,
             systemic: None,
             halted: 0,
@@ -140,6 +145,7 @@ impl SyncReport {
             ("lines_found_landed", self.lines_found_landed),
             ("fusion_ms", self.fusion_ms),
             ("wms_report_failures", self.wms_report_failures),
+            ("behind_watermark", self.behind_watermark),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), i64::try_from(v).unwrap_or(i64::MAX)))

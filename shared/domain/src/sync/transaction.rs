@@ -112,7 +112,9 @@ pub(super) async fn sync_transaction_in_page<P: SyncPorts>(
         },
     };
     match row.entry.state {
-        SyncState::Synced => {
+        // A baselined row is in Fusion through the go-live baseline: never posted, and the WMS
+        // hears the same `baseline:<plan>` reference the cut-over told it.
+        SyncState::Synced | SyncState::Baselined => {
             let reported = !notify_wms || report_to_wms(ports, &row.txn, &synced_outcome(&row.entry)).await;
             return TxnOutcome::AlreadySynced { reported };
         }

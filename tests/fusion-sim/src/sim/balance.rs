@@ -1,5 +1,12 @@
 //! `inventoryBalanceTransactions`: absolute balances from a 3PL/WMS ("Synchronize Inventory
-//! Balances"), applied as adjustments.
+//! Balances"), applied as adjustments. POST only (GET answers 405, fact sheet §3). Each line is
+//! validated and processed on its own (`SubmitForProcessing: Yes`): a refused line gets
+//! `ReturnStatus` FAILURE with `ErrorCode`/`ErrorMessage` and the others go on; the header's
+//! `ReturnStatus` is FAILURE when any line failed, with Total/Success/FailedRecordsCount.
+//! Switchable (see `RunningSim`): items refused by the processing step, the resource missing
+//! (404, `Faults::missing_resources`), 408 after the lines were applied or a dropped answer
+//! (`Faults::fail_next` on `inventoryBalanceTransactions`), plain-text errors (framework
+//! version below 4). Applied lines are counted per key.
 
 use super::*;
 
@@ -216,9 +223,24 @@ impl SimState {
             }
             _ => {}
         }
+        if self.refuse_balance_items.contains(&it.number) {
+            // Unsure (fusion-rest.md §3): the processing step's codes and texts are not
+            // documented; this one only needs to be recognisable.
+            return Err(ApiError::bad(
+                "INV-BAL-PROC",
+                format!(
+                    "The balance of item {} in subinventory {sub_code} can't be processed: the item is under cycle count.",
+                    it.number
+                ),
+            ));
+        }
         if !apply {
             return Ok(());
         }
+        *self
+            .balance_applied
+            .entry((org_code.clone(), it.number.clone(), sub_code.clone()))
+            .or_default() += 1;
         let before = o.bal(item, sub).map_or(Decimal::ZERO, |b| b.qty);
         let org_state = &mut self.orgs[org];
         for (lot, _, exp) in &lots {

@@ -150,6 +150,8 @@ mod tests {
             template.logical_ids(ResourceKind::Table),
             vec![
                 "AuditTable",
+                "BaselineTable",
+                "DcStatusTable",
                 "IncidentTable",
                 "ItemCacheTable",
                 "LeaseTable",
@@ -162,6 +164,8 @@ mod tests {
         assert_eq!(
             template.logical_ids(ResourceKind::Queue),
             vec![
+                "BaselineDeadLetterQueue",
+                "BaselineQueue",
                 "ReconcileDeadLetterQueue",
                 "ReconcileQueue",
                 "ScheduledFailureQueue",

@@ -68,6 +68,18 @@ impl Invsync {
             (names::INCIDENT_TABLE, &r.incident_table),
             (names::ALERT_TOPIC_ARN, &r.alert_topic_arn),
             (names::AUDIT_TABLE, audit),
+            (
+                names::BASELINE_TABLE,
+                env.provisioned
+                    .table("BaselineTable")
+                    .context("the template's BaselineTable")?,
+            ),
+            (
+                names::DC_STATUS_TABLE,
+                env.provisioned
+                    .table("DcStatusTable")
+                    .context("the template's DcStatusTable")?,
+            ),
             ("FUSION_USER", "integration.user"),
             ("FUSION_PASSWORD", "Welcome1"),
             ("FUSION_RETRY_ATTEMPTS", "3"),
@@ -86,6 +98,13 @@ impl Invsync {
         };
         vars.push(("FUSION_TRANSACTION_MODE".into(), mode.into()));
         Ok(Self { vars })
+    }
+
+    /// The binary given only `vars` (no tables, Fusion or WMS besides them).
+    pub fn bare(vars: &[(&str, &str)]) -> Self {
+        Self {
+            vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
     }
 
     /// The same binary with `name=value` set too.
