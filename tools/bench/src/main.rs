@@ -21,6 +21,9 @@
 //! batch lookup per page) and `--warm-cycles N` (N earlier hourly cycles of `--txns` each run
 //! first, unmeasured and without latency, over the same tables: the item cache and the lot map
 //! then hold what they learned, as in steady state, and only the next hour is measured).
+//! `--warm-lot-map 1`: the lot map already maps every lot the WMS holds (every later cycle
+//! once each lot has been seen; by default it starts empty and the cycle maps each lot on
+//! first sight, one conditional write each).
 //!
 //! DynamoDB, SQS and SNS requests are also printed by the port call that made them, so an
 //! extra write per transaction can be traced to its source.
@@ -36,7 +39,7 @@ use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient};
 use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
 use anyhow::{anyhow, Context as _};
 use domain::ledger::SyncState;
-use domain::ports::{RunReport, RunReports as _};
+use domain::ports::{LotMap as _, RunReport, RunReports as _};
 use domain::sync::{sync_dc, SyncSettings};
 use domain::DcCode;
 use fusion_sim::{FusionSim, SimConfig};
@@ -58,6 +61,7 @@ struct Args {
     fusion_in_flight: usize,
     fusion_ceiling: usize,
     warm_item_cache: bool,
+    warm_lot_map: bool,
     warm_cycles: usize,
     page_size: usize,
 }
@@ -74,6 +78,7 @@ fn args() -> anyhow::Result<Args> {
         fusion_in_flight: 16,
         fusion_ceiling: 32,
         warm_item_cache: false,
+        warm_lot_map: false,
         warm_cycles: 0,
         page_size: SyncSettings::default().page_size,
     };
@@ -92,6 +97,7 @@ fn args() -> anyhow::Result<Args> {
             "--fusion-in-flight" => a.fusion_in_flight = n,
             "--fusion-ceiling" => a.fusion_ceiling = n,
             "--warm-item-cache" => a.warm_item_cache = n != 0,
+            "--warm-lot-map" => a.warm_lot_map = n != 0,
             "--warm-cycles" => a.warm_cycles = n,
             "--page-size" => a.page_size = n,
             other => return Err(anyhow!("unknown option {other}")),
@@ -195,6 +201,31 @@ async fn main() -> anyhow::Result<()> {
             warm_txns.len()
         );
     }
+    if a.warm_item_cache {
+        // An earlier cycle's containers filled the shared cache; this one's start cold.
+        let filler = HttpFusionClient::new(fusion_config())?.with_item_cache(tables.items.clone());
+        let every: Vec<_> = (0..a.items)
+            .map(|i| domain::ItemNumber::parse(sim_seed::item(seed.seed, i).number))
+            .collect::<Result<_, _>>()?;
+        for dc in &dcs {
+            filler.prefetch_items(dc, &every).await?;
+        }
+    }
+    if a.warm_lot_map {
+        // Every lot the WMS holds was seen by an earlier cycle (mapped on first sight).
+        for dc in &dcs {
+            for row in wms.balances(dc.as_str()) {
+                let Some(lot) = row.lot else { continue };
+                let item = domain::ItemNumber::parse(row.item)?;
+                let wms_lot = domain::LotNumber::parse(lot.number)?;
+                let mapped = domain::ports::MappedLot {
+                    fusion_lot: wms_lot.clone(),
+                    expiration: Some(lot.expiration),
+                };
+                tables.lots.put_if_absent(dc, &item, &wms_lot, &mapped).await?;
+            }
+        }
+    }
     fusion.set_faults(fusion_sim::Faults {
         latency_ms: a.fusion_ms,
         ..fusion_sim::Faults::default()
@@ -221,16 +252,6 @@ async fn main() -> anyhow::Result<()> {
 
     let latency = AwsLatency::uniform(Duration::from_millis(a.aws_ms));
     let counts = RequestCounts::new();
-    if a.warm_item_cache {
-        // An earlier cycle's containers filled the shared cache; this one's start cold.
-        let filler = HttpFusionClient::new(fusion_config())?.with_item_cache(tables.items.clone());
-        let every: Vec<_> = (0..a.items)
-            .map(|i| domain::ItemNumber::parse(sim_seed::item(seed.seed, i).number))
-            .collect::<Result<_, _>>()?;
-        for dc in &dcs {
-            filler.prefetch_items(dc, &every).await?;
-        }
-    }
     let containers = containers(latency, &counts)?;
     fusion.reset_stats();
     let wms_before: u64 = wms.stats().values().map(|s| s.requests).sum();
