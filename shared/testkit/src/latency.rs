@@ -10,8 +10,9 @@
 //! to SQS (the fan-out does, outside the engines): a caller counts and delays those through
 //! [`Latency::request`] on a `Latency<()>`.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -80,6 +81,7 @@ pub struct RequestCounts {
     dynamo_writes: AtomicU64,
     sqs: AtomicU64,
     sns: AtomicU64,
+    by_operation: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl RequestCounts {
@@ -102,9 +104,24 @@ impl RequestCounts {
         self.cell(kind).fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one request of `kind` made by `operation` (a port call such as
+    /// `"ledger.transition"`), so a benchmark can say where requests come from.
+    pub fn add_for(&self, kind: RequestKind, operation: &'static str) {
+        self.add(kind);
+        if let Ok(mut ops) = self.by_operation.lock() {
+            *ops.entry(operation).or_default() += 1;
+        }
+    }
+
     /// Requests of `kind` so far.
     pub fn get(&self, kind: RequestKind) -> u64 {
         self.cell(kind).load(Ordering::Relaxed)
+    }
+
+    /// Requests so far by the operation named in [`RequestCounts::add_for`] (every port call of
+    /// [`Latency`] names itself).
+    pub fn by_operation(&self) -> BTreeMap<&'static str, u64> {
+        self.by_operation.lock().map(|ops| ops.clone()).unwrap_or_default()
     }
 }
 
@@ -147,6 +164,16 @@ impl<S> Latency<S> {
     /// Counts one request of `kind` and waits its latency.
     pub async fn request(&self, kind: RequestKind) {
         self.counts.add(kind);
+        self.wait(kind).await;
+    }
+
+    /// Counts one request of `kind` made by `operation` and waits its latency.
+    pub async fn request_for(&self, kind: RequestKind, operation: &'static str) {
+        self.counts.add_for(kind, operation);
+        self.wait(kind).await;
+    }
+
+    async fn wait(&self, kind: RequestKind) {
         let d = self.latency.of(kind);
         if !d.is_zero() {
             tokio::time::sleep(d).await;
@@ -158,7 +185,7 @@ use RequestKind::{DynamoRead as Read, DynamoWrite as Write};
 
 impl<S: SyncLedger> SyncLedger for Latency<S> {
     async fn record_seen(&self, txn: &WmsTransaction, now: DateTime<Utc>) -> Result<LedgerRow, StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "SyncLedger.record_seen").await;
         self.inner.record_seen(txn, now).await
     }
 
@@ -168,27 +195,27 @@ impl<S: SyncLedger> SyncLedger for Latency<S> {
         entry: &LedgerEntry,
         now: DateTime<Utc>,
     ) -> Result<Recorded, StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "SyncLedger.record_claimed").await;
         self.inner.record_claimed(txn, entry, now).await
     }
 
     async fn get(&self, dc: &DcCode, id: &str) -> Result<Option<LedgerRow>, StoreError> {
-        self.request(Read).await;
+        self.request_for(Read, "SyncLedger.get").await;
         self.inner.get(dc, id).await
     }
 
     async fn transition(&self, row: &LedgerRow, next: &LedgerEntry, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "SyncLedger.transition").await;
         self.inner.transition(row, next, now).await
     }
 
     async fn in_state(&self, dc: &DcCode, state: SyncState) -> Result<Vec<LedgerRow>, StoreError> {
-        self.request(Read).await;
+        self.request_for(Read, "SyncLedger.in_state").await;
         self.inner.in_state(dc, state).await
     }
 
     async fn unsettled(&self, dc: &DcCode) -> Result<Vec<LedgerRow>, StoreError> {
-        self.request(Read).await;
+        self.request_for(Read, "SyncLedger.unsettled").await;
         self.inner.unsettled(dc).await
     }
 }
@@ -201,19 +228,19 @@ impl<S: DcLease> DcLease for Latency<S> {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "DcLease.acquire").await;
         self.inner.acquire(dc, owner, now, until).await
     }
 
     async fn release(&self, dc: &DcCode, owner: &str) -> Result<(), StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "DcLease.release").await;
         self.inner.release(dc, owner).await
     }
 }
 
 impl<S: LotMap> LotMap for Latency<S> {
     async fn get(&self, dc: &DcCode, item: &ItemNumber, wms_lot: &LotNumber) -> Result<Option<MappedLot>, StoreError> {
-        self.request(Read).await;
+        self.request_for(Read, "LotMap.get").await;
         self.inner.get(dc, item, wms_lot).await
     }
 
@@ -224,31 +251,31 @@ impl<S: LotMap> LotMap for Latency<S> {
         wms_lot: &LotNumber,
         mapped: &MappedLot,
     ) -> Result<MappedLot, StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "LotMap.put_if_absent").await;
         self.inner.put_if_absent(dc, item, wms_lot, mapped).await
     }
 }
 
 impl<S: ReviewTasks> ReviewTasks for Latency<S> {
     async fn open_or_update(&self, task: &ReviewTask, now: DateTime<Utc>) -> Result<TaskChange, StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "ReviewTasks.open_or_update").await;
         self.inner.open_or_update(task, now).await
     }
 
     async fn close(&self, dc: &DcCode, key: &TaskKey, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "ReviewTasks.close").await;
         ReviewTasks::close(&*self.inner, dc, key, reason, now).await
     }
 
     async fn open_tasks(&self, dc: &DcCode) -> Result<Vec<ReviewTask>, StoreError> {
-        self.request(Read).await;
+        self.request_for(Read, "ReviewTasks.open_tasks").await;
         self.inner.open_tasks(dc).await
     }
 }
 
 impl<S: Incidents> Incidents for Latency<S> {
     async fn open_if_absent(&self, incident: &Incident) -> Result<bool, StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "Incidents.open_if_absent").await;
         self.inner.open_if_absent(incident).await
     }
 
@@ -259,26 +286,26 @@ impl<S: Incidents> Incidents for Latency<S> {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "Incidents.close").await;
         Incidents::close(&*self.inner, dc, key, reason, now).await
     }
 
     async fn open_incidents(&self, dc: &DcCode) -> Result<Vec<Incident>, StoreError> {
-        self.request(Read).await;
+        self.request_for(Read, "Incidents.open_incidents").await;
         self.inner.open_incidents(dc).await
     }
 }
 
 impl<S: RunReports> RunReports for Latency<S> {
     async fn save(&self, report: &RunReport) -> Result<(), StoreError> {
-        self.request(Write).await;
+        self.request_for(Write, "RunReports.save").await;
         self.inner.save(report).await
     }
 }
 
 impl<S: AlertSink> AlertSink for Latency<S> {
     async fn publish(&self, alert: &Alert) -> Result<(), AlertError> {
-        self.request(RequestKind::Sns).await;
+        self.request_for(RequestKind::Sns, "AlertSink.publish").await;
         self.inner.publish(alert).await
     }
 }

@@ -105,8 +105,13 @@ pub struct SimState {
     pub orgs: Vec<OrgState>,
     /// Interface rows by TransactionInterfaceId.
     pub staged: BTreeMap<i64, StagedRow>,
-    /// Completed transactions in TransactionId order.
+    /// Completed transactions in TransactionId order. Push through `push_completed` so the
+    /// Source* index below stays whole.
     pub completed: Vec<CompletedRow>,
+    /// Positions in `completed` by `SourceHeaderId` and by `TransactionReference`, so a
+    /// lookup by Source* reference does not scan every completed row (the sync benchmark's
+    /// hourly cycles made that scan quadratic).
+    completed_index: completed::SourceIndex,
     /// Next TransactionInterfaceId.
     pub next_interface_id: i64,
     /// Next TransactionId.
@@ -247,6 +252,7 @@ impl SimState {
             orgs,
             staged: BTreeMap::new(),
             completed: Vec::new(),
+            completed_index: completed::SourceIndex::default(),
             next_interface_id: 300_100_000_001,
             next_txn_id: 900_100_000_001,
             next_balance_id: 500_001,

@@ -474,3 +474,50 @@ async fn batch_is_all_or_none() {
     assert_eq!(q, before + Decimal::from(3));
     assert_eq!(env.sim.request_count("BATCH POST inventoryStagedTransactions"), 3);
 }
+
+#[tokio::test]
+async fn completed_rows_are_found_by_source_reference_and_a_rolled_back_batch_leaves_none() {
+    let env = start().await;
+    let (p, psub, _) = env.item_with(Control::Plain, Some("EA"));
+    let with_source = |header: &str, reference: &str, qty: Value| {
+        let mut t = txn(&p, &psub, "Miscellaneous Receipt", qty, "EA");
+        t["SourceHeaderId"] = json!(header);
+        t["TransactionReference"] = json!(reference);
+        t
+    };
+    // 1. A batch whose second part is refused: the first part's completed row is rolled back.
+    let r = env
+        .http
+        .post(env.base.clone())
+        .basic_auth(USER, Some(PASS))
+        .header("Content-Type", "application/vnd.oracle.adf.batch+json")
+        .body(
+            json!({"parts": [
+                {"id": "p1", "path": "/inventoryStagedTransactions", "operation": "create", "payload": with_source("8001", "WMS-A", json!(2))},
+                {"id": "p2", "path": "/inventoryStagedTransactions", "operation": "create", "payload": with_source("8002", "WMS-X", json!(0))},
+            ]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // 2. Two posts that land, the second reusing the rolled-back row's position.
+    for (header, reference) in [("8003", "WMS-B"), ("8004", "WMS-C")] {
+        let (s, v) = env.stage(&with_source(header, reference, json!(1))).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let count = |query: String| {
+        let env = &env;
+        async move { env.get_json(&format!("inventoryCompletedTransactions?q={query}")).await }
+    };
+    assert_eq!(count("SourceCode=WMS;SourceHeaderId=8001".into()).await["count"], 0);
+    assert_eq!(count("TransactionReference=WMS-A".into()).await["count"], 0);
+    let b = count("SourceCode=WMS;SourceHeaderId=8003;SourceLineId=1".into()).await;
+    assert_eq!(b["count"], 1);
+    assert_eq!(b["items"][0]["TransactionReference"], "WMS-B");
+    let c = count("TransactionReference=WMS-C".into()).await;
+    assert_eq!(c["count"], 1);
+    assert_eq!(c["items"][0]["SourceHeaderId"], "8004");
+    assert_eq!(count(format!("ItemNumber={p}")).await["count"], 2);
+}

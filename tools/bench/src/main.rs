@@ -14,10 +14,19 @@
 //! the round-trip minimum at the concurrency allowed (see `minimum`) and wall / minimum.
 //!
 //! `cargo run --release -p invsync-bench --bin sync-mem-bench -- --dcs 12 --txns 10000`
-//! Other options: `--items` (2000), `--sync-concurrency` (the default `SyncSettings`),
-//! `--fusion-in-flight` (16 at start), `--fusion-ceiling` (32) and `--warm-item-cache 1` (the
-//! shared item cache already holds every item, as in every hourly cycle after the first of
-//! the day; by default it starts empty and the cycle fills it, one batch lookup per page).
+//! Other options: `--items` (2000), `--sync-concurrency` and `--page-size` (the default
+//! `SyncSettings`), `--fusion-in-flight` (16 at start), `--fusion-ceiling` (32),
+//! `--warm-item-cache 1` (the shared item cache already holds every item, as in every hourly
+//! cycle after the first of the day; by default it starts empty and the cycle fills it, one
+//! batch lookup per page) and `--warm-cycles N` (N earlier hourly cycles of `--txns` each run
+//! first, unmeasured and without latency, over the same tables: the item cache and the lot map
+//! then hold what they learned, as in steady state, and only the next hour is measured).
+//! `--warm-lot-map 1`: the lot map already maps every lot the WMS holds (every later cycle
+//! once each lot has been seen; by default it starts empty and the cycle maps each lot on
+//! first sight, one conditional write each).
+//!
+//! DynamoDB, SQS and SNS requests are also printed by the port call that made them, so an
+//! extra write per transaction can be traced to its source.
 
 mod minimum;
 mod ports;
@@ -30,7 +39,7 @@ use adapters::fusion::{Credentials, FusionConfig, HttpFusionClient};
 use adapters::wms::{HttpWmsClient, WmsAuth, WmsConfig};
 use anyhow::{anyhow, Context as _};
 use domain::ledger::SyncState;
-use domain::ports::{RunReport, RunReports as _};
+use domain::ports::{LotMap as _, RunReport, RunReports as _};
 use domain::sync::{sync_dc, SyncSettings};
 use domain::DcCode;
 use fusion_sim::{FusionSim, SimConfig};
@@ -52,6 +61,9 @@ struct Args {
     fusion_in_flight: usize,
     fusion_ceiling: usize,
     warm_item_cache: bool,
+    warm_lot_map: bool,
+    warm_cycles: usize,
+    page_size: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -66,6 +78,9 @@ fn args() -> anyhow::Result<Args> {
         fusion_in_flight: 16,
         fusion_ceiling: 32,
         warm_item_cache: false,
+        warm_lot_map: false,
+        warm_cycles: 0,
+        page_size: SyncSettings::default().page_size,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -82,6 +97,9 @@ fn args() -> anyhow::Result<Args> {
             "--fusion-in-flight" => a.fusion_in_flight = n,
             "--fusion-ceiling" => a.fusion_ceiling = n,
             "--warm-item-cache" => a.warm_item_cache = n != 0,
+            "--warm-lot-map" => a.warm_lot_map = n != 0,
+            "--warm-cycles" => a.warm_cycles = n,
+            "--page-size" => a.page_size = n,
             other => return Err(anyhow!("unknown option {other}")),
         }
     }
@@ -119,10 +137,6 @@ async fn main() -> anyhow::Result<()> {
     };
     let fusion = FusionSim::start(SimConfig {
         seed: seed.clone(),
-        faults: fusion_sim::Faults {
-            latency_ms: a.fusion_ms,
-            ..fusion_sim::Faults::default()
-        },
         ..SimConfig::default()
     })
     .await?;
@@ -131,15 +145,97 @@ async fn main() -> anyhow::Result<()> {
         ..wms_sim::WmsConfig::default()
     })
     .await?;
+    let dcs: Vec<DcCode> = (0..a.dcs)
+        .map(|i| DcCode::parse(sim_seed::org(i).code))
+        .collect::<Result<_, _>>()?;
+    let tables = Tables::default();
+    let settings = SyncSettings {
+        concurrency: a.sync_concurrency,
+        page_size: a.page_size,
+        ..SyncSettings::default()
+    };
+    let fusion_config = || {
+        let mut cfg = FusionConfig::new(
+            fusion.url(),
+            Credentials::Basic {
+                user: "integration.user".into(),
+                password: SecretString::from("Welcome1"),
+            },
+        );
+        cfg.max_in_flight = a.fusion_in_flight;
+        cfg.max_in_flight_ceiling = a.fusion_ceiling;
+        cfg.request_timeout = Duration::from_secs(30);
+        cfg
+    };
+    // One container per DC: its own Fusion and WMS clients, as each invocation has.
+    let containers = |latency: AwsLatency, counts: &Arc<RequestCounts>| -> anyhow::Result<Vec<BenchPorts>> {
+        dcs.iter()
+            .map(|_| {
+                let wms_cfg = WmsConfig::new(
+                    wms.base_url(),
+                    WmsAuth::ApiKey(SecretString::from(wms.api_key().unwrap_or_default().to_string())),
+                )?;
+                Ok(BenchPorts::new(
+                    HttpFusionClient::new(fusion_config())?,
+                    HttpWmsClient::new(wms_cfg)?,
+                    &tables,
+                    latency,
+                    counts,
+                ))
+            })
+            .collect()
+    };
+    // Earlier hourly cycles, unmeasured and without latency: they fill the item cache and the
+    // lot map as the cycles before this hour's did.
+    for cycle in 0..a.warm_cycles {
+        let warm_txns = wms.generate_activity(None, a.txns).map_err(|e| anyhow!("{e:?}"))?;
+        let warm = containers(AwsLatency::uniform(Duration::ZERO), &RequestCounts::new())?;
+        for (report, _) in run_cycle(&warm, &dcs, &settings, &format!("warm{cycle}")).await? {
+            if report.synced == 0 && report.seen > 0 {
+                return Err(anyhow!("warm-up cycle {cycle} synced nothing at {}", report.dc));
+            }
+        }
+        println!(
+            "warm-up cycle {}: {} transactions synced without latency",
+            cycle + 1,
+            warm_txns.len()
+        );
+    }
+    if a.warm_item_cache {
+        // An earlier cycle's containers filled the shared cache; this one's start cold.
+        let filler = HttpFusionClient::new(fusion_config())?.with_item_cache(tables.items.clone());
+        let every: Vec<_> = (0..a.items)
+            .map(|i| domain::ItemNumber::parse(sim_seed::item(seed.seed, i).number))
+            .collect::<Result<_, _>>()?;
+        for dc in &dcs {
+            filler.prefetch_items(dc, &every).await?;
+        }
+    }
+    if a.warm_lot_map {
+        // Every lot the WMS holds was seen by an earlier cycle (mapped on first sight).
+        for dc in &dcs {
+            for row in wms.balances(dc.as_str()) {
+                let Some(lot) = row.lot else { continue };
+                let item = domain::ItemNumber::parse(row.item)?;
+                let wms_lot = domain::LotNumber::parse(lot.number)?;
+                let mapped = domain::ports::MappedLot {
+                    fusion_lot: wms_lot.clone(),
+                    expiration: Some(lot.expiration),
+                };
+                tables.lots.put_if_absent(dc, &item, &wms_lot, &mapped).await?;
+            }
+        }
+    }
+    fusion.set_faults(fusion_sim::Faults {
+        latency_ms: a.fusion_ms,
+        ..fusion_sim::Faults::default()
+    });
     let txns = wms.generate_activity(None, a.txns).map_err(|e| anyhow!("{e:?}"))?;
     wms.set_faults(wms_sim::Faults {
         latency_ms: a.wms_ms,
         ..wms_sim::Faults::default()
     })
     .map_err(|e| anyhow!("{e:?}"))?;
-    let dcs: Vec<DcCode> = (0..a.dcs)
-        .map(|i| DcCode::parse(sim_seed::org(i).code))
-        .collect::<Result<_, _>>()?;
     let txns_per_dc: Vec<usize> = dcs
         .iter()
         .map(|dc| txns.iter().filter(|t| t.id.starts_with(&format!("{dc}-"))).count())
@@ -156,51 +252,7 @@ async fn main() -> anyhow::Result<()> {
 
     let latency = AwsLatency::uniform(Duration::from_millis(a.aws_ms));
     let counts = RequestCounts::new();
-    let tables = Tables::default();
-    let settings = SyncSettings {
-        concurrency: a.sync_concurrency,
-        ..SyncSettings::default()
-    };
-    let fusion_config = || {
-        let mut cfg = FusionConfig::new(
-            fusion.url(),
-            Credentials::Basic {
-                user: "integration.user".into(),
-                password: SecretString::from("Welcome1"),
-            },
-        );
-        cfg.max_in_flight = a.fusion_in_flight;
-        cfg.max_in_flight_ceiling = a.fusion_ceiling;
-        cfg.request_timeout = Duration::from_secs(30);
-        cfg
-    };
-    if a.warm_item_cache {
-        // An earlier cycle's containers filled the shared cache; this one's start cold.
-        let filler = HttpFusionClient::new(fusion_config())?.with_item_cache(tables.items.clone());
-        let every: Vec<_> = (0..a.items)
-            .map(|i| domain::ItemNumber::parse(sim_seed::item(seed.seed, i).number))
-            .collect::<Result<_, _>>()?;
-        for dc in &dcs {
-            filler.prefetch_items(dc, &every).await?;
-        }
-    }
-    let containers: Vec<BenchPorts> = dcs
-        .iter()
-        .map(|_| {
-            let cfg = fusion_config();
-            let wms_cfg = WmsConfig::new(
-                wms.base_url(),
-                WmsAuth::ApiKey(SecretString::from(wms.api_key().unwrap_or_default().to_string())),
-            )?;
-            Ok(BenchPorts::new(
-                HttpFusionClient::new(cfg)?,
-                HttpWmsClient::new(wms_cfg)?,
-                &tables,
-                latency,
-                &counts,
-            ))
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let containers = containers(latency, &counts)?;
     fusion.reset_stats();
     let wms_before: u64 = wms.stats().values().map(|s| s.requests).sum();
 
@@ -208,46 +260,24 @@ async fn main() -> anyhow::Result<()> {
     // The fan-out: one SendMessageBatch per ten DCs.
     let sqs = Latency::new(Arc::new(()), latency, counts.clone());
     for _ in 0..a.dcs.div_ceil(10) {
-        sqs.request(RequestKind::Sqs).await;
+        sqs.request_for(RequestKind::Sqs, "fan-out SendMessageBatch").await;
     }
-    let deadline = chrono::Utc::now() + chrono::Duration::minutes(15);
-    let runs = containers.iter().zip(&dcs).map(|(ports, dc)| {
-        let settings = &settings;
-        async move {
-            let t0 = Instant::now();
-            let at = chrono::Utc::now();
-            let run_id = format!("bench:{dc}");
-            let report = sync_dc(ports, settings, dc, &run_id, deadline).await?;
-            let took = t0.elapsed();
-            let saved = RunReport {
-                dc: dc.clone(),
-                run_id: run_id.into(),
-                kind: domain::ports::RunKind::Sync,
-                started_at: at,
-                duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-                figures: BTreeMap::from([("synced".to_string(), report.synced as i64)]),
-                notes: Vec::new(),
-            };
-            ports.runs.save(&saved).await?;
-            Ok::<_, anyhow::Error>((report, took))
-        }
-    });
-    let results = futures::future::join_all(runs).await;
+    let results = run_cycle(&containers, &dcs, &settings, "bench").await?;
     let wall = started.elapsed();
 
     let mut slowest = Duration::ZERO;
-    for r in results {
-        let (report, took) = r?;
+    for (report, took) in results {
         if report.stopped_early || report.systemic.is_some() {
             return Err(anyhow!("DC {} stopped early: {report:?}", report.dc));
         }
         slowest = slowest.max(took);
     }
+    let measured: std::collections::BTreeSet<&str> = txns.iter().map(|t| t.id.as_str()).collect();
     let synced = tables
         .ledger
         .rows()
         .iter()
-        .filter(|r| r.entry.state == SyncState::Synced)
+        .filter(|r| r.entry.state == SyncState::Synced && measured.contains(r.txn.id().as_str()))
         .count();
     let reserved_after: usize = dcs.iter().map(|dc| wms.reservations_count(dc.as_str())).sum();
 
@@ -316,19 +346,56 @@ async fn main() -> anyhow::Result<()> {
         per_txn(reads),
         per_txn(writes)
     );
+    for (operation, n) in counts.by_operation() {
+        println!("    {operation:<30} {n:>8} ({:.3} per transaction)", per_txn(n));
+    }
     println!("SQS:                {sqs_n} (fan-out; the sync itself sends none)");
     println!("SNS:                {sns_n}");
     println!(
         "WMS requests:       {wms_total} ({:.2} per transaction)",
         per_txn(wms_total)
     );
-    println!(
-        "round-trip minimum: {:.1} s; wall / minimum = {:.2}",
-        minimum.as_secs_f64(),
-        wall.as_secs_f64() / minimum.as_secs_f64().max(f64::MIN_POSITIVE)
-    );
+    if minimum.is_zero() {
+        println!("round-trip minimum: 0 s (no latency modelled)");
+    } else {
+        println!(
+            "round-trip minimum: {:.1} s; wall / minimum = {:.2}",
+            minimum.as_secs_f64(),
+            wall.as_secs_f64() / minimum.as_secs_f64()
+        );
+    }
     if synced != txns.len() {
         return Err(anyhow!("{} transactions did not sync", txns.len() - synced));
     }
     Ok(())
+}
+
+/// Syncs every DC at once, each in its container, and saves each run's report as the handler
+/// does; answers each DC's report and how long its run took.
+async fn run_cycle(
+    containers: &[BenchPorts],
+    dcs: &[DcCode],
+    settings: &SyncSettings,
+    tag: &str,
+) -> anyhow::Result<Vec<(domain::sync::SyncReport, Duration)>> {
+    let deadline = chrono::Utc::now() + chrono::Duration::minutes(15);
+    let runs = containers.iter().zip(dcs).map(|(ports, dc)| async move {
+        let t0 = Instant::now();
+        let at = chrono::Utc::now();
+        let run_id = format!("{tag}:{dc}");
+        let report = sync_dc(ports, settings, dc, &run_id, deadline).await?;
+        let took = t0.elapsed();
+        let saved = RunReport {
+            dc: dc.clone(),
+            run_id: run_id.into(),
+            kind: domain::ports::RunKind::Sync,
+            started_at: at,
+            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            figures: BTreeMap::from([("synced".to_string(), report.synced as i64)]),
+            notes: Vec::new(),
+        };
+        ports.runs.save(&saved).await?;
+        Ok::<_, anyhow::Error>((report, took))
+    });
+    futures::future::try_join_all(runs).await
 }

@@ -66,9 +66,9 @@ impl CountedItemCache {
         }
     }
 
-    async fn requests(&self, kind: RequestKind, n: usize) {
+    async fn requests(&self, kind: RequestKind, operation: &'static str, n: usize) {
         for _ in 0..n {
-            self.aws.request(kind).await;
+            self.aws.request_for(kind, operation).await;
         }
     }
 }
@@ -81,7 +81,8 @@ impl SharedItemCache for CountedItemCache {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<ItemInfo>, StoreError>> {
         Box::pin(async move {
-            self.requests(RequestKind::DynamoRead, items.len().div_ceil(100)).await;
+            self.requests(RequestKind::DynamoRead, "ItemCache.get_many", items.len().div_ceil(100))
+                .await;
             self.inner.get_many(dc, items, now).await
         })
     }
@@ -93,14 +94,15 @@ impl SharedItemCache for CountedItemCache {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            self.requests(RequestKind::DynamoWrite, infos.len().div_ceil(25)).await;
+            self.requests(RequestKind::DynamoWrite, "ItemCache.put_many", infos.len().div_ceil(25))
+                .await;
             self.inner.put_many(dc, infos, now).await
         })
     }
 
     fn forget<'a>(&'a self, dc: &'a DcCode, item: &'a ItemNumber) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            self.requests(RequestKind::DynamoWrite, 1).await;
+            self.requests(RequestKind::DynamoWrite, "ItemCache.forget", 1).await;
             self.inner.forget(dc, item).await
         })
     }

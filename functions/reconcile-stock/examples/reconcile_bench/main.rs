@@ -9,6 +9,10 @@
 //!   simulators stay in this process) and that process's peak resident memory and CPU time.
 //!   `--no-process` skips that part.
 //! - `process`: only the one DC in its own process.
+//! - `processes`: every DC, one after the other, each in its own run of the real binary (as
+//!   the per-DC fan-out runs them, one invocation per DC, each with CPU of its own: on a
+//!   shared 2-core machine running them at once would measure the machine). Per invocation:
+//!   wall time against its round-trip minimum, peak RSS and CPU; then min / median / max.
 //! - `all`: the one-invocation mode (every DC in one handler call, `--concurrency` at once), as
 //!   before the per-DC fan-out: wall time, Fusion requests, peak memory of this process (the
 //!   simulators included, so the resident size before the run is printed too), and the CPU
@@ -129,8 +133,8 @@ async fn snapshots(deps: &Deps) -> anyhow::Result<Vec<(Snapshot, Snapshot)>> {
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
     let build = if cfg!(debug_assertions) { "debug" } else { "release" };
-    if !matches!(a.mode.as_str(), "per-dc" | "process" | "all") {
-        anyhow::bail!("--mode is per-dc, process or all, not {}", a.mode);
+    if !matches!(a.mode.as_str(), "per-dc" | "process" | "processes" | "all") {
+        anyhow::bail!("--mode is per-dc, process, processes or all, not {}", a.mode);
     }
     println!(
         "reconcile_bench ({} mode): {} DCs x {} items, +{} ms Fusion latency, {} Fusion requests in flight per invocation{}, {build} build",
@@ -177,6 +181,9 @@ async fn main() -> anyhow::Result<()> {
         concurrency: a.concurrency,
         statuses: env.dc_status()?,
     };
+    if a.mode == "processes" {
+        return processes_mode(&a, &env).await;
+    }
     if a.mode != "all" {
         return per_dc_mode(&a, &env, &deps.settings).await;
     }
@@ -340,5 +347,44 @@ async fn per_dc_mode(a: &Args, env: &TestEnv, settings: &ReconcileSettings) -> a
             Err(e) => format!("ERROR {e}"),
         }
     );
+    Ok(())
+}
+
+/// `processes` mode (see the module doc).
+async fn processes_mode(a: &Args, env: &TestEnv) -> anyhow::Result<()> {
+    let mut ratios = Vec::new();
+    let mut walls = Vec::new();
+    for i in 0..a.dcs {
+        let dc = env.dc(i);
+        env.fusion.reset_stats();
+        let run = per_dc::in_own_process(env, dc.as_str(), &a.binary, a.in_flight).await?;
+        let requests: u64 = env.fusion.stats().values().sum();
+        let minimum = requests.div_ceil(a.in_flight.max(1) as u64) as f64 * a.latency_ms as f64 / 1000.0;
+        let ratio = run.wall.as_secs_f64() / minimum.max(f64::MIN_POSITIVE);
+        println!(
+            "{dc}: wall {:.2} s (cold start included), round-trip minimum {minimum:.2} s ({requests} Fusion requests / {} in flight), \
+             {ratio:.2}x; peak RSS {:.1} MiB, CPU {:.2} s{}",
+            run.wall.as_secs_f64(),
+            a.in_flight,
+            run.peak_mib,
+            run.cpu_s,
+            match &run.answer {
+                Ok(_) => String::new(),
+                Err(e) => format!("; ERROR {e}"),
+            }
+        );
+        ratios.push(ratio);
+        walls.push(run.wall.as_secs_f64());
+    }
+    for (what, values) in [("wall (s)", &mut walls), ("wall / minimum", &mut ratios)] {
+        values.sort_by(f64::total_cmp);
+        if let (Some(min), Some(max)) = (values.first(), values.last()) {
+            println!(
+                "{what}: min {min:.2} median {:.2} max {max:.2} over {} invocations",
+                values[values.len() / 2],
+                values.len()
+            );
+        }
+    }
     Ok(())
 }

@@ -268,7 +268,7 @@ impl SimState {
                     header.get(k).or_else(|| l.get(k)).cloned().unwrap_or(Value::Null),
                 );
             }
-            self.completed.push(CompletedRow {
+            self.push_completed(CompletedRow {
                 id,
                 transfer_id: None,
                 interface_id: None,

@@ -90,7 +90,7 @@ impl SimState {
         if writes {
             self.staged = saved_staged;
         }
-        self.completed.truncate(saved_completed);
+        self.truncate_completed(saved_completed);
         (self.next_interface_id, self.next_txn_id, self.next_balance_id) = saved_ids;
         for (o, st) in saved_orgs {
             self.orgs[o] = st;

@@ -3,12 +3,90 @@
 
 use super::*;
 
+/// One attribute of completed rows indexed: its text values to positions in
+/// `SimState::completed`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AttributeIndex {
+    by_text: HashMap<String, Vec<usize>>,
+    /// Rows whose value is not text (a number, null, missing): compared row by row, as
+    /// `matches` may equate them with a filter's text.
+    other: Vec<usize>,
+}
+
+impl AttributeIndex {
+    fn add(&mut self, value: Option<&Value>, at: usize) {
+        match value {
+            Some(Value::String(text)) => self.by_text.entry(text.clone()).or_default().push(at),
+            _ => self.other.push(at),
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        for positions in self.by_text.values_mut() {
+            positions.retain(|at| *at < len);
+        }
+        self.other.retain(|at| *at < len);
+    }
+
+    fn candidates(&self, want: &str) -> impl Iterator<Item = usize> + '_ {
+        self.by_text.get(want).into_iter().flatten().chain(&self.other).copied()
+    }
+}
+
+/// The attributes a Source* lookup filters by, indexed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SourceIndex {
+    header: AttributeIndex,
+    reference: AttributeIndex,
+}
+
 impl SimState {
     pub(super) fn completed_row(&self, id: &str) -> ApiResult<&CompletedRow> {
         id.parse::<i64>()
             .ok()
-            .and_then(|id| self.completed.iter().find(|c| c.id == id))
+            .and_then(|id| {
+                // In TransactionId order (see `completed`), so a binary search finds it.
+                self.completed
+                    .binary_search_by_key(&id, |c| c.id)
+                    .ok()
+                    .and_then(|at| self.completed.get(at))
+            })
             .ok_or_else(|| ApiError::not_found(format!("No transaction {id}.")))
+    }
+
+    /// Appends a completed row and indexes it.
+    pub(super) fn push_completed(&mut self, row: CompletedRow) {
+        let at = self.completed.len();
+        self.completed_index.header.add(row.source.get("SourceHeaderId"), at);
+        self.completed_index
+            .reference
+            .add(row.source.get("TransactionReference"), at);
+        self.completed.push(row);
+    }
+
+    /// Drops the completed rows from `len` on (a failed batch rolled back) and their index
+    /// entries.
+    pub(super) fn truncate_completed(&mut self, len: usize) {
+        if len >= self.completed.len() {
+            return;
+        }
+        self.completed.truncate(len);
+        self.completed_index.header.truncate(len);
+        self.completed_index.reference.truncate(len);
+    }
+
+    /// Positions of the completed rows that may match `filters`, in order: the index's
+    /// candidates when the filter names an indexed attribute, every row otherwise.
+    fn completed_candidates(&self, filters: &HashMap<String, String>) -> Vec<usize> {
+        let index = &self.completed_index;
+        let mut at: Vec<usize> = match (filters.get("SourceHeaderId"), filters.get("TransactionReference")) {
+            (Some(want), _) => index.header.candidates(want).collect(),
+            (None, Some(want)) => index.reference.candidates(want).collect(),
+            (None, None) => return (0..self.completed.len()).collect(),
+        };
+        at.sort_unstable();
+        at.dedup();
+        at
     }
 
     fn completed_lots(c: &CompletedRow) -> Vec<Value> {
@@ -121,7 +199,11 @@ impl SimState {
         ])?;
         let mut total = 0usize;
         let mut page = Vec::new();
-        for c in &self.completed {
+        for c in self
+            .completed_candidates(&f)
+            .into_iter()
+            .filter_map(|at| self.completed.get(at))
+        {
             // Why field by field: building every row's JSON to filter it made a lookup cost
             // O(completed rows) allocations, which dominated the sync benchmark's CPU.
             if f.iter().all(|(k, want)| self.completed_field_is(c, k, want)) {
@@ -181,11 +263,11 @@ impl SimState {
         match plan.kind {
             Kind::Receipt => {
                 let row = mk(self, plan.sub, None, false);
-                self.completed.push(row);
+                self.push_completed(row);
             }
             Kind::Issue => {
                 let row = mk(self, plan.sub, None, true);
-                self.completed.push(row);
+                self.push_completed(row);
             }
             Kind::Transfer => {
                 let to = plan.to_sub.unwrap_or(plan.sub);
@@ -193,8 +275,8 @@ impl SimState {
                 let mut credit = mk(self, to, Some(plan.sub), false);
                 debit.transfer_id = Some(credit.id);
                 credit.transfer_id = Some(debit.id);
-                self.completed.push(debit);
-                self.completed.push(credit);
+                self.push_completed(debit);
+                self.push_completed(credit);
             }
         }
     }
