@@ -201,7 +201,12 @@ fn one_drift(
             continue;
         }
         let magnitude = Decimal::from(size(rng));
-        let negative = rng.random_bool(0.5);
+        // Why: neither system lets on-hand go below zero; a negative drift needs the stock.
+        let on_side = match source {
+            Source::FusionEdit => world.fusion.onhand(code, &key.item, &key.sub, key.lot.as_deref()),
+            Source::WmsCorrection => row.quantity,
+        };
+        let negative = rng.random_bool(0.5) && on_side >= magnitude;
         let delta = if negative { -magnitude } else { magnitude };
         let variance = match source {
             Source::FusionEdit => {

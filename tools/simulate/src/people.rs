@@ -202,7 +202,7 @@ impl People {
         let code = &world.codes[key.dc];
         let flying = in_flight
             .entry(key.dc)
-            .or_insert_with(|| outbox.in_flight(key.dc))
+            .or_insert_with(|| outbox.in_flight(key.dc, code, &world.ports.stores().ledger))
             .get(key)
             .copied()
             .unwrap_or_default();

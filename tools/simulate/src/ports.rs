@@ -2,12 +2,13 @@
 //! in-memory stores of `testkit` and a simulated clock, bundled as every port set the
 //! handlers and the console need. Cheap to clone: every clone shares the same stores.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use adapters::fusion::HttpFusionClient;
 use adapters::wms::HttpWmsClient;
 use app::ConfigError;
-use domain::ports::ConsolePorts;
+use domain::ports::{ConsolePorts, RunKind, RunReport, RunReports, StoreError};
+use domain::DcCode;
 use domain::reconciliation::ReconcilePorts;
 use domain::sync::SyncPorts;
 use sync_inventory::handler::SyncFunctionPorts;
@@ -34,13 +35,42 @@ pub struct Stores {
     /// Incidents.
     pub incidents: InMemoryIncidents,
     /// Run reports.
-    pub runs: InMemoryRunReports,
+    pub runs: SavedRuns,
     /// Published alerts.
     pub alerts: RecordingAlerts,
     /// The console's audit trail.
     pub audit: InMemoryAudit,
     /// Simulated time.
     pub clock: ManualClock,
+}
+
+/// Run reports in memory, noting which reconciliations saved one since the last
+/// [`SavedRuns::take_reconciled`]: a reconciliation that could not read both sides saves none.
+#[derive(Debug, Default)]
+pub struct SavedRuns {
+    /// The reports.
+    pub inner: InMemoryRunReports,
+    reconciled: Mutex<Vec<DcCode>>,
+}
+
+impl SavedRuns {
+    /// DCs whose reconciliation saved a report since the last call.
+    pub fn take_reconciled(&self) -> Vec<DcCode> {
+        std::mem::take(&mut *self.reconciled.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+impl RunReports for SavedRuns {
+    async fn save(&self, report: &RunReport) -> Result<(), StoreError> {
+        self.inner.save(report).await?;
+        if report.kind == RunKind::Reconcile {
+            self.reconciled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(report.dc.clone());
+        }
+        Ok(())
+    }
 }
 
 /// Every port over one set of [`Stores`].
@@ -92,20 +122,20 @@ impl SyncPorts for SimPorts {
 
 impl ReconcilePorts for SimPorts {
     type Incidents = InMemoryIncidents;
-    type Runs = InMemoryRunReports;
+    type Runs = SavedRuns;
 
     fn incidents(&self) -> &InMemoryIncidents {
         &self.0.incidents
     }
-    fn runs(&self) -> &InMemoryRunReports {
+    fn runs(&self) -> &SavedRuns {
         &self.0.runs
     }
 }
 
 impl SyncFunctionPorts for SimPorts {
-    type Runs = InMemoryRunReports;
+    type Runs = SavedRuns;
 
-    fn run_reports(&self) -> &InMemoryRunReports {
+    fn run_reports(&self) -> &SavedRuns {
         &self.0.runs
     }
 
@@ -136,7 +166,7 @@ impl ConsolePorts for SimPorts {
         &self.0.ledger
     }
     fn history(&self) -> &InMemoryRunReports {
-        &self.0.runs
+        &self.0.runs.inner
     }
     fn release(&self) -> &HttpWmsClient {
         &self.0.wms

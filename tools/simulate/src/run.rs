@@ -213,13 +213,12 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
             })
             .await;
             if let Some(q) = &fanout.reconcile_queue {
-                settle(q, results, &mut figures, |m, done| {
-                    if done {
-                        if let Some(i) = world.dcs.iter().position(|d| *d == m.request.dc) {
-                            reconciled[i] = Some(now);
-                        }
-                    }
-                });
+                settle(q, results, &mut figures, |_, _| {});
+            }
+            for dc in world.ports.stores().runs.take_reconciled() {
+                if let Some(i) = world.dcs.iter().position(|d| *d == dc) {
+                    reconciled[i] = Some(now);
+                }
             }
 
             split(&mut phases.reconcile);
@@ -231,7 +230,7 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
                 .codes
                 .iter()
                 .enumerate()
-                .map(|(i, c)| DcTruth::read(i, c, &world.wms, &world.fusion, &outbox))
+                .map(|(i, c)| DcTruth::read(i, c, &world.wms, &world.fusion, &outbox, &world.ports.stores().ledger))
                 .collect();
             if minute == 0 || (hourly && matches!(now.hour(), 6 | 18)) {
                 baseline.upload(&truths, now, &mut inj);

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rust_decimal::Decimal;
+use domain::ledger::SyncState;
 use wms_sim::{Transaction, TxKind, TxStatus};
 
 /// One balance key: DC index, item, subinventory, lot.
@@ -126,15 +127,49 @@ impl Outbox {
             .retain(|id, t| matches!(status(id, t.dc), Some(TxStatus::SyncFailed | TxStatus::PendingSync)));
     }
 
-    /// Net in flight per key of DC `dc`: pending transactions Fusion has not applied.
-    pub fn in_flight(&self, dc: usize) -> HashMap<Key, Decimal> {
+    /// Net in flight per key of DC `dc` (code `code`): pending transactions Fusion has not
+    /// applied, and failed ones invsync is still working on (the ledger has them pending, in
+    /// flight or accepted again, or failed for a reason its next retry may clear).
+    pub fn in_flight(&self, dc: usize, code: &str, ledger: &testkit::InMemoryLedger) -> HashMap<Key, Decimal> {
         let mut out: HashMap<Key, Decimal> = HashMap::new();
-        for t in self.pending.values().filter(|t| t.dc == dc && !t.landed) {
+        let dc_code = domain::DcCode::parse(code).ok();
+        let retrying = |id: &str| {
+            let Some(row) = dc_code.as_ref().and_then(|d| ledger.row(d, id)) else {
+                return false;
+            };
+            match row.entry.state {
+                SyncState::PendingSync | SyncState::InFlight | SyncState::Accepted => true,
+                SyncState::SyncFailed => row.entry.failure.as_ref().is_some_and(|f| f.retryable),
+                _ => false,
+            }
+        };
+        let pending = self.pending.values().filter(|t| t.dc == dc && !t.landed);
+        let failed = self
+            .failed
+            .iter()
+            .filter(|(id, t)| t.dc == dc && retrying(id))
+            .map(|(_, t)| t);
+        for t in pending.chain(failed) {
             for (k, q) in &t.effects {
                 *out.entry(k.clone()).or_default() += *q;
             }
         }
         out
+    }
+
+    /// Ids of failed transactions touching `key`, with their ledger state.
+    pub fn failed_on(&self, key: &Key, code: &str, ledger: &testkit::InMemoryLedger) -> Vec<String> {
+        let dc = domain::DcCode::parse(code).ok();
+        self.failed
+            .iter()
+            .filter(|(_, t)| t.effects.iter().any(|(k, _)| k == key))
+            .map(|(id, _)| {
+                let state = dc.as_ref().and_then(|d| ledger.row(d, id)).map(|r| {
+                    format!("{} {:?}", r.entry.state.as_str(), r.entry.failure.map(|f| f.reason))
+                });
+                format!("{id}: {state:?}")
+            })
+            .collect()
     }
 }
 
@@ -157,6 +192,7 @@ impl DcTruth {
         wms: &wms_sim::RunningWms,
         fusion: &fusion_sim::RunningSim,
         outbox: &Outbox,
+        ledger: &testkit::InMemoryLedger,
     ) -> Self {
         let mut t = Self::default();
         for r in wms.balances(code) {
@@ -174,7 +210,7 @@ impl DcTruth {
         for (item, sub, lot, q) in fusion.onhand_rows(code) {
             *t.fusion.entry(Key { dc, item, sub, lot }).or_default() += q;
         }
-        t.in_flight = outbox.in_flight(dc);
+        t.in_flight = outbox.in_flight(dc, code, ledger);
         for p in fusion.pending_staged() {
             if p.org != code || !p.references.iter().any(|r| r.starts_with(domain::reconciliation::ADJUSTMENT_ID_PREFIX)) {
                 continue;
