@@ -11,7 +11,9 @@
 # --bad-data (per DC and day), --outages, --throttling, --credential-rejections,
 # --processing-stalls, --missed-messages, --duplicated-messages, --crashes (per day),
 # --process-fail-rate, --online-408-rate (shares), --supervisor-delay-min,
-# --manager-delay-min, --peak-per-dc (transactions per DC in the peak hour).
+# --manager-delay-min, --peak-per-dc (transactions per DC in the peak hour);
+# --wall-limit-min N stops at the first checkpoint after N wall-clock minutes and reports the
+# simulated time done.
 # Release build, run under `nice`; SIM_PROFILE=debug builds without --release. The handlers'
 # metric lines (embedded metric format, one per run) go to stdout.log in --out.
 set -euo pipefail
@@ -35,4 +37,4 @@ if [[ ${#profile[@]} -eq 0 ]]; then dir=debug; fi
 mkdir -p "$out"
 # Why: the handlers write one metric line per run to stdout; the summary is kept apart.
 nice "${CARGO_TARGET_DIR:-$ROOT/target}/$dir/invsync-simulate" "$@" "${extra[@]}" > "$out/stdout.log"
-sed -n '/ days, /,$p' "$out/stdout.log" | grep -v '^{'
+sed -n '/ days simulated, /,$p' "$out/stdout.log" | grep -v '^{'

@@ -24,7 +24,7 @@ fn y_of(share: f64) -> f64 {
 
 /// The SVG document.
 pub fn svg(o: &Outcome) -> String {
-    let total = o.settings.minutes().max(1) as f64;
+    let total = o.minutes.max(1) as f64;
     let x_of = |m: i64| LEFT + (W - LEFT - RIGHT) * m as f64 / total;
     let mut s = String::new();
     let _ = writeln!(
@@ -34,8 +34,10 @@ pub fn svg(o: &Outcome) -> String {
     let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
     let _ = writeln!(
         s,
-        r#"<text x="{LEFT}" y="22" font-size="15">Discrepancy share over {} simulated days, {} DCs x {} SKUs (log scale; 0 drawn at 0.001 %)</text>"#,
-        o.settings.days, o.settings.dcs, o.settings.items
+        r#"<text x="{LEFT}" y="22" font-size="15">Discrepancy share over {:.2} simulated days, {} DCs x {} SKUs (log scale; 0 drawn at 0.001 %)</text>"#,
+        o.minutes as f64 / 1440.0,
+        o.settings.dcs,
+        o.settings.items
     );
     let colors = |k: &str| match k {
         "outage" => "#f4a6a6",
@@ -57,13 +59,33 @@ pub fn svg(o: &Outcome) -> String {
     for e in 0..=5 {
         let share = 10f64.powi(-e);
         let y = y_of(share);
-        let _ = writeln!(s, r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/>"##, W - RIGHT);
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}%</text>"#, LEFT - 6.0, y + 4.0, 100.0 * share);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/>"##,
+            W - RIGHT
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}%</text>"#,
+            LEFT - 6.0,
+            y + 4.0,
+            100.0 * share
+        );
     }
-    for d in 0..=o.settings.days {
-        let x = x_of(i64::from(d) * 1440);
-        let _ = writeln!(s, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#bbb"/>"##, H - BOTTOM);
-        let _ = writeln!(s, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">day {d}</text>"#, H - BOTTOM + 16.0);
+    let step = if o.minutes <= 2 * 1440 { 360 } else { 1440 };
+    for m in (0..=o.minutes).step_by(step as usize) {
+        let x = x_of(m);
+        let d = format!("day {} {:02}:00", m / 1440, (m / 60) % 24);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#bbb"/>"##,
+            H - BOTTOM
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{d}</text>"#,
+            H - BOTTOM + 16.0
+        );
     }
     for e in &o.events {
         let x = x_of(e.minute);
@@ -110,7 +132,11 @@ pub fn svg(o: &Outcome) -> String {
     ];
     let mut x = LEFT;
     for (color, label) in legend {
-        let _ = writeln!(s, r#"<rect x="{x:.1}" y="{:.1}" width="14" height="10" fill="{color}"/>"#, ly - 9.0);
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x:.1}" y="{:.1}" width="14" height="10" fill="{color}"/>"#,
+            ly - 9.0
+        );
         let _ = writeln!(s, r#"<text x="{:.1}" y="{ly:.1}">{label}</text>"#, x + 18.0);
         x += 26.0 + 6.2 * label.len() as f64;
     }

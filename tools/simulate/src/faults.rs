@@ -82,7 +82,9 @@ pub fn plan(settings: &Settings, rng: &mut ChaCha8Rng) -> Vec<Window> {
 
 /// Whether a window of `kind` is open at `minute`.
 pub fn active(windows: &[Window], kind: WindowKind, minute: i64) -> bool {
-    windows.iter().any(|w| w.kind == kind && w.start <= minute && minute < w.end)
+    windows
+        .iter()
+        .any(|w| w.kind == kind && w.start <= minute && minute < w.end)
 }
 
 /// The Fusion simulator's faults at `minute`: the run's constant processing failures and
@@ -94,7 +96,11 @@ pub fn fusion_faults(settings: &Settings, windows: &[Window], minute: i64) -> fu
         rng_seed: settings.seed ^ minute as u64,
         process_fail_rate: settings.process_fail_rate,
         online_408_rate: settings.online_408_rate,
-        error_503_rate: if active(windows, WindowKind::Outage, minute) { 1.0 } else { 0.0 },
+        error_503_rate: if active(windows, WindowKind::Outage, minute) {
+            1.0
+        } else {
+            0.0
+        },
         max_in_flight: active(windows, WindowKind::Throttling, minute).then_some(2),
         reject_credentials: active(windows, WindowKind::Credentials, minute),
         ..fusion_sim::Faults::default()

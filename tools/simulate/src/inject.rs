@@ -134,7 +134,14 @@ fn draw(rng: &mut ChaCha8Rng, mean: f64) -> usize {
 
 /// Generates `minutes` of activity at every DC for the hour of day `hour`, tracking each
 /// transaction in `outbox`.
-pub fn activity(world: &World, rng: &mut ChaCha8Rng, hour: usize, minutes: i64, outbox: &mut Outbox, inj: &mut Injected) {
+pub fn activity(
+    world: &World,
+    rng: &mut ChaCha8Rng,
+    hour: usize,
+    minutes: i64,
+    outbox: &mut Outbox,
+    inj: &mut Injected,
+) {
     let per_hour = f64::from(world.settings.peak_per_dc) * crate::settings::DAILY_SHAPE[hour % 24];
     for (dc, code) in world.codes.iter().enumerate() {
         let n = draw(rng, per_hour * minutes as f64 / 60.0);
@@ -296,11 +303,7 @@ fn one_bad(world: &World, rng: &mut ChaCha8Rng, code: &str, kind: BadKind) -> Op
             BadKind::SerialMismatch => {
                 // A serial the WMS gained by a correction of its own and issued at once:
                 // Fusion never had it, so Fusion refuses the issue.
-                let row = world
-                    .wms
-                    .balances(code)
-                    .into_iter()
-                    .find(|r| r.item == item.number)?;
+                let row = world.wms.balances(code).into_iter().find(|r| r.item == item.number)?;
                 let drift = world
                     .wms
                     .inject_drift(&DriftRequest {

@@ -71,6 +71,10 @@ struct Args {
     /// Minutes before a manager has an alerted key corrected and releases its hold.
     #[arg(long)]
     manager_delay_min: Option<i64>,
+    /// Stop at the first checkpoint after this many wall-clock minutes and report the
+    /// simulated time done.
+    #[arg(long)]
+    wall_limit_min: Option<u64>,
     /// Where the CSV, the chart and the summary go.
     #[arg(long, default_value = "target/simulate")]
     out: PathBuf,
@@ -99,6 +103,7 @@ impl Args {
             online_408_rate: self.online_408_rate.unwrap_or(d.online_408_rate),
             supervisor_delay_min: self.supervisor_delay_min.unwrap_or(d.supervisor_delay_min),
             manager_delay_min: self.manager_delay_min.unwrap_or(d.manager_delay_min),
+            wall_limit: self.wall_limit_min.map(|m| std::time::Duration::from_secs(m * 60)),
             ..d
         }
     }

@@ -84,7 +84,10 @@ pub struct Baseline {
 impl Baseline {
     /// Uploads the WMS's on-hand as absolute balances (the FBDI file).
     pub fn upload(&mut self, truths: &[DcTruth], now: DateTime<Utc>, inj: &mut Injected) {
-        self.fusion = truths.iter().flat_map(|t| t.wms.iter().map(|(k, q)| (k.clone(), *q))).collect();
+        self.fusion = truths
+            .iter()
+            .flat_map(|t| t.wms.iter().map(|(k, q)| (k.clone(), *q)))
+            .collect();
         self.uploads += 1;
         self.rows += self.fusion.len() as u64;
         for d in inj.drifts.iter_mut().filter(|d| d.baseline_corrected.is_none()) {
@@ -224,15 +227,20 @@ pub fn checkpoint(
             d.corrected = Some(now);
         }
     }
-    for d in inj.drifts.iter_mut().filter(|d| d.tier == Tier::Large && d.alerted_in_time.is_none()) {
+    for d in inj
+        .drifts
+        .iter_mut()
+        .filter(|d| d.tier == Tier::Large && d.alerted_in_time.is_none())
+    {
         if reconciled[d.key.dc].is_some_and(|r| r >= d.at) {
             let ok = d.detected.is_some();
             d.alerted_in_time = Some(ok);
             if !ok {
                 tally.missed_alerts += 1;
-                tally
-                    .notes
-                    .push(format!("{now}: missed alert for {:?} drift {} at {:?}", d.source, d.variance, d.key));
+                tally.notes.push(format!(
+                    "{now}: missed alert for {:?} drift {} at {:?}",
+                    d.source, d.variance, d.key
+                ));
             }
         }
     }
@@ -242,11 +250,13 @@ pub fn checkpoint(
             continue;
         }
         let real = parse_key(world, incident.key.as_str()).map(|k| variance_of(&k));
-        if !real.is_some_and(|v| v.abs() > Decimal::from(50)) {
+        if real.is_none_or(|v| v.abs() <= Decimal::from(50)) {
             tally.false_alerts += 1;
-            tally
-                .notes
-                .push(format!("{now}: false alert {} on {} (true variance {real:?})", incident.id, incident.key.as_str()));
+            tally.notes.push(format!(
+                "{now}: false alert {} on {} (true variance {real:?})",
+                incident.id,
+                incident.key.as_str()
+            ));
         }
     }
     for rec in stores.tasks.records() {
@@ -276,7 +286,9 @@ pub fn checkpoint(
         .iter()
         .filter(|(k, _)| {
             let mut p = k.split(' ');
-            matches!(p.next(), Some("GET" | "POST" | "PATCH" | "PUT" | "DELETE")) && p.next().is_some() && p.next().is_none()
+            matches!(p.next(), Some("GET" | "POST" | "PATCH" | "PUT" | "DELETE"))
+                && p.next().is_some()
+                && p.next().is_none()
         })
         .map(|(_, n)| n)
         .sum();

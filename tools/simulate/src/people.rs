@@ -9,7 +9,7 @@ use chrono::Duration;
 use console::{CloseRequest, ConsoleService, ConsoleSettings, ReleaseRequest, ResolveRequest};
 use domain::console::{DcScope, Principal, Reason, Resolution, Role, TaskStatus, UserId};
 use domain::ports::TaskKey;
-use domain::{ItemNumber, WmsTxnId};
+use domain::WmsTxnId;
 use rust_decimal::Decimal;
 use sim_seed::Control;
 
@@ -92,8 +92,11 @@ impl People {
         let supervisor = Duration::minutes(world.settings.supervisor_delay_min);
         let manager = Duration::minutes(world.settings.manager_delay_min);
         let mut in_flight: HashMap<usize, HashMap<Key, Decimal>> = HashMap::new();
-        let bad: HashMap<&str, (BadKind, usize, &str)> =
-            inj.bad.iter().map(|b| (b.txn.as_str(), (b.kind, b.dc, b.item.as_str()))).collect();
+        let bad: HashMap<&str, (BadKind, usize, &str)> = inj
+            .bad
+            .iter()
+            .map(|b| (b.txn.as_str(), (b.kind, b.dc, b.item.as_str())))
+            .collect();
         for rec in stores.tasks.records() {
             if !rec.is_open() || now - rec.opened_at < supervisor || rec.state.status == TaskStatus::Resolving {
                 continue;
@@ -123,7 +126,11 @@ impl People {
                 version: rec.state.version,
                 resolution,
             };
-            match self.console.resolve_task(Some(&self.who), &dc, &rec.task.key, &request).await {
+            match self
+                .console
+                .resolve_task(Some(&self.who), &dc, &rec.task.key, &request)
+                .await
+            {
                 Ok(_) if adjust => self.figures.tasks_adjusted += 1,
                 Ok(_) => self.figures.tasks_closed += 1,
                 Err(_) => self.figures.errors += 1,
@@ -198,7 +205,13 @@ impl People {
 
     /// Sets Fusion's on-hand of `key` to the WMS's less what is in flight, as a person who
     /// recounted and corrected Fusion by hand would.
-    fn correct(&mut self, world: &World, outbox: &Outbox, in_flight: &mut HashMap<usize, HashMap<Key, Decimal>>, key: &Key) {
+    fn correct(
+        &mut self,
+        world: &World,
+        outbox: &Outbox,
+        in_flight: &mut HashMap<usize, HashMap<Key, Decimal>>,
+        key: &Key,
+    ) {
         let code = &world.codes[key.dc];
         let flying = in_flight
             .entry(key.dc)
@@ -221,9 +234,4 @@ impl People {
             self.figures.fusion_corrections += 1;
         }
     }
-}
-
-/// The item of a hold release (the console names holds by item).
-pub fn item(text: &str) -> Option<ItemNumber> {
-    ItemNumber::parse(text).ok()
 }

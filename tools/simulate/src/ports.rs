@@ -8,13 +8,13 @@ use adapters::fusion::HttpFusionClient;
 use adapters::wms::HttpWmsClient;
 use app::ConfigError;
 use domain::ports::{ConsolePorts, RunKind, RunReport, RunReports, StoreError};
-use domain::DcCode;
 use domain::reconciliation::ReconcilePorts;
 use domain::sync::SyncPorts;
+use domain::DcCode;
 use sync_inventory::handler::SyncFunctionPorts;
 use testkit::{
-    InMemoryAudit, InMemoryIncidents, InMemoryLease, InMemoryLedger, InMemoryLotMap, InMemoryRunReports,
-    InMemoryTasks, ManualClock, RecordingAlerts,
+    InMemoryAudit, InMemoryIncidents, InMemoryLease, InMemoryLedger, InMemoryLotMap, InMemoryRunReports, InMemoryTasks,
+    ManualClock, RecordingAlerts,
 };
 
 /// The stores and clients behind [`SimPorts`].
@@ -56,7 +56,12 @@ pub struct SavedRuns {
 impl SavedRuns {
     /// DCs whose reconciliation saved a report since the last call.
     pub fn take_reconciled(&self) -> Vec<DcCode> {
-        std::mem::take(&mut *self.reconciled.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        std::mem::take(
+            &mut *self
+                .reconciled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }
 

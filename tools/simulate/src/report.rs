@@ -36,7 +36,11 @@ fn times(drifts: &[Drift], tier: Tier, pick: impl Fn(&Drift) -> Option<DateTime<
     }
     let (mean, max) = mean_max(done.iter().copied());
     let open = of.len() - done.len();
-    let tail = if open > 0 { format!(", {open} open") } else { String::new() };
+    let tail = if open > 0 {
+        format!(", {open} open")
+    } else {
+        String::new()
+    };
     format!("{mean:.0} / {max:.0} min ({} of {}{tail})", done.len(), of.len())
 }
 
@@ -59,13 +63,33 @@ pub fn summary(o: &Outcome) -> String {
     let mut rows: Vec<(String, String, String)> = vec![
         ("discrepancy share, mean".into(), pct(inv_mean), pct(base_mean)),
         ("discrepancy share, worst".into(), pct(inv_max), pct(base_max)),
-        ("unexplained share (no open task), mean".into(), pct(un_mean), pct(base_mean)),
-        ("unexplained share (no open task), worst".into(), pct(un_max), pct(base_max)),
-        ("phantom keys, mean / worst".into(), format!("{ph_mean:.1} / {ph_max:.0}"), format!("{bph_mean:.1} / {bph_max:.0}")),
-        ("phantom keys without a task, mean / worst".into(), format!("{phu_mean:.1} / {phu_max:.0}"), format!("{bph_mean:.1} / {bph_max:.0}")),
+        (
+            "unexplained share (no open task), mean".into(),
+            pct(un_mean),
+            pct(base_mean),
+        ),
+        (
+            "unexplained share (no open task), worst".into(),
+            pct(un_max),
+            pct(base_max),
+        ),
+        (
+            "phantom keys, mean / worst".into(),
+            format!("{ph_mean:.1} / {ph_max:.0}"),
+            format!("{bph_mean:.1} / {bph_max:.0}"),
+        ),
+        (
+            "phantom keys without a task, mean / worst".into(),
+            format!("{phu_mean:.1} / {phu_max:.0}"),
+            format!("{bph_mean:.1} / {bph_max:.0}"),
+        ),
     ];
     for tier in Tier::ALL {
-        rows.push((format!("detect {} (mean / max)", tier.label()), times(&o.drifts, tier, |d| d.detected), "never".into()));
+        rows.push((
+            format!("detect {} (mean / max)", tier.label()),
+            times(&o.drifts, tier, |d| d.detected),
+            "never".into(),
+        ));
         rows.push((
             format!("correct {} (mean / max)", tier.label()),
             times(&o.drifts, tier, |d| d.corrected),
@@ -73,12 +97,36 @@ pub fn summary(o: &Outcome) -> String {
         ));
     }
     rows.extend([
-        ("false alerts".into(), last.map_or(0, |c| c.false_alerts).to_string(), "0 (no alerts)".into()),
-        ("review tasks without a variance".into(), last.map_or(0, |c| c.false_tasks).to_string(), "-".into()),
-        ("missed alerts (>50 not alerted in one cycle)".into(), last.map_or(0, |c| c.missed_alerts).to_string(), format!("{large} (no alerts)")),
-        ("WMS transactions".into(), last.map_or(0, |c| c.transactions).to_string(), last.map_or(0, |c| c.transactions).to_string()),
-        ("transactions posted to Fusion".into(), last.map_or(0, |c| c.posted).to_string(), "0".into()),
-        ("Fusion requests".into(), last.map_or(0, |c| c.fusion_requests).to_string(), format!("{} uploads, {} rows", o.uploads.0, o.uploads.1)),
+        (
+            "false alerts".into(),
+            last.map_or(0, |c| c.false_alerts).to_string(),
+            "0 (no alerts)".into(),
+        ),
+        (
+            "review tasks without a variance".into(),
+            last.map_or(0, |c| c.false_tasks).to_string(),
+            "-".into(),
+        ),
+        (
+            "missed alerts (>50 not alerted in one cycle)".into(),
+            last.map_or(0, |c| c.missed_alerts).to_string(),
+            format!("{large} (no alerts)"),
+        ),
+        (
+            "WMS transactions".into(),
+            last.map_or(0, |c| c.transactions).to_string(),
+            last.map_or(0, |c| c.transactions).to_string(),
+        ),
+        (
+            "transactions posted to Fusion".into(),
+            last.map_or(0, |c| c.posted).to_string(),
+            "0".into(),
+        ),
+        (
+            "Fusion requests".into(),
+            last.map_or(0, |c| c.fusion_requests).to_string(),
+            format!("{} uploads, {} rows", o.uploads.0, o.uploads.1),
+        ),
     ]);
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(7);
@@ -86,7 +134,8 @@ pub fn summary(o: &Outcome) -> String {
     let s = &o.settings;
     let _ = writeln!(
         out,
-        "{} days, {} DCs x {} SKUs ({keys} balance keys at the end), seed {}; {} drifts injected ({} Fusion edits), {} bad WMS transactions; wall {:.1} s",
+        "{:.2} of {} days simulated, {} DCs x {} SKUs ({keys} balance keys at the end), seed {}; {} drifts injected ({} Fusion edits), {} bad WMS transactions; wall {:.1} s",
+        o.minutes as f64 / 1440.0,
         s.days,
         s.dcs,
         s.items,

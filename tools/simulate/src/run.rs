@@ -104,6 +104,8 @@ pub struct Outcome {
     pub wall: WallDuration,
     /// Wall time per phase.
     pub phases: Phases,
+    /// Simulated minutes done (less than the settings' days when the wall limit stopped it).
+    pub minutes: i64,
 }
 
 /// Runs a simulation; `progress` is called after every checkpoint with it and the minutes
@@ -172,12 +174,18 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
                 if rng.random_bool(per_hour(settings.missed_messages)) {
                     let lost = messages.remove(rng.random_range(0..messages.len()));
                     figures.missed += 1;
-                    events.push(Event { minute, what: format!("missed {}", lost.request.dc) });
+                    events.push(Event {
+                        minute,
+                        what: format!("missed {}", lost.request.dc),
+                    });
                 }
                 if !messages.is_empty() && rng.random_bool(per_hour(settings.duplicated_messages)) {
                     let twin = messages[rng.random_range(0..messages.len())].clone();
                     figures.duplicated += 1;
-                    events.push(Event { minute, what: format!("duplicated {}", twin.request.dc) });
+                    events.push(Event {
+                        minute,
+                        what: format!("duplicated {}", twin.request.dc),
+                    });
                     messages.push(twin);
                 }
             }
@@ -186,7 +194,9 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
             let results = deliver(messages, &crash, SYNC_CONCURRENCY, |m: Message, id: String| {
                 let deps = &sync;
                 async move {
-                    let Ok(event) = sqs_event::<SqsEvent>(&m, &id) else { return true };
+                    let Ok(event) = sqs_event::<SqsEvent>(&m, &id) else {
+                        return true;
+                    };
                     match sync_inventory::handler::handle(deps, LambdaEvent::new(event, context(&id))).await {
                         Ok(r) => r.batch_item_failures.is_empty(),
                         Err(_) => false,
@@ -198,13 +208,19 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
 
             split(&mut phases.sync);
             fire(&fanout, RunKind::Reconcile, now).await;
-            let queue = fanout.reconcile_queue.as_ref().map(FifoQueue::drain).unwrap_or_default();
+            let queue = fanout
+                .reconcile_queue
+                .as_ref()
+                .map(FifoQueue::drain)
+                .unwrap_or_default();
             let crash = crash_plan(&mut rng, settings, queue.len(), &mut events, minute, "reconcile");
             figures.reconcile_invocations += queue.len() as u64;
             let results = deliver(queue, &crash, world.dcs.len(), |m: Message, id: String| {
                 let deps = &reconcile;
                 async move {
-                    let Ok(event) = sqs_event::<SqsEvent>(&m, &id) else { return true };
+                    let Ok(event) = sqs_event::<SqsEvent>(&m, &id) else {
+                        return true;
+                    };
                     reconcile_stock::queue::handle_messages(deps, LambdaEvent::new(event, context(&id)))
                         .await
                         .batch_item_failures
@@ -240,12 +256,23 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
                 .filter(|w| w.start <= minute && minute < w.end)
                 .map(|w| w.kind.label())
                 .collect();
-            let cp = measure::checkpoint(&world, minute, &truths, &outbox, &baseline, &mut inj, &mut tally, &reconciled, open);
+            let cp = measure::checkpoint(
+                &world,
+                minute,
+                &truths,
+                &outbox,
+                &baseline,
+                &mut inj,
+                &mut tally,
+                &reconciled,
+                open,
+            );
             split(&mut phases.measure);
             progress(&cp, total);
             checkpoints.push(cp);
         }
-        if minute >= total {
+        let out_of_wall = minute % 15 == 0 && settings.wall_limit.is_some_and(|l| started.elapsed() >= l);
+        if minute >= total || out_of_wall {
             break;
         }
         let hour = ((minute / 60) % 24) as usize;
@@ -274,6 +301,7 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
         notes: tally.notes,
         wall: started.elapsed(),
         phases,
+        minutes: minute,
     };
     world.shutdown().await;
     Ok(outcome)
@@ -282,13 +310,11 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
 /// Fires a schedule into the fan-out handler.
 async fn fire(fanout: &fanout_sync::handler::Deps<FifoQueue>, kind: RunKind, now: chrono::DateTime<chrono::Utc>) {
     let id = format!("fanout-{}-{}", kind.as_str(), now.timestamp());
-    if let Err(e) = fanout_sync::handler::handle(fanout, LambdaEvent::new(schedule_event(kind, now), context(&id))).await {
-        tracing_free_warn(&format!("fan-out refused: {e:?}"));
+    if let Err(e) =
+        fanout_sync::handler::handle(fanout, LambdaEvent::new(schedule_event(kind, now), context(&id))).await
+    {
+        eprintln!("warning: fan-out refused: {e:?}");
     }
-}
-
-fn tracing_free_warn(line: &str) {
-    eprintln!("warning: {line}");
 }
 
 /// Which of `n` deliveries crash this cycle, and after how many wall-clock milliseconds.
@@ -316,7 +342,12 @@ fn crash_plan(
 
 /// Gives returned and crashed messages back for redelivery at the next cycle, counting the
 /// dead-lettered ones; `each` sees every message and whether it was done.
-fn settle(queue: &FifoQueue, results: Vec<(Message, Delivery)>, figures: &mut RunFigures, mut each: impl FnMut(&Message, bool)) {
+fn settle(
+    queue: &FifoQueue,
+    results: Vec<(Message, Delivery)>,
+    figures: &mut RunFigures,
+    mut each: impl FnMut(&Message, bool),
+) {
     for (m, d) in results {
         each(&m, d == Delivery::Done);
         match d {

@@ -47,6 +47,9 @@ pub struct Settings {
     pub supervisor_delay_min: i64,
     /// Minutes before a manager corrects an alerted key and releases its hold.
     pub manager_delay_min: i64,
+    /// Stop at the first checkpoint after this much wall time, reporting the simulated time
+    /// done so far (`None`: run every day).
+    pub wall_limit: Option<std::time::Duration>,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             online_408_rate: 0.002,
             supervisor_delay_min: 60,
             manager_delay_min: 120,
+            wall_limit: None,
         }
     }
 }
@@ -79,8 +83,8 @@ impl Default for Settings {
 /// Share of the peak hour's activity in each hour of the day (UTC): a quiet night, an early
 /// and a late shift, the peak at 10:00.
 pub const DAILY_SHAPE: [f64; 24] = [
-    0.04, 0.03, 0.03, 0.03, 0.05, 0.15, 0.55, 0.80, 0.90, 0.95, 1.00, 0.95, 0.70, 0.80, 0.90, 0.85, 0.80, 0.75,
-    0.70, 0.55, 0.35, 0.20, 0.10, 0.06,
+    0.04, 0.03, 0.03, 0.03, 0.05, 0.15, 0.55, 0.80, 0.90, 0.95, 1.00, 0.95, 0.70, 0.80, 0.90, 0.85, 0.80, 0.75, 0.70,
+    0.55, 0.35, 0.20, 0.10, 0.06,
 ];
 
 impl Settings {

@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rust_decimal::Decimal;
 use domain::ledger::SyncState;
+use rust_decimal::Decimal;
 use wms_sim::{Transaction, TxKind, TxStatus};
 
 /// One balance key: DC index, item, subinventory, lot.
@@ -45,11 +45,18 @@ pub fn effects(dc: usize, t: &Transaction) -> Vec<(Key, Decimal)> {
         lot: lot.map(str::to_string),
     };
     let mut out = Vec::new();
-    let sign = if t.quantity < Decimal::ZERO { -Decimal::ONE } else { Decimal::ONE };
+    let sign = if t.quantity < Decimal::ZERO {
+        -Decimal::ONE
+    } else {
+        Decimal::ONE
+    };
     let lines: Vec<(Option<&str>, Decimal)> = if t.lots.is_empty() {
         vec![(None, t.quantity.abs())]
     } else {
-        t.lots.iter().map(|l| (Some(l.lot.as_str()), l.quantity.abs())).collect()
+        t.lots
+            .iter()
+            .map(|l| (Some(l.lot.as_str()), l.quantity.abs()))
+            .collect()
     };
     for (lot, q) in lines {
         match (&t.kind, &t.to_subinventory) {
@@ -164,9 +171,10 @@ impl Outbox {
             .iter()
             .filter(|(_, t)| t.effects.iter().any(|(k, _)| k == key))
             .map(|(id, _)| {
-                let state = dc.as_ref().and_then(|d| ledger.row(d, id)).map(|r| {
-                    format!("{} {:?}", r.entry.state.as_str(), r.entry.failure.map(|f| f.reason))
-                });
+                let state = dc
+                    .as_ref()
+                    .and_then(|d| ledger.row(d, id))
+                    .map(|r| format!("{} {:?}", r.entry.state.as_str(), r.entry.failure.map(|f| f.reason)));
                 format!("{id}: {state:?}")
             })
             .collect()
@@ -212,10 +220,19 @@ impl DcTruth {
         }
         t.in_flight = outbox.in_flight(dc, code, ledger);
         for p in fusion.pending_staged() {
-            if p.org != code || !p.references.iter().any(|r| r.starts_with(domain::reconciliation::ADJUSTMENT_ID_PREFIX)) {
+            if p.org != code
+                || !p
+                    .references
+                    .iter()
+                    .any(|r| r.starts_with(domain::reconciliation::ADJUSTMENT_ID_PREFIX))
+            {
                 continue;
             }
-            let sign = if p.quantity < Decimal::ZERO { -Decimal::ONE } else { Decimal::ONE };
+            let sign = if p.quantity < Decimal::ZERO {
+                -Decimal::ONE
+            } else {
+                Decimal::ONE
+            };
             let lines: Vec<(Option<String>, Decimal)> = if p.lots.is_empty() {
                 vec![(None, p.quantity)]
             } else {
@@ -237,7 +254,12 @@ impl DcTruth {
     /// Every key either side or in flight knows, with its non-zero variance
     /// `WMS - (Fusion + in flight)`.
     pub fn variances(&self) -> BTreeMap<Key, Decimal> {
-        let keys: HashSet<&Key> = self.wms.keys().chain(self.fusion.keys()).chain(self.in_flight.keys()).collect();
+        let keys: HashSet<&Key> = self
+            .wms
+            .keys()
+            .chain(self.fusion.keys())
+            .chain(self.in_flight.keys())
+            .collect();
         keys.into_iter()
             .filter_map(|k| {
                 let v = self.get(&self.wms, k) - self.get(&self.fusion, k) - self.get(&self.in_flight, k);

@@ -74,8 +74,8 @@ impl World {
         cfg.max_retry_after = Duration::from_millis(2);
         cfg.auth_rejection_hold = Duration::from_millis(1);
         cfg.request_timeout = Duration::from_secs(60);
-        let client = HttpFusionClient::new(cfg)?
-            .with_item_cache(Arc::new(InMemoryItemCache::new(chrono::TimeDelta::hours(24))));
+        let client =
+            HttpFusionClient::new(cfg)?.with_item_cache(Arc::new(InMemoryItemCache::new(chrono::TimeDelta::hours(24))));
         let wms_cfg = WmsConfig::new(
             wms.base_url(),
             WmsAuth::ApiKey(SecretString::from(wms.api_key().unwrap_or_default().to_string())),

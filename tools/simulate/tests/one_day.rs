@@ -41,11 +41,21 @@ async fn a_simulated_day_keeps_fusion_right_alerts_every_large_drift_and_never_f
     // 1. The day happened: activity, drift of every tier from both sources, bad data and
     //    every fault window.
     let last = outcome.checkpoints.last().unwrap();
-    assert_eq!(outcome.checkpoints.len(), 97, "a checkpoint every 15 minutes, both ends included");
+    assert_eq!(
+        outcome.checkpoints.len(),
+        97,
+        "a checkpoint every 15 minutes, both ends included"
+    );
     assert!(last.transactions > 5_000, "{context}");
-    assert!(last.posted >= last.transactions * 9 / 10, "almost every transaction reached Fusion\n{context}");
+    assert!(
+        last.posted >= last.transactions * 9 / 10,
+        "almost every transaction reached Fusion\n{context}"
+    );
     for tier in Tier::ALL {
-        assert!(outcome.drifts.iter().any(|d| d.tier == tier), "a {tier:?} drift was injected\n{context}");
+        assert!(
+            outcome.drifts.iter().any(|d| d.tier == tier),
+            "a {tier:?} drift was injected\n{context}"
+        );
     }
     assert!(outcome.bad_data > 0 && outcome.windows.len() >= 4, "{context}");
 
@@ -53,7 +63,11 @@ async fn a_simulated_day_keeps_fusion_right_alerts_every_large_drift_and_never_f
     //    in-flight window, and keys where Fusion is wrong without an open task or incident
     //    stay below 0.05 %.
     for c in &outcome.checkpoints {
-        assert_eq!(c.phantom_outside_window, 0, "phantom availability at {}\n{context}", c.at);
+        assert_eq!(
+            c.phantom_outside_window, 0,
+            "phantom availability at {}\n{context}",
+            c.at
+        );
         assert!(
             c.invsync.unexplained_share(c.keys) < 0.0005,
             "unexplained share {} at {}\n{context}",
@@ -75,5 +89,8 @@ async fn a_simulated_day_keeps_fusion_right_alerts_every_large_drift_and_never_f
     };
     let invsync = mean(&|c| c.invsync.share(c.keys));
     let upload = mean(&|c| c.baseline.share(c.keys));
-    assert!(invsync * 10.0 < upload, "invsync {invsync} vs upload {upload}\n{context}");
+    assert!(
+        invsync * 10.0 < upload,
+        "invsync {invsync} vs upload {upload}\n{context}"
+    );
 }
