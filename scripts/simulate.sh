@@ -23,7 +23,7 @@ cd "$ROOT"
 out=target/simulate
 extra=(--out "$out")
 args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
+for ((i = 0; i < $#; i++)); do
     case "${args[$i]}" in
         -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "${BASH_SOURCE[0]}"; exit 0 ;;
         --out) out="${args[$((i + 1))]}"; extra=() ;;
@@ -36,5 +36,5 @@ dir=release
 if [[ ${#profile[@]} -eq 0 ]]; then dir=debug; fi
 mkdir -p "$out"
 # Why: the handlers write one metric line per run to stdout; the summary is kept apart.
-nice "${CARGO_TARGET_DIR:-$ROOT/target}/$dir/invsync-simulate" "$@" "${extra[@]}" > "$out/stdout.log"
+nice "${CARGO_TARGET_DIR:-$ROOT/target}/$dir/invsync-simulate" "$@" ${extra[@]+"${extra[@]}"} > "$out/stdout.log"
 sed -n '/ days simulated, /,$p' "$out/stdout.log" | grep -v '^{'

@@ -119,7 +119,7 @@ pub fn svg(o: &Outcome) -> String {
         r##"<polyline fill="none" stroke="#2ca02c" stroke-width="1" stroke-dasharray="4 3" points="{}"/>"##,
         line(&|c| c.invsync.unexplained_share(c.keys))
     );
-    let ly = H - 28.0;
+    let mut ly = H - 36.0;
     let legend = [
         ("#d62728", "twice-daily upload"),
         ("#1f77b4", "invsync"),
@@ -131,7 +131,11 @@ pub fn svg(o: &Outcome) -> String {
         ("#555", "ticks: lost / duplicated message, crash"),
     ];
     let mut x = LEFT;
-    for (color, label) in legend {
+    for (i, (color, label)) in legend.into_iter().enumerate() {
+        if i == 4 {
+            x = LEFT;
+            ly += 18.0;
+        }
         let _ = writeln!(
             s,
             r#"<rect x="{x:.1}" y="{:.1}" width="14" height="10" fill="{color}"/>"#,
