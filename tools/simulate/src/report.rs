@@ -163,6 +163,8 @@ pub fn summary(o: &Outcome) -> String {
         r.incidents,
         o.windows.len()
     );
+    let kinds: Vec<String> = o.alert_kinds.iter().map(|(k, n)| format!("{n} x \"{k}\"")).collect();
+    let _ = writeln!(out, "alerts by subject: {}", kinds.join(", "));
     let ph = &o.phases;
     let _ = writeln!(
         out,

@@ -53,6 +53,9 @@ pub struct RunFigures {
     pub incidents: u64,
 }
 
+/// Alerts published, by what they say (the subject without its DC).
+pub type AlertKinds = std::collections::BTreeMap<String, u64>;
+
 /// Wall time spent per phase of the loop.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Phases {
@@ -106,6 +109,8 @@ pub struct Outcome {
     pub phases: Phases,
     /// Simulated minutes done (less than the settings' days when the wall limit stopped it).
     pub minutes: i64,
+    /// Alerts by kind.
+    pub alert_kinds: AlertKinds,
 }
 
 /// Runs a simulation; `progress` is called after every checkpoint with it and the minutes
@@ -286,6 +291,15 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
     }
     let stores = world.ports.stores();
     figures.alerts = stores.alerts.count() as u64;
+    let mut alert_kinds = AlertKinds::new();
+    for a in stores.alerts.alerts() {
+        let kind = a.subject.split_once(": ").map_or(a.subject.as_str(), |(_, k)| k);
+        let mut kind: String = kind.chars().map(|c| if c.is_ascii_digit() { 'N' } else { c }).collect();
+        while kind.contains("NN") {
+            kind = kind.replace("NN", "N");
+        }
+        *alert_kinds.entry(kind.trim().to_string()).or_default() += 1;
+    }
     figures.tasks = stores.tasks.records().len() as u64;
     figures.incidents = stores.incidents.records().len() as u64;
     let outcome = Outcome {
@@ -302,6 +316,7 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
         wall: started.elapsed(),
         phases,
         minutes: minute,
+        alert_kinds,
     };
     world.shutdown().await;
     Ok(outcome)
