@@ -216,6 +216,10 @@ async fn run_fusion(
     if let Err(e) = check_auth(shared, &headers) {
         return api_error(&e, None, fv);
     }
+    if lock(&shared.faults).faults().reject_credentials {
+        let e = ApiError::new(401, "AUTH-401", "The user name or password is not valid.");
+        return api_error(&e, None, fv);
+    }
     let staged_post = method == Method::POST && resource == "inventoryStagedTransactions" && segments.len() == 1;
     let online = staged_post && is_online(&body);
     let balance_post = method == Method::POST && resource == "inventoryBalanceTransactions" && segments.len() == 1;

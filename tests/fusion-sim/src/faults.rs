@@ -68,6 +68,10 @@ pub struct Faults {
     /// Resource names answered 403 for every method, as when the user's roles don't grant them
     /// (fact sheet §1: 403 = authenticated but lacking the privilege).
     pub forbidden_resources: Vec<String>,
+    /// Every API request is answered 401 as if the integration user's password had been
+    /// changed or had expired (default false). Login requests of the OAuth2 token endpoint
+    /// are not affected; the tokens they give are refused like Basic credentials.
+    pub reject_credentials: bool,
 }
 
 /// Stats key counting requests refused by [`Faults::max_in_flight`].
@@ -105,6 +109,7 @@ impl Default for Faults {
             fail_processing_refs: Vec::new(),
             missing_resources: Vec::new(),
             forbidden_resources: Vec::new(),
+            reject_credentials: false,
         }
     }
 }

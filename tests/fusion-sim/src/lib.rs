@@ -33,6 +33,8 @@
 //!   accept-then-drop, `hasMore` lies, scripted next-N faults ([`Faults`]); gzip request
 //!   bodies ([`SimConfig::accept_gzip_requests`]); negative on-hand
 //!   ([`SimConfig::allow_negative_onhand`]).
+//! - Rejected credentials: [`Faults::reject_credentials`] (default false) answers every API
+//!   request 401, as after the integration user's password changed or expired.
 //!
 //! Layout: [`rest`] (envelope, `q`, errors, decimals), [`state`] (per-org indexes),
 //! [`txn`] (transaction validation and application), [`sim`] (resource operations, one
@@ -71,6 +73,25 @@ pub use rest::HasMoreLies;
 use http::{lock, AuthConfig, Shared};
 use sim::{Settings, SimState};
 use txn::Rules;
+
+/// A staged row waiting for the transaction manager ([`RunningSim::pending_staged`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    /// OrganizationCode.
+    pub org: String,
+    /// ItemNumber.
+    pub item: String,
+    /// SubinventoryCode.
+    pub subinventory: String,
+    /// TransferSubinventory of a transfer.
+    pub transfer_subinventory: Option<String>,
+    /// TransactionQuantity as posted (signed).
+    pub quantity: Decimal,
+    /// Lot lines as posted: lot number and quantity.
+    pub lots: Vec<(String, Decimal)>,
+    /// `SourceHeaderId` and `TransactionReference`, where given.
+    pub references: Vec<String>,
+}
 
 /// Entry point: builds the seeded state and serves it.
 #[derive(Debug)]
@@ -386,6 +407,92 @@ impl RunningSim {
         if let (Some(o), Some(&i)) = (sim.org_index(org), sim.master.by_number.get(item)) {
             sim.orgs[o].unassigned.insert(i);
         }
+    }
+
+    /// Assigns `item` to `org` again (undoes [`Self::unassign_item`]).
+    pub fn assign_item(&self, org: &str, item: &str) {
+        let mut sim = lock(&self.shared.sim);
+        if let (Some(o), Some(&i)) = (sim.org_index(org), sim.master.by_number.get(item)) {
+            sim.orgs[o].unassigned.remove(&i);
+        }
+    }
+
+    /// Every non-zero on-hand quantity of `org` as `(item, subinventory, lot, quantity)`: one
+    /// row per lot for lot-controlled items, one per item and subinventory otherwise. One lock
+    /// for the whole organization (measuring a large seed key by key would take seconds).
+    pub fn onhand_rows(&self, org: &str) -> Vec<(String, String, Option<String>, Decimal)> {
+        let sim = lock(&self.shared.sim);
+        let Some(o) = sim.org_index(org) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, subs) in sim.orgs[o].rows.iter().enumerate() {
+            let Some(item) = sim.master.items.get(i) else { continue };
+            for (s, bal) in subs.iter().enumerate() {
+                let Some(b) = bal else { continue };
+                let sub = sim_seed::SUBINVENTORIES.get(s).copied().unwrap_or_default();
+                if b.lots.is_empty() {
+                    if !b.qty.is_zero() {
+                        out.push((item.number.clone(), sub.to_string(), None, b.qty));
+                    }
+                } else {
+                    for (lot, q) in &b.lots {
+                        if !q.is_zero() {
+                            out.push((item.number.clone(), sub.to_string(), Some(lot.clone()), *q));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Staged rows the transaction manager has not processed yet (ProcessFlag 1), as what
+    /// they will change: organization, item, subinventory, signed quantity, lots and the
+    /// references the poster gave (`SourceHeaderId`, `TransactionReference`).
+    pub fn pending_staged(&self) -> Vec<PendingRow> {
+        let sim = lock(&self.shared.sim);
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        };
+        sim.staged
+            .values()
+            .filter(|r| r.process_flag == 1)
+            .map(|r| PendingRow {
+                org: r.req.org.clone(),
+                item: r.req.item.clone(),
+                subinventory: r.req.sub.clone(),
+                transfer_subinventory: r.req.transfer_sub.clone(),
+                quantity: r.req.qty,
+                lots: r.req.lots.iter().map(|l| (l.lot.clone(), l.qty)).collect(),
+                references: [text(&r.req.source_header_id), text(&r.req.reference)]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The Source* and reference texts of the completed transactions from index `from` on
+    /// (in TransactionId order), and the index to pass next time: a caller follows what
+    /// Fusion applied without reading the whole history again.
+    pub fn completed_references_from(&self, from: usize) -> (Vec<String>, usize) {
+        let sim = lock(&self.shared.sim);
+        let refs = sim
+            .completed
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|c| c.source.values())
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            })
+            .collect();
+        (refs, sim.completed.len())
     }
 
     fn api_get(&self, path: &str) -> Option<Value> {

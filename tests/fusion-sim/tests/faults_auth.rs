@@ -408,3 +408,30 @@ async fn unsupported_media_type_and_bad_json_are_rejected() {
     assert_eq!(r.status(), 400);
     assert_error_shape(&r.json().await.unwrap(), 400);
 }
+
+#[tokio::test]
+async fn rejected_credentials_answer_401_until_the_fault_is_lifted_and_the_default_serves() {
+    let env = start().await;
+    assert!(!Faults::default().reject_credentials, "the default serves");
+    let url = format!("{}/inventoryOnhandBalances?limit=1", env.base);
+    env.sim.set_faults(Faults {
+        reject_credentials: true,
+        ..Faults::default()
+    });
+    let r = env.http.get(&url).basic_auth(USER, Some(PASS)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let (item, sub, before) = env.item_with(Control::Plain, Some("EA"));
+    let staged = env.sim.request_count("POST inventoryStagedTransactions");
+    let completed = env.sim.completed_count();
+    let (status, _) = env.stage(&receipt(&item, &sub, 1)).await;
+    assert_eq!(status, 401, "a post is refused too");
+    assert_eq!(env.sim.completed_count(), completed, "nothing was applied");
+    assert_eq!(env.sim.onhand("DC01", &item, &sub, None), before);
+    assert!(
+        env.sim.request_count("POST inventoryStagedTransactions") > staged,
+        "still counted"
+    );
+    env.sim.set_faults(Faults::default());
+    let r = env.http.get(&url).basic_auth(USER, Some(PASS)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
