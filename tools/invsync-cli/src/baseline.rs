@@ -14,7 +14,7 @@ use console::ConsoleError;
 use domain::console::{authorize, Action, Principal};
 use domain::golive::baseline::{
     apply_plan, baseline_status, cutover, plan_csv, take_plan, verify_baseline, ApplyReport, BaselineError,
-    BaselinePorts, BaselinePlan, BaselineSettings, BaselineStatus,
+    BaselinePlan, BaselinePorts, BaselineSettings, BaselineStatus,
 };
 use domain::golive::ApplyRequest;
 use domain::ids::DcCode;
@@ -126,7 +126,10 @@ pub async fn run<P: BaselinePorts>(
 
 fn current_plan(status: &BaselineStatus, dc: &DcCode) -> Result<BaselinePlan, CliError> {
     status.plan.clone().ok_or_else(|| {
-        ConsoleError::NotFound(format!("DC {dc} has no baseline plan: take one with `invsync baseline plan`")).into()
+        ConsoleError::NotFound(format!(
+            "DC {dc} has no baseline plan: take one with `invsync baseline plan`"
+        ))
+        .into()
     })
 }
 

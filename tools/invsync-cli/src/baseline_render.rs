@@ -188,7 +188,12 @@ pub fn status(s: &BaselineStatus) -> Output {
                 s.lines_refused()
             );
             let mut t = table(&["chunk", "state", "lines", "applied", "at target", "refused", "attempts"]);
-            for c in s.chunks.iter().filter(|c| c.state != "applied" || c.refused > 0).take(SHOWN) {
+            for c in s
+                .chunks
+                .iter()
+                .filter(|c| c.state != "applied" || c.refused > 0)
+                .take(SHOWN)
+            {
                 t.add_row(vec![
                     c.index.to_string(),
                     c.state.to_string(),
@@ -240,7 +245,11 @@ pub fn verified(v: &VerifyReport) -> Output {
         let _ = writeln!(text, "{t}");
     }
     if v.passed {
-        let _ = writeln!(text, "{} is verified. Next: `invsync baseline cutover --dc {}`.", v.dc, v.dc);
+        let _ = writeln!(
+            text,
+            "{} is verified. Next: `invsync baseline cutover --dc {}`.",
+            v.dc, v.dc
+        );
     }
     Output::new(v, text)
 }

@@ -163,7 +163,8 @@ pub async fn run<P: ConsolePorts>(
         Command::Dashboard => render::dashboard(&svc.dashboard(who, one(dcs)?).await?),
         Command::Dc(_) | Command::Baseline(_) => {
             return Err(CliError::Usage(
-                "`dc` and `baseline` commands run on their own ports (crate::execute_dc, crate::execute_baseline)".into(),
+                "`dc` and `baseline` commands run on their own ports (crate::execute_dc, crate::execute_baseline)"
+                    .into(),
             ))
         }
     })

@@ -33,9 +33,7 @@ async fn an_operator_plans_dry_runs_applies_verifies_and_cuts_over_one_dc() {
     .unwrap();
     let changed = env.fusion.scramble_onhand("DC01", 7, 0.2);
     assert!(changed > 0);
-    let cli = Invsync::for_env(&env)
-        .unwrap()
-        .with_var("BASELINE_CHUNK_SIZE", "10");
+    let cli = Invsync::for_env(&env).unwrap().with_var("BASELINE_CHUNK_SIZE", "10");
     let dc = ["--dc", "DC01"];
     let with = |args: &[&str]| -> Vec<String> { args.iter().chain(dc.iter()).map(|s| s.to_string()).collect() };
 
@@ -43,7 +41,9 @@ async fn an_operator_plans_dry_runs_applies_verifies_and_cuts_over_one_dc() {
     let status = cli.json(&with(&["baseline", "status"])).await;
     assert_eq!(status["record"]["status"], "not_started");
     assert!(status["plan"].is_null());
-    cli.run(&with(&["baseline", "apply"])).await.failed(i32::from(exit::NOT_FOUND));
+    cli.run(&with(&["baseline", "apply"]))
+        .await
+        .failed(i32::from(exit::NOT_FOUND));
 
     // Plan, with its CSV: a dry run that changes nothing in Fusion.
     let csv = std::env::temp_dir().join(format!("invsync-plan-{}.csv", env.suffix));
@@ -74,7 +74,10 @@ async fn an_operator_plans_dry_runs_applies_verifies_and_cuts_over_one_dc() {
 
     // Apply: every chunk, the summary counts the plan's lines.
     let applied = cli.json(&with(&["baseline", "apply", "--execute"])).await;
-    assert_eq!(applied["apply"]["chunks_applied"], applied["apply"]["chunks_total"], "{applied}");
+    assert_eq!(
+        applied["apply"]["chunks_applied"], applied["apply"]["chunks_total"],
+        "{applied}"
+    );
     assert_eq!(applied["apply"]["lines_refused"], 0, "{applied}");
     assert!(balance_lines_applied(&env, "DC01") > 0);
     let once = env.fusion.balance_applications();

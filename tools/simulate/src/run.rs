@@ -12,6 +12,7 @@ use domain::sync::SyncSettings;
 use lambda_runtime::LambdaEvent;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use testkit::InMemoryDcStatus;
 
 use crate::faults::{self, Window, WindowKind};
 use crate::inject::{self, Drift, Injected};
@@ -124,6 +125,8 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
         dcs: world.dcs.clone(),
         queue: FifoQueue::default(),
         reconcile_queue: Some(FifoQueue::default()),
+        // The simulation measures DCs after go-live: every DC is live from the start.
+        statuses: InMemoryDcStatus::all_live(&world.dcs, world.start),
     };
     let sync = sync_inventory::handler::Deps {
         ports: world.ports.clone(),
@@ -134,6 +137,7 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
         settings: ReconcileSettings::default(),
         dcs: world.dcs.clone(),
         concurrency: 1,
+        statuses: InMemoryDcStatus::all_live(&world.dcs, world.start),
     };
     let mut people = People::new(world.ports.clone())?;
     let mut outbox = Outbox::default();
@@ -323,7 +327,11 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
 }
 
 /// Fires a schedule into the fan-out handler.
-async fn fire(fanout: &fanout_sync::handler::Deps<FifoQueue>, kind: RunKind, now: chrono::DateTime<chrono::Utc>) {
+async fn fire(
+    fanout: &fanout_sync::handler::Deps<FifoQueue, InMemoryDcStatus>,
+    kind: RunKind,
+    now: chrono::DateTime<chrono::Utc>,
+) {
     let id = format!("fanout-{}-{}", kind.as_str(), now.timestamp());
     if let Err(e) =
         fanout_sync::handler::handle(fanout, LambdaEvent::new(schedule_event(kind, now), context(&id))).await
