@@ -522,9 +522,26 @@ fn the_sync_never_posts_an_outbox_entry_at_or_below_the_baseline_watermark() {
 fn a_plan_is_refused_while_an_apply_runs_and_a_cut_over_before_verification_is_refused() {
     let p = FakePorts::new();
     seed(&p, 1, false);
-    let s = settings();
+    // Slow Fusion and a short budget: the first run stops with chunks still to apply.
+    p.fusion.set_call_latency(&p.clock, Duration::seconds(40));
+    let s = BaselineSettings {
+        chunks_in_flight: 1,
+        ..settings()
+    };
     let taken = block_on(take_plan(&p, &s, &p.dc, &ann())).unwrap();
-    block_on(apply_plan(&p, &s, &p.dc, &taken.plan.id, &ann(), p.deadline_in(15))).unwrap();
+    let first = block_on(apply_plan(
+        &p,
+        &s,
+        &p.dc,
+        &taken.plan.id,
+        &ann(),
+        p.clock.now() + Duration::minutes(3),
+    ))
+    .unwrap();
+    assert!(
+        first.more_to_do && first.chunks_applied < first.chunks_total,
+        "{first:?}"
+    );
     let err = block_on(take_plan(&p, &s, &p.dc, &ann())).unwrap_err();
     assert!(
         matches!(
@@ -541,6 +558,77 @@ fn a_plan_is_refused_while_an_apply_runs_and_a_cut_over_before_verification_is_r
         matches!(err, BaselineError::WrongStatus { .. }),
         "cut-over before verify: {err}"
     );
+}
+
+#[test]
+fn after_a_verification_that_did_not_pass_a_new_plan_sends_only_what_still_differs_and_the_dc_goes_live() {
+    let p = FakePorts::new();
+    seed(&p, 9, true);
+    let s = settings();
+    let first = block_on(take_plan(&p, &s, &p.dc, &ann())).unwrap();
+    // During the baseline the WMS captures a receipt (after the first plan's watermark).
+    let wms_qty = |key: &str| -> i64 { wms_state(&p)[key].split('|').next().unwrap().parse().unwrap() };
+    let p5 = wms_qty("P005|STOCK|None");
+    p.add_txn(
+        TxnBuilder::receipt("T-BETWEEN", "P005", 3)
+            .subinventory("STOCK")
+            .build(),
+    );
+    wms_row(&p, "P005", "STOCK", None, p5 + 3, Vec::new());
+    apply_to_end(&p, &s, &first.plan.id);
+    // Someone keys a change into Fusion by hand: the verification does not pass.
+    let p4 = wms_qty("P004|PICK|None");
+    fusion_row(&p, "P004", "PICK", None, p4 + 20, Vec::new());
+    let v = block_on(verify_baseline(
+        &p,
+        &s,
+        &p.dc,
+        &first.plan.id,
+        &ann(),
+        p.deadline_in(15),
+    ))
+    .unwrap();
+    assert!(!v.passed && v.outside > 0, "{v:?}");
+    assert_eq!(p.status.status_of(&p.dc), DcStatus::Baselining);
+    let after_first = p.fusion.balance_applications().values().sum::<usize>() as u64;
+    assert_eq!(after_first, first.plan.summary.lines_to_apply);
+
+    // Half an hour later, a new plan: only the hand-keyed key and the receipt's key still differ.
+    p.clock.advance(Duration::minutes(30));
+    let second = block_on(take_plan(&p, &s, &p.dc, &ann())).unwrap();
+    assert_eq!(p.status.status_of(&p.dc), DcStatus::Planned);
+    assert!(second.plan.watermark > first.plan.watermark);
+    assert_eq!(second.plan.summary.lines_to_apply, 2, "{:?}", second.plan.summary);
+    apply_to_end(&p, &s, &second.plan.id);
+    let total = p.fusion.balance_applications().values().sum::<usize>() as u64;
+    assert_eq!(total, after_first + 2, "only what still differed was sent");
+    // The receipt is inside the second baseline: baselined, never posted.
+    assert_eq!(p.ledger.state_of(&p.dc, "T-BETWEEN"), Some(SyncState::Baselined));
+    let v = block_on(verify_baseline(
+        &p,
+        &s,
+        &p.dc,
+        &second.plan.id,
+        &ann(),
+        p.deadline_in(15),
+    ))
+    .unwrap();
+    assert!(v.passed, "{v:?}");
+    // The first plan is no longer the DC's: it cannot be cut over.
+    assert!(block_on(cutover(&p, &p.dc, &first.plan.id, &ann())).is_err());
+    let c = block_on(cutover(&p, &p.dc, &second.plan.id, &ann())).unwrap();
+    assert_eq!(c.status.status, DcStatus::Live);
+    let r = block_on(sync_dc(
+        &p,
+        &SyncSettings::default(),
+        &p.dc,
+        "sync-1",
+        p.deadline_in(15),
+    ))
+    .unwrap();
+    assert_eq!((r.synced, r.behind_watermark), (0, 0), "{r:?}");
+    assert!(p.fusion.posts().is_empty(), "nothing posted as a transaction");
+    assert_eq!(fusion_state(&p), wms_state(&p));
 }
 
 #[test]

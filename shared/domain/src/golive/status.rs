@@ -63,11 +63,14 @@ impl DcStatus {
 
     /// Whether `self -> next` is an allowed move. Re-entering the same status is allowed for
     /// `planned` (a new plan replaces the old) and `baselining` (a resumed apply).
+    /// `baselining -> planned` is a new plan after a verification that did not pass; the
+    /// baseline allows it only once every chunk of the current plan is applied
+    /// (`golive::baseline::take_plan`), so no chunk is in flight when its plan is replaced.
     pub fn may_become(self, next: DcStatus) -> bool {
         use DcStatus::*;
         matches!(
             (self, next),
-            (NotStarted | Planned | Verified | Maintenance, Planned)
+            (NotStarted | Planned | Baselining | Verified | Maintenance, Planned)
                 | (Planned | Baselining | Verified, Baselining)
                 | (Baselining, Verified)
                 | (Verified | Maintenance, Live)

@@ -239,7 +239,10 @@ pub struct TakenPlan {
 }
 
 /// Takes and stores a plan of `dc` and moves the DC to `planned` (allowed from
-/// `not_started`, `planned`, `verified` and `maintenance`). Changes nothing in Fusion or the
+/// `not_started`, `planned`, `verified` and `maintenance`, and from `baselining` once every
+/// chunk of the current plan is applied: a new plan after a verification that did not pass,
+/// so a DC is never stuck between a failed verify and its cut-over; while a chunk is still to
+/// be applied it is refused, so no chunk of a replaced plan is in flight). Changes nothing in Fusion or the
 /// WMS. The balances are read between two watermark reads that must agree (retried up to
 /// `settings.watermark_retries` times).
 pub async fn take_plan<P: BaselinePorts>(
@@ -255,6 +258,19 @@ pub async fn take_plan<P: BaselinePorts>(
             status: record.status,
             reason: "a plan can be taken only before an apply starts, after verification, or in maintenance".into(),
         });
+    }
+    if record.status == DcStatus::Baselining {
+        let status = super::baseline_status(ports, dc).await?;
+        let (applied, total) = (status.chunks_applied(), status.chunks.len());
+        if applied < total {
+            return Err(BaselineError::WrongStatus {
+                dc: dc.clone(),
+                status: record.status,
+                reason: format!(
+                    "the apply of the current plan is not finished ({applied} of {total} chunks applied): finish it, then verify; a new plan can be taken after a verification that did not pass"
+                ),
+            });
+        }
     }
     let page = settings.page_size.max(1);
     let mut tries = 0;
