@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # No process scripts/run-local.sh starts outlives it, on each way out: a run that succeeds, one
 # that fails after everything started (a DC_LIST the driver refuses), and one interrupted with
-# Ctrl-C while the driver runs (serving the console) (SIGINT to its process group, as a terminal sends it). Each run
+# Ctrl-C while the driver runs (SIGINT to its process group, as a terminal sends it). Each run
 # starts its own IAM-enforcing moto, both simulators and the driver, all carrying a unique
 # INVSYNC_RUN_MARKER in their environment, which scripts/tests/marked-processes.sh finds.
 # Run by scripts/test.sh; on its own: `bash scripts/tests/test-run-local-cleanup.sh`.
@@ -62,9 +62,7 @@ marker="cleanup-int-$$-$RANDOM"
 # Why set -m: the run gets a process group of its own, and SIGINT to it is not ignored as it is
 # for background jobs without job control; that is what a terminal's Ctrl-C reaches.
 set -m
-# Why --serve: the driver then runs until it is interrupted; a plain run of any size may now
-# finish within the second this case waits before Ctrl-C, and exit 0 before the signal.
-INVSYNC_RUN_MARKER="$marker" bash scripts/run-local.sh "${TINY[@]}" --serve >/dev/null 2>&1 &
+INVSYNC_RUN_MARKER="$marker" bash scripts/run-local.sh "${TINY[@]}" --activity 2000 >/dev/null 2>&1 &
 run=$!
 set +m
 driving=0

@@ -9,10 +9,10 @@
 //! started `--runs` times (10); printed per function: min, median and max in milliseconds. A
 //! binary that reports an init error instead of polling fails the run with that error.
 //!
-//! `cargo build --release -p fanout-sync -p sync-inventory -p reconcile-stock -p console-api
+//! `cargo build --release -p fanout-sync -p sync-inventory -p reconcile-stock -p console-api -p baseline
 //! && cargo run --release -p invsync-bench --bin cold-start-bench`
 //! Options: `--runs N`, `--dir PATH` (where the binaries are; `$CARGO_TARGET_DIR/release`
-//! or `target/release` by default), then function names to measure instead of the four.
+//! or `target/release` by default), then function names to measure instead of the five.
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::net::TcpListener;
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _};
 
 /// The functions of `infra/template.yaml` with a binary of their own.
-const FUNCTIONS: &[&str] = &["fanout-sync", "sync-inventory", "reconcile-stock", "console-api"];
+const FUNCTIONS: &[&str] = &["fanout-sync", "sync-inventory", "reconcile-stock", "console-api", "baseline"];
 
 /// A closed loopback port: any request made during init fails at once instead of waiting.
 const NOWHERE: &str = "http://127.0.0.1:9";
@@ -49,6 +49,7 @@ fn environment(runtime_api: &str, function: &str) -> Vec<(String, String)> {
         ("DC_LIST", "DC01,DC02".into()),
         ("SYNC_QUEUE_URL", format!("{NOWHERE}/000000000000/sync.fifo")),
         ("RECONCILE_QUEUE_URL", format!("{NOWHERE}/000000000000/reconcile.fifo")),
+        ("BASELINE_QUEUE_URL", format!("{NOWHERE}/000000000000/baseline.fifo")),
         ("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:000000000000:alerts".into()),
         ("FUSION_BASE_URL", NOWHERE.into()),
         ("FUSION_AUTH", "basic".into()),
@@ -68,6 +69,8 @@ fn environment(runtime_api: &str, function: &str) -> Vec<(String, String)> {
         "INCIDENT_TABLE",
         "AUDIT_TABLE",
         "ITEM_CACHE_TABLE",
+        "DC_STATUS_TABLE",
+        "BASELINE_TABLE",
     ] {
         vars.push((table, format!("bench-{}", table.to_lowercase())));
     }
