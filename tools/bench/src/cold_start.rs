@@ -24,7 +24,13 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _};
 
 /// The functions of `infra/template.yaml` with a binary of their own.
-const FUNCTIONS: &[&str] = &["fanout-sync", "sync-inventory", "reconcile-stock", "console-api", "baseline"];
+const FUNCTIONS: &[&str] = &[
+    "fanout-sync",
+    "sync-inventory",
+    "reconcile-stock",
+    "console-api",
+    "baseline",
+];
 
 /// A closed loopback port: any request made during init fails at once instead of waiting.
 const NOWHERE: &str = "http://127.0.0.1:9";
