@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # No process scripts/run-local.sh starts outlives it, on each way out: a run that succeeds, one
 # that fails after everything started (a DC_LIST the driver refuses), and one interrupted with
-# Ctrl-C while the driver runs (SIGINT to its process group, as a terminal sends it). Each run
-# starts its own IAM-enforcing moto, both simulators and the driver, all carrying a unique
-# INVSYNC_RUN_MARKER in their environment, which scripts/tests/marked-processes.sh finds.
+# Ctrl-C while the driver serves the console (SIGINT to its process group, as a terminal sends
+# it). Each run starts its own IAM-enforcing moto, both simulators and the driver, all carrying
+# a unique INVSYNC_RUN_MARKER in their environment, which scripts/tests/marked-processes.sh finds.
 # Run by scripts/test.sh; on its own: `bash scripts/tests/test-run-local-cleanup.sh`.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -61,8 +61,15 @@ expect_none_left "a run that fails after starting everything" "$marker"
 marker="cleanup-int-$$-$RANDOM"
 # Why set -m: the run gets a process group of its own, and SIGINT to it is not ignored as it is
 # for background jobs without job control; that is what a terminal's Ctrl-C reaches.
+# Why env --default-signal: a caller started in the background (a CI runner, nohup) may hand this
+# script SIGINT already ignored, and bash cannot undo an inherited ignore; the run gets SIGINT
+# back at its default, as under a terminal. (GNU env; elsewhere the run inherits what we have.)
+# Why --serve: the driver then runs until it is interrupted; a plain run of any size may finish
+# before the signal is sent and exit 0 without testing the interrupt at all.
+RESET=()
+if env --default-signal=INT true 2>/dev/null; then RESET=(env --default-signal=INT); fi
 set -m
-INVSYNC_RUN_MARKER="$marker" bash scripts/run-local.sh "${TINY[@]}" --activity 2000 >/dev/null 2>&1 &
+INVSYNC_RUN_MARKER="$marker" ${RESET[@]+"${RESET[@]}"} bash scripts/run-local.sh "${TINY[@]}" --serve >/dev/null 2>&1 &
 run=$!
 set +m
 driving=0
@@ -74,6 +81,19 @@ done
 if [[ "$driving" == 1 ]]; then
     sleep 1
     kill -INT -- "-$run" 2>/dev/null || true
+fi
+# Why a deadline: a serving run that ignores the signal would otherwise hang the whole suite; it
+# is stopped here (SIGTERM, then SIGKILL) and the case fails on its exit status.
+for _ in $(seq 1 600); do
+    kill -0 "$run" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$run" 2>/dev/null; then
+    echo "FAIL an interrupted run: still running 60 s after Ctrl-C; stopping it" >&2
+    failures=$((failures + 1))
+    kill -TERM -- "-$run" 2>/dev/null || true
+    sleep 5
+    kill -KILL -- "-$run" 2>/dev/null || true
 fi
 status=0
 wait "$run" || status=$?
