@@ -1,7 +1,7 @@
 //! The measures at every 15-minute checkpoint, for invsync and for the twice-daily upload
 //! it replaced, and the fate of every injected drift.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use domain::ports::TaskKey;
@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 
 use crate::inject::{Injected, Source, Tier};
 use crate::people::parse_key;
-use crate::truth::{DcTruth, Key, Outbox};
+use crate::truth::{DcTruth, FxHashSet, Key, KeyMap, KeySet, Outbox};
 use crate::world::World;
 
 /// Figures of one side at one checkpoint.
@@ -74,7 +74,7 @@ impl Side {
 /// The twice-daily absolute upload: Fusion as the last upload left it, plus direct edits.
 #[derive(Debug, Default)]
 pub struct Baseline {
-    fusion: HashMap<Key, Decimal>,
+    fusion: KeyMap<Decimal>,
     /// Uploads done.
     pub uploads: u64,
     /// Rows uploaded.
@@ -102,7 +102,7 @@ impl Baseline {
 
     fn side(&self, truths: &[DcTruth]) -> Side {
         let mut s = Side::default();
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         for t in truths {
             for (k, w) in &t.wms {
                 seen.insert(k);
@@ -144,9 +144,9 @@ const UNEXPLAINED_NOTES: usize = 40;
 
 /// Keys with an open task (their balance key, or a failed transaction touching them) or an
 /// open incident.
-pub fn explained(world: &World, outbox: &Outbox) -> HashSet<Key> {
+pub fn explained(world: &World, outbox: &Outbox) -> KeySet {
     let stores = world.ports.stores();
-    let mut out = HashSet::new();
+    let mut out = KeySet::default();
     for rec in stores.tasks.records().into_iter().filter(|r| r.is_open()) {
         match &rec.task.key {
             TaskKey::Balance(b) => out.extend(parse_key(world, b.as_str())),
@@ -184,8 +184,8 @@ pub fn checkpoint(
     let mut side = Side::default();
     let mut awaiting = 0;
     let mut phantom_outside_window = 0;
-    let variances: Vec<HashMap<Key, Decimal>> = truths.iter().map(|t| t.variances().into_iter().collect()).collect();
-    let pending_drift: HashSet<&Key> = inj
+    let variances: Vec<KeyMap<Decimal>> = truths.iter().map(|t| t.variances().into_iter().collect()).collect();
+    let pending_drift: FxHashSet<&Key> = inj
         .drifts
         .iter()
         .filter(|d| d.corrected.is_none() && reconciled[d.key.dc].is_none_or(|r| r < d.at))
@@ -200,7 +200,7 @@ pub fn checkpoint(
                 if tally.unexplained_notes < UNEXPLAINED_NOTES && !pending_drift.contains(k) {
                     tally.unexplained_notes += 1;
                     let t = &truths[k.dc];
-                    let get = |m: &HashMap<Key, Decimal>| m.get(k).copied().unwrap_or_default();
+                    let get = |m: &KeyMap<Decimal>| m.get(k).copied().unwrap_or_default();
                     tally.notes.push(format!(
                         "{now}: unexplained variance {q} on {} (WMS {}, Fusion {}, in flight {}; failed transactions {:?})",
                         k.text(&world.codes[k.dc]),
@@ -271,7 +271,7 @@ pub fn checkpoint(
             tally.false_tasks += 1;
             let t = parse_key(world, b.as_str()).map(|k| {
                 let t = &truths[k.dc];
-                let get = |m: &HashMap<Key, Decimal>| m.get(&k).copied().unwrap_or_default();
+                let get = |m: &KeyMap<Decimal>| m.get(&k).copied().unwrap_or_default();
                 (get(&t.wms), get(&t.fusion), get(&t.in_flight))
             });
             tally.notes.push(format!(

@@ -15,7 +15,7 @@ use sim_seed::Control;
 
 use crate::inject::{BadKind, Injected};
 use crate::ports::SimPorts;
-use crate::truth::{Key, Outbox};
+use crate::truth::{Key, KeyMap, Outbox};
 use crate::world::World;
 
 /// What the people did.
@@ -91,7 +91,7 @@ impl People {
         let stores = world.ports.stores();
         let supervisor = Duration::minutes(world.settings.supervisor_delay_min);
         let manager = Duration::minutes(world.settings.manager_delay_min);
-        let mut in_flight: HashMap<usize, HashMap<Key, Decimal>> = HashMap::new();
+        let mut in_flight: HashMap<usize, KeyMap<Decimal>> = HashMap::new();
         let bad: HashMap<&str, (BadKind, usize, &str)> = inj
             .bad
             .iter()
@@ -163,7 +163,7 @@ impl People {
         &mut self,
         world: &World,
         outbox: &Outbox,
-        in_flight: &mut HashMap<usize, HashMap<Key, Decimal>>,
+        in_flight: &mut HashMap<usize, KeyMap<Decimal>>,
         bad: Option<(BadKind, usize, &str)>,
         id: &str,
     ) -> anyhow::Result<()> {
@@ -205,13 +205,7 @@ impl People {
 
     /// Sets Fusion's on-hand of `key` to the WMS's less what is in flight, as a person who
     /// recounted and corrected Fusion by hand would.
-    fn correct(
-        &mut self,
-        world: &World,
-        outbox: &Outbox,
-        in_flight: &mut HashMap<usize, HashMap<Key, Decimal>>,
-        key: &Key,
-    ) {
+    fn correct(&mut self, world: &World, outbox: &Outbox, in_flight: &mut HashMap<usize, KeyMap<Decimal>>, key: &Key) {
         let code = &world.codes[key.dc];
         let flying = in_flight
             .entry(key.dc)

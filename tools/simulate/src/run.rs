@@ -251,12 +251,13 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
             people.act(&world, &outbox, &inj).await?;
             split(&mut phases.people);
             outbox.refresh(&world.wms, &world.fusion, &world.codes);
-            let truths: Vec<DcTruth> = world
-                .codes
-                .iter()
-                .enumerate()
-                .map(|(i, c)| DcTruth::read(i, c, &world.wms, &world.fusion, &outbox, &world.ports.stores().ledger))
-                .collect();
+            let truths = DcTruth::read_all(
+                &world.codes,
+                &world.wms,
+                &world.fusion,
+                &outbox,
+                &world.ports.stores().ledger,
+            );
             if minute == 0 || (hourly && matches!(now.hour(), 6 | 18)) {
                 baseline.upload(&truths, now, &mut inj);
             }

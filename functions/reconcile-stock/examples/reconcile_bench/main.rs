@@ -360,12 +360,14 @@ async fn processes_mode(a: &Args, env: &TestEnv) -> anyhow::Result<()> {
         let run = per_dc::in_own_process(env, dc.as_str(), &a.binary, a.in_flight).await?;
         let requests: u64 = env.fusion.stats().values().sum();
         let minimum = requests.div_ceil(a.in_flight.max(1) as u64) as f64 * a.latency_ms as f64 / 1000.0;
-        let ratio = run.wall.as_secs_f64() / minimum.max(f64::MIN_POSITIVE);
+        // At latency 0 there is no round-trip minimum to compare with.
+        let ratio = (minimum > 0.0).then(|| run.wall.as_secs_f64() / minimum);
         println!(
             "{dc}: wall {:.2} s (cold start included), round-trip minimum {minimum:.2} s ({requests} Fusion requests / {} in flight), \
-             {ratio:.2}x; peak RSS {:.1} MiB, CPU {:.2} s{}",
+             {}; peak RSS {:.1} MiB, CPU {:.2} s{}",
             run.wall.as_secs_f64(),
             a.in_flight,
+            ratio.map_or_else(|| "no ratio at latency 0".to_string(), |r| format!("{r:.2}x")),
             run.peak_mib,
             run.cpu_s,
             match &run.answer {
@@ -373,7 +375,7 @@ async fn processes_mode(a: &Args, env: &TestEnv) -> anyhow::Result<()> {
                 Err(e) => format!("; ERROR {e}"),
             }
         );
-        ratios.push(ratio);
+        ratios.extend(ratio);
         walls.push(run.wall.as_secs_f64());
     }
     for (what, values) in [("wall (s)", &mut walls), ("wall / minimum", &mut ratios)] {
