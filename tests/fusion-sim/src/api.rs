@@ -292,9 +292,10 @@ async fn run_fusion(
         match res {
             Ok(r) => {
                 let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
-                let mut resp = match r.body {
-                    Some(b) => (status, axum::Json(b)).into_response(),
-                    None => status.into_response(),
+                let mut resp = match (r.body, r.raw) {
+                    (Some(b), _) => (status, axum::Json(b)).into_response(),
+                    (None, Some(json)) => (status, [(header::CONTENT_TYPE, "application/json")], json).into_response(),
+                    (None, None) => status.into_response(),
                 };
                 if let Some(loc) = r.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
                     resp.headers_mut().insert(header::LOCATION, loc);

@@ -27,6 +27,7 @@ mod batch;
 mod completed;
 mod lookups;
 mod onhand;
+mod onhand_page;
 mod process;
 mod staged;
 
@@ -196,6 +197,9 @@ pub struct ApiResponse {
     pub status: u16,
     /// Body (none for 204).
     pub body: Option<Value>,
+    /// A body already written as JSON bytes, sent as it is (`body` is then `None`): the
+    /// on-hand pages, which are written from typed rows (see `onhand_page`).
+    pub raw: Option<Vec<u8>>,
     /// `Location` header for 201.
     pub location: Option<String>,
 }
@@ -205,7 +209,26 @@ impl ApiResponse {
         Self {
             status: 200,
             body: Some(body),
+            raw: None,
             location: None,
+        }
+    }
+
+    fn ok_raw(json: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            body: None,
+            raw: Some(json),
+            location: None,
+        }
+    }
+
+    /// The body as a JSON value, whichever form it was built in (`None` for 204).
+    pub fn json(&self) -> Option<Value> {
+        match (&self.body, &self.raw) {
+            (Some(b), _) => Some(b.clone()),
+            (None, Some(raw)) => serde_json::from_slice(raw).ok(),
+            (None, None) => None,
         }
     }
 }
@@ -290,6 +313,7 @@ impl SimState {
                 Ok(ApiResponse {
                     status: 204,
                     body: None,
+                    raw: None,
                     location: None,
                 })
             }

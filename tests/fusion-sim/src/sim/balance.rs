@@ -80,6 +80,7 @@ impl SimState {
         Ok(ApiResponse {
             status: 201,
             body: Some(Value::Object(resp)),
+            raw: None,
             location: Some(format!("{}/inventoryBalanceTransactions/{id}", r.base)),
         })
     }

@@ -77,7 +77,7 @@ impl SimState {
                 self.handle(&req)
             };
             match res {
-                Ok(resp) => results.push(json!({"id": id, "path": path, "operation": op, "payload": resp.body})),
+                Ok(resp) => results.push(json!({"id": id, "path": path, "operation": op, "payload": resp.json()})),
                 // Unsure (fact sheet §4): how a failed part's payload looks under framework
                 // versions before 4 isn't documented; parts always carry the JSON error body.
                 Err(e) => failures

@@ -187,6 +187,7 @@ impl SimState {
                 "OrganizationId": o.id, "OrganizationCode": o.code, "InventoryItemId": self.master.items[item].id,
                 "ItemNumber": item_number, "LotNumber": lot, "ExpirationDate": exp.format("%Y-%m-%d").to_string(),
             })),
+            raw: None,
             location: Some(format!(
                 "{}/inventoryItemLots/{}",
                 r.base,

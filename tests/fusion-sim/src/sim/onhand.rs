@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// One balance row: organization, item and subinventory indexes.
+pub(super) type BalanceAt = (usize, usize, usize);
+
 impl SimState {
     /// One balance row; expanded `lots` / `serials` as the request's framework version shows
     /// them ([`SimState::child_value`]).
@@ -65,8 +68,9 @@ impl SimState {
             .collect()
     }
 
-    pub(super) fn list_onhand(&self, r: &ApiRequest) -> ApiResult<ApiResponse> {
-        let p = self.params(r)?;
+    /// The balances `GET inventoryOnhandBalances` selects with `p`: the page's rows, and the
+    /// collection's total.
+    pub(super) fn onhand_selection(&self, p: &ListParams) -> ApiResult<(Vec<BalanceAt>, usize)> {
         let f = p.filters(&[
             "OrganizationCode",
             "OrganizationId",
@@ -74,7 +78,6 @@ impl SimState {
             "InventoryItemId",
             "SubinventoryCode",
         ])?;
-        let href = format!("{}/inventoryOnhandBalances", r.base);
         let orgs: Vec<usize> = (0..self.orgs.len())
             .filter(|&i| {
                 f.get("OrganizationCode").is_none_or(|c| &self.orgs[i].code == c)
@@ -86,7 +89,7 @@ impl SimState {
             None => None,
             Some(code) => match sub_index(code) {
                 Some(s) => Some(s),
-                None => return Ok(ApiResponse::ok(envelope(Vec::new(), 0, &p, &href, r.lies))),
+                None => return Ok((Vec::new(), 0)),
             },
         };
         let item = match (f.get("ItemNumber"), f.get("InventoryItemId")) {
@@ -98,7 +101,7 @@ impl SimState {
                     });
                 match found {
                     Some(i) => Some(i),
-                    None => return Ok(ApiResponse::ok(envelope(Vec::new(), 0, &p, &href, r.lies))),
+                    None => return Ok((Vec::new(), 0)),
                 }
             }
         };
@@ -112,7 +115,7 @@ impl SimState {
                         continue;
                     }
                     if total >= p.offset && rows.len() < p.limit {
-                        rows.push(self.onhand_json(o, item, s, &p, r));
+                        rows.push((o, item, s));
                     }
                     total += 1;
                 }
@@ -123,12 +126,32 @@ impl SimState {
             let want = p.limit - rows.len();
             if start < n && want > 0 {
                 for rr in org.page(sub, start, want) {
-                    rows.push(self.onhand_json(o, rr.item, rr.sub, &p, r));
+                    rows.push((o, rr.item, rr.sub));
                 }
             }
             total += n;
         }
-        Ok(ApiResponse::ok(envelope(rows, total, &p, &href, r.lies)))
+        Ok((rows, total))
+    }
+
+    pub(super) fn list_onhand(&self, r: &ApiRequest) -> ApiResult<ApiResponse> {
+        let p = self.params(r)?;
+        let (rows, total) = self.onhand_selection(&p)?;
+        Ok(ApiResponse::ok_raw(self.onhand_page_json(&rows, total, &p, r)))
+    }
+
+    /// [`Self::list_onhand`]'s body built as `serde_json::Value`s, row by row
+    /// ([`Self::onhand_json`]) inside [`envelope`]: the reference the typed writer must match.
+    #[cfg(test)]
+    pub(super) fn list_onhand_value(&self, r: &ApiRequest) -> ApiResult<Value> {
+        let p = self.params(r)?;
+        let (rows, total) = self.onhand_selection(&p)?;
+        let href = format!("{}/inventoryOnhandBalances", r.base);
+        let rows = rows
+            .into_iter()
+            .map(|(o, item, sub)| self.onhand_json(o, item, sub, &p, r))
+            .collect();
+        Ok(envelope(rows, total, &p, &href, r.lies))
     }
 
     pub(super) fn get_onhand(&self, r: &ApiRequest, id: &str, child: Option<&str>) -> ApiResult<ApiResponse> {

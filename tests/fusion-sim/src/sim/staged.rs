@@ -148,6 +148,7 @@ impl SimState {
             return Ok(ApiResponse {
                 status: 201,
                 body: Some(body),
+                raw: None,
                 location: Some(location),
             });
         }
@@ -165,6 +166,7 @@ impl SimState {
         Ok(ApiResponse {
             status: 201,
             body: Some(body),
+            raw: None,
             location: Some(location),
         })
     }
