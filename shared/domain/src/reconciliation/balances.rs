@@ -15,18 +15,24 @@ use crate::ids::SubinventoryCode;
 use std::collections::HashMap;
 use std::hash::Hash;
 
+/// A map keyed by names or numeric keys. Why foldhash: a DC's read hashes each of its
+/// 75,000 to 150,000 rows five times (four names and the key), and SipHash was among the
+/// largest costs of the read in profiles; foldhash's per-process random seed still keeps
+/// crafted keys from colliding on purpose.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The id of a name not seen (a key without a lot, a side that has no UOM for an item).
 const NONE: u32 = u32::MAX;
 
 /// A name table: each distinct value once, numbered in order of first sight.
 #[derive(Debug)]
 struct Names<T> {
-    ids: HashMap<T, u32>,
+    ids: Map<T, u32>,
 }
 
 impl<T> Default for Names<T> {
     fn default() -> Self {
-        Self { ids: HashMap::new() }
+        Self { ids: Map::default() }
     }
 }
 
@@ -86,11 +92,11 @@ pub(super) struct Balances {
     lots: Names<LotNumber>,
     uoms: Names<Uom>,
     /// `[wms, fusion]` per key present on either side.
-    quantities: HashMap<Key, [Decimal; 2]>,
+    quantities: Map<Key, [Decimal; 2]>,
     /// `[wms, fusion]` UOM id per item id.
     item_uoms: Vec<[u32; 2]>,
-    expirations: [HashMap<(u32, u32), NaiveDate>; 2],
-    serials: [HashMap<Key, BTreeSet<SerialNumber>>; 2],
+    expirations: [Map<(u32, u32), NaiveDate>; 2],
+    serials: [Map<Key, BTreeSet<SerialNumber>>; 2],
 }
 
 impl Balances {
@@ -102,10 +108,10 @@ impl Balances {
             subs: Names::default(),
             lots: Names::default(),
             uoms: Names::default(),
-            quantities: HashMap::new(),
+            quantities: Map::default(),
             item_uoms: Vec::new(),
-            expirations: [HashMap::new(), HashMap::new()],
-            serials: [HashMap::new(), HashMap::new()],
+            expirations: [Map::default(), Map::default()],
+            serials: [Map::default(), Map::default()],
         }
     }
 
@@ -182,7 +188,7 @@ impl Balances {
     ) -> Comparison {
         // Why by lookup: in-flight and unsettled keys are few (transactions of the last
         // minutes), the balances many; the ones no balance has are compared on their own.
-        let mut flying: HashMap<Key, Decimal> = HashMap::new();
+        let mut flying: Map<Key, Decimal> = Map::default();
         let mut flying_only: Vec<(&BalanceKey, Decimal)> = Vec::new();
         for (key, q) in in_flight {
             match self.key_of(key) {
