@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use crate::faults::Faults;
-use crate::http::{error_response, lock, parse_query, Shared};
+use crate::http::{error_response, lock, parse_query, read, write, Shared};
 use crate::rest::{parse_decimal, text_of, ApiError};
 use crate::sim::{Pick, SimState};
 use crate::state::sub_index;
@@ -76,17 +76,17 @@ pub(crate) async fn today(State(shared): State<Arc<Shared>>, method: Method, bod
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let s = text_of(v.get("today")).unwrap_or_default();
         match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
-            Ok(d) => lock(&shared.sim).settings.rules.today = d,
+            Ok(d) => write(&shared.sim).settings.rules.today = d,
             Err(_) => return error_response(&ApiError::bad("SIM-400", "Send {\"today\":\"YYYY-MM-DD\"}."), None),
         }
     }
-    let d = lock(&shared.sim).settings.rules.today;
+    let d = write(&shared.sim).settings.rules.today;
     axum::Json(json!({"today": d.format("%Y-%m-%d").to_string()})).into_response()
 }
 
 pub(crate) async fn admin_onhand(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> Response {
     let q: HashMap<String, String> = parse_query(q.as_deref().unwrap_or("")).into_iter().collect();
-    let sim = lock(&shared.sim);
+    let sim = read(&shared.sim);
     let (Some(org), Some(item)) = (
         q.get("org").and_then(|o| sim.org_index(o)),
         q.get("item")
@@ -161,7 +161,7 @@ fn adjust(sim: &mut SimState, v: &Value) -> Result<Value, ApiError> {
 
 pub(crate) async fn admin_adjust(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let res = adjust(&mut lock(&shared.sim), &v);
+    let res = adjust(&mut write(&shared.sim), &v);
     match res {
         Ok(v) => axum::Json(v).into_response(),
         Err(e) => error_response(&e, None),
@@ -170,7 +170,7 @@ pub(crate) async fn admin_adjust(State(shared): State<Arc<Shared>>, body: Bytes)
 
 pub(crate) async fn admin_unassign(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut sim = lock(&shared.sim);
+    let mut sim = write(&shared.sim);
     let org = text_of(v.get("org")).and_then(|o| sim.org_index(&o));
     let item = text_of(v.get("item")).and_then(|i| sim.master.by_number.get(&i).copied());
     match (org, item) {

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::faults::Injected;
-use crate::http::{check_auth, count, error_response, lock, parse_query, InFlight, Shared, VERSION};
+use crate::http::{check_auth, count, error_response, lock, parse_query, read, write, InFlight, Shared, VERSION};
 use crate::rest::{text_of, ApiError, JSON_ERRORS_FROM};
 use crate::sim::ApiRequest;
 
@@ -288,7 +288,11 @@ async fn run_fusion(
             batch(shared, &req)
         }
     } else {
-        let res = lock(&shared.sim).handle(&req);
+        let read_only = read(&shared.sim).handle_read(&req);
+        let res = match read_only {
+            Some(res) => res,
+            None => write(&shared.sim).handle(&req),
+        };
         match res {
             Ok(r) => {
                 let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
@@ -358,7 +362,7 @@ fn batch(shared: &Shared, req: &ApiRequest) -> Response {
     }
     let faults = lock(&shared.faults).faults().clone();
     let refuse = |res: &str| faults.resource_refusal(res);
-    let out = lock(&shared.sim).batch(&parts, req, &refuse);
+    let out = write(&shared.sim).batch(&parts, req, &refuse);
     // Unsure (fusion-rest.md §4): the HTTP status of a failed batch isn't stated; the simulator
     // answers 400 with only the failing parts, 200 with every part on success.
     match out {

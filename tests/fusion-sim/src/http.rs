@@ -2,7 +2,7 @@
 //! REST API in [`crate::api`], `/admin` control API in `admin`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -42,8 +42,10 @@ pub struct AuthConfig {
 /// State shared by all handlers and the [`crate::RunningSim`] handle.
 #[derive(Debug)]
 pub struct Shared {
-    /// The simulated inventory.
-    pub sim: Mutex<SimState>,
+    /// The simulated inventory. Why a read-write lock: an on-hand page is written from the
+    /// state under the lock, and a reconciliation of several DCs reads hundreds of them at
+    /// once; reads share the lock, changes take it alone.
+    pub sim: RwLock<SimState>,
     /// Fault settings and RNG.
     pub faults: Mutex<FaultEngine>,
     /// Request counters by endpoint key.
@@ -94,6 +96,16 @@ impl Drop for InFlight<'_> {
 /// Locks a mutex, recovering from poisoning (a panicked handler must not wedge the sim).
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reads a read-write lock, recovering from poisoning like [`lock`].
+pub fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes a read-write lock, recovering from poisoning like [`lock`].
+pub fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Parses an `application/x-www-form-urlencoded` string.

@@ -57,7 +57,7 @@ pub mod txn;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -70,7 +70,7 @@ pub use config::{ProcessReport, SimConfig};
 pub use faults::{FaultStatus, Faults, ScriptedFault, CONCURRENCY_REFUSED};
 pub use rest::HasMoreLies;
 
-use http::{lock, AuthConfig, Shared};
+use http::{lock, read, write, AuthConfig, Shared};
 use sim::{Settings, SimState};
 use txn::Rules;
 
@@ -136,7 +136,7 @@ impl FusionSim {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            sim: Mutex::new(state),
+            sim: RwLock::new(state),
             faults: Mutex::new(faults::FaultEngine::new(config.faults.clone())),
             stats: Mutex::new(BTreeMap::new()),
             tokens: Mutex::new(HashMap::new()),
@@ -204,7 +204,7 @@ impl RunningSim {
 
     /// On-hand quantity of `item` in `org`/`sub` (of one lot if given); zero when there is no row.
     pub fn onhand(&self, org: &str, item: &str, sub: &str, lot: Option<&str>) -> Decimal {
-        let sim = lock(&self.shared.sim);
+        let sim = read(&self.shared.sim);
         let (Some(o), Some(&i), Some(s)) = (
             sim.org_index(org),
             sim.master.by_number.get(item),
@@ -223,7 +223,7 @@ impl RunningSim {
 
     /// Serial numbers on hand for `item` in `org`/`sub`.
     pub fn serials(&self, org: &str, item: &str, sub: &str) -> Vec<String> {
-        let sim = lock(&self.shared.sim);
+        let sim = read(&self.shared.sim);
         match (
             sim.org_index(org),
             sim.master.by_number.get(item),
@@ -239,7 +239,7 @@ impl RunningSim {
 
     /// Expiration date of a lot, if it exists.
     pub fn lot_expiration(&self, org: &str, item: &str, lot: &str) -> Option<NaiveDate> {
-        let sim = lock(&self.shared.sim);
+        let sim = read(&self.shared.sim);
         let o = sim.org_index(org)?;
         let i = *sim.master.by_number.get(item)?;
         sim.orgs[o].lots.get(&(i, lot.to_string())).copied()
@@ -247,7 +247,7 @@ impl RunningSim {
 
     /// Total on-hand of one organization (all items and subinventories).
     pub fn org_total(&self, org: &str) -> Decimal {
-        let sim = lock(&self.shared.sim);
+        let sim = read(&self.shared.sim);
         let Some(o) = sim.org_index(org) else {
             return Decimal::ZERO;
         };
@@ -300,7 +300,7 @@ impl RunningSim {
 
     /// Staged (interface) rows as the REST resource renders them.
     pub fn staged_rows(&self) -> Vec<Value> {
-        let sim = lock(&self.shared.sim);
+        let sim = read(&self.shared.sim);
         let ids: Vec<String> = sim.staged.keys().map(i64::to_string).collect();
         drop(sim);
         ids.iter()
@@ -310,12 +310,12 @@ impl RunningSim {
 
     /// Number of completed transactions.
     pub fn completed_count(&self) -> usize {
-        lock(&self.shared.sim).completed.len()
+        write(&self.shared.sim).completed.len()
     }
 
     /// Sets the simulator's "today" (lot expiry).
     pub fn set_today(&self, today: NaiveDate) {
-        lock(&self.shared.sim).settings.rules.today = today;
+        write(&self.shared.sim).settings.rules.today = today;
     }
 
     /// Silently changes on-hand (no transaction recorded) to create drift: `delta` on the
@@ -330,25 +330,25 @@ impl RunningSim {
     ) -> anyhow::Result<Decimal> {
         let v =
             serde_json::json!({"org": org, "item": item, "subinventory": sub, "lot": lot, "delta": delta.to_string()});
-        let out = admin::adjust_direct(&mut lock(&self.shared.sim), &v).map_err(|e| anyhow::anyhow!(e.detail))?;
+        let out = admin::adjust_direct(&mut write(&self.shared.sim), &v).map_err(|e| anyhow::anyhow!(e.detail))?;
         Ok(rest::parse_decimal(&out["quantity"]).unwrap_or_default())
     }
 
     /// How many times each (organization, item, subinventory) balance line was applied
     /// through `inventoryBalanceTransactions`.
     pub fn balance_applications(&self) -> BTreeMap<(String, String, String), u64> {
-        lock(&self.shared.sim).balance_applied.clone()
+        write(&self.shared.sim).balance_applied.clone()
     }
 
     /// Items whose balance lines the processing step refuses from now on (replacing the list).
     pub fn refuse_balance_items(&self, items: &[&str]) {
-        lock(&self.shared.sim).refuse_balance_items = items.iter().map(|s| (*s).to_string()).collect();
+        write(&self.shared.sim).refuse_balance_items = items.iter().map(|s| (*s).to_string()).collect();
     }
 
     /// Empties every on-hand balance of `org` (a Fusion that starts with nothing, before a
     /// go-live baseline). Returns how many balances were emptied.
     pub fn clear_onhand(&self, org: &str) -> usize {
-        let mut sim = lock(&self.shared.sim);
+        let mut sim = write(&self.shared.sim);
         let Some(o) = sim.org_index(org) else { return 0 };
         let state = &mut sim.orgs[o];
         let mut cleared = 0;
@@ -370,7 +370,7 @@ impl RunningSim {
     pub fn scramble_onhand(&self, org: &str, seed: u64, share: f64) -> usize {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut sim = lock(&self.shared.sim);
+        let mut sim = write(&self.shared.sim);
         let Some(o) = sim.org_index(org) else { return 0 };
         let state = &mut sim.orgs[o];
         let mut changed = 0;
@@ -403,7 +403,7 @@ impl RunningSim {
 
     /// Makes `item` unknown to `org` (item exists in the master but is not assigned).
     pub fn unassign_item(&self, org: &str, item: &str) {
-        let mut sim = lock(&self.shared.sim);
+        let mut sim = write(&self.shared.sim);
         if let (Some(o), Some(&i)) = (sim.org_index(org), sim.master.by_number.get(item)) {
             sim.orgs[o].unassigned.insert(i);
         }
@@ -411,7 +411,7 @@ impl RunningSim {
 
     /// Assigns `item` to `org` again (undoes [`Self::unassign_item`]).
     pub fn assign_item(&self, org: &str, item: &str) {
-        let mut sim = lock(&self.shared.sim);
+        let mut sim = write(&self.shared.sim);
         if let (Some(o), Some(&i)) = (sim.org_index(org), sim.master.by_number.get(item)) {
             sim.orgs[o].unassigned.remove(&i);
         }
@@ -421,7 +421,7 @@ impl RunningSim {
     /// row per lot for lot-controlled items, one per item and subinventory otherwise. One lock
     /// for the whole organization (measuring a large seed key by key would take seconds).
     pub fn onhand_rows(&self, org: &str) -> Vec<(String, String, Option<String>, Decimal)> {
-        let sim = lock(&self.shared.sim);
+        let sim = read(&self.shared.sim);
         let Some(o) = sim.org_index(org) else {
             return Vec::new();
         };
@@ -451,7 +451,7 @@ impl RunningSim {
     /// they will change: organization, item, subinventory, signed quantity, lots and the
     /// references the poster gave (`SourceHeaderId`, `TransactionReference`).
     pub fn pending_staged(&self) -> Vec<PendingRow> {
-        let sim = lock(&self.shared.sim);
+        let sim = read(&self.shared.sim);
         let text = |v: &Value| match v {
             Value::String(s) => Some(s.clone()),
             Value::Null => None,
@@ -479,7 +479,7 @@ impl RunningSim {
     /// (in TransactionId order), and the index to pass next time: a caller follows what
     /// Fusion applied without reading the whole history again.
     pub fn completed_references_from(&self, from: usize) -> (Vec<String>, usize) {
-        let sim = lock(&self.shared.sim);
+        let sim = read(&self.shared.sim);
         let refs = sim
             .completed
             .get(from..)
@@ -506,7 +506,7 @@ impl RunningSim {
             stage_only: false,
             framework_version: self.shared.default_framework_version,
         };
-        lock(&self.shared.sim).handle(&req).ok().and_then(|r| r.body)
+        write(&self.shared.sim).handle(&req).ok().and_then(|r| r.body)
     }
 
     /// Stops the server, letting in-flight requests finish for up to two seconds.

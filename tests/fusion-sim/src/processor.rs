@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::config::ProcessReport;
-use crate::http::{lock, Shared};
+use crate::http::{lock, write, Shared};
 use crate::rest::text_of;
 use crate::sim::Pick;
 
 /// Runs the transaction manager over the rows `pick` selects.
 pub(crate) fn run(shared: &Shared, pick: Pick) -> ProcessReport {
     let mut faults = lock(&shared.faults);
-    let mut sim = lock(&shared.sim);
+    let mut sim = write(&shared.sim);
     sim.process_pending(pick, &mut |req| {
         let refs = [text_of(Some(&req.reference)), text_of(Some(&req.source_header_id))];
         faults.processing_failure(&refs)
@@ -43,7 +43,7 @@ pub(crate) fn spawn_interval(shared: Arc<Shared>, every: Duration) -> JoinHandle
 pub(crate) fn spawn_concurrent(shared: Arc<Shared>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let next = lock(&shared.sim).next_concurrent_due();
+            let next = write(&shared.sim).next_concurrent_due();
             let now = Instant::now();
             match next {
                 Some(at) if at <= now => {

@@ -291,6 +291,15 @@ impl SimState {
         self.orgs.iter().position(|o| o.code == code)
     }
 
+    /// The answer to a request that only reads, with the state shared: `None` when the
+    /// request may change something and needs [`Self::handle`].
+    pub fn handle_read(&self, r: &ApiRequest) -> Option<ApiResult<ApiResponse>> {
+        match (r.segments.as_slice(), r.method.as_str()) {
+            ([resource], "GET") if resource == "inventoryOnhandBalances" => Some(self.list_onhand(r)),
+            _ => None,
+        }
+    }
+
     /// Dispatches one resource request.
     pub fn handle(&mut self, r: &ApiRequest) -> ApiResult<ApiResponse> {
         let seg: Vec<&str> = r.segments.iter().map(String::as_str).collect();

@@ -74,7 +74,8 @@ impl Side {
 /// The twice-daily absolute upload: Fusion as the last upload left it, plus direct edits.
 #[derive(Debug, Default)]
 pub struct Baseline {
-    fusion: KeyMap<Decimal>,
+    /// Fusion's on-hand per key under the upload, one map per DC.
+    fusion: Vec<KeyMap<Decimal>>,
     /// Uploads done.
     pub uploads: u64,
     /// Rows uploaded.
@@ -84,12 +85,9 @@ pub struct Baseline {
 impl Baseline {
     /// Uploads the WMS's on-hand as absolute balances (the FBDI file).
     pub fn upload(&mut self, truths: &[DcTruth], now: DateTime<Utc>, inj: &mut Injected) {
-        self.fusion = truths
-            .iter()
-            .flat_map(|t| t.wms.iter().map(|(k, q)| (k.clone(), *q)))
-            .collect();
+        self.fusion = truths.iter().map(|t| t.wms.clone()).collect();
         self.uploads += 1;
-        self.rows += self.fusion.len() as u64;
+        self.rows += self.fusion.iter().map(|m| m.len() as u64).sum::<u64>();
         for d in inj.drifts.iter_mut().filter(|d| d.baseline_corrected.is_none()) {
             d.baseline_corrected = Some(now);
         }
@@ -97,30 +95,56 @@ impl Baseline {
 
     /// Applies a direct Fusion edit.
     pub fn edit(&mut self, key: &Key, delta: Decimal) {
-        *self.fusion.entry(key.clone()).or_default() += delta;
+        if self.fusion.len() <= key.dc {
+            self.fusion.resize_with(key.dc + 1, KeyMap::default);
+        }
+        *self.fusion[key.dc].entry(key.clone()).or_default() += delta;
     }
 
+    /// The upload's side of a checkpoint, each DC on a thread of its own (about 900,000 keys
+    /// at 12 DCs x 50,000 SKUs).
     fn side(&self, truths: &[DcTruth]) -> Side {
+        let empty = KeyMap::default();
+        let per_dc: Vec<Side> = std::thread::scope(|s| {
+            let handles: Vec<_> = truths
+                .iter()
+                .enumerate()
+                .map(|(dc, t)| {
+                    let fusion = self.fusion.get(dc).unwrap_or(&empty);
+                    s.spawn(move || side_of(fusion, &t.wms))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
         let mut s = Side::default();
-        let mut seen = FxHashSet::default();
-        for t in truths {
-            for (k, w) in &t.wms {
-                seen.insert(k);
-                let f = self.fusion.get(k).copied().unwrap_or_default();
-                s.discrepant += usize::from(f != *w);
-                s.phantom += usize::from(f > *w);
-            }
-        }
-        for (k, f) in &self.fusion {
-            if !seen.contains(k) && !f.is_zero() {
-                s.discrepant += 1;
-                s.phantom += usize::from(*f > Decimal::ZERO);
-            }
+        for d in per_dc {
+            s.discrepant += d.discrepant;
+            s.phantom += d.phantom;
         }
         s.unexplained = s.discrepant;
         s.phantom_unexplained = s.phantom;
         s
     }
+}
+
+/// Discrepant and phantom keys of one DC whose Fusion is `fusion` and WMS `wms`.
+fn side_of(fusion: &KeyMap<Decimal>, wms: &KeyMap<Decimal>) -> Side {
+    let mut s = Side::default();
+    for (k, w) in wms {
+        let f = fusion.get(k).copied().unwrap_or_default();
+        s.discrepant += usize::from(f != *w);
+        s.phantom += usize::from(f > *w);
+    }
+    for (k, f) in fusion {
+        if !f.is_zero() && !wms.contains_key(k) {
+            s.discrepant += 1;
+            s.phantom += usize::from(*f > Decimal::ZERO);
+        }
+    }
+    s
 }
 
 /// Running counters the checkpoints accumulate.
@@ -184,7 +208,7 @@ pub fn checkpoint(
     let mut side = Side::default();
     let mut awaiting = 0;
     let mut phantom_outside_window = 0;
-    let variances: Vec<KeyMap<Decimal>> = truths.iter().map(|t| t.variances().into_iter().collect()).collect();
+    let variances: Vec<&KeyMap<Decimal>> = truths.iter().map(|t| &t.variances).collect();
     let pending_drift: FxHashSet<&Key> = inj
         .drifts
         .iter()
@@ -192,7 +216,7 @@ pub fn checkpoint(
         .map(|d| &d.key)
         .collect();
     for v in &variances {
-        for (k, q) in v {
+        for (k, q) in *v {
             side.discrepant += 1;
             let phantom = *q < Decimal::ZERO;
             side.phantom += usize::from(phantom);
@@ -295,7 +319,7 @@ pub fn checkpoint(
     Checkpoint {
         minute,
         at: now,
-        keys: truths.iter().map(DcTruth::key_count).sum(),
+        keys: truths.iter().map(|t| t.keys).sum(),
         invsync: side,
         baseline: baseline.side(truths),
         awaiting_reconcile: awaiting,

@@ -2,6 +2,7 @@
 //! transaction manager, the schedules (hourly sync, 15-minute reconciliation) through the
 //! real handlers, the people, and a checkpoint of the measures.
 
+use std::sync::Arc;
 use std::time::{Duration as WallDuration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -128,17 +129,17 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
         // The simulation measures DCs after go-live: every DC is live from the start.
         statuses: InMemoryDcStatus::all_live(&world.dcs, world.start),
     };
-    let sync = sync_inventory::handler::Deps {
+    let sync = Arc::new(sync_inventory::handler::Deps {
         ports: world.ports.clone(),
         settings: SyncSettings::default(),
-    };
-    let reconcile = reconcile_stock::handler::Deps {
+    });
+    let reconcile = Arc::new(reconcile_stock::handler::Deps {
         ports: world.ports.clone(),
         settings: ReconcileSettings::default(),
         dcs: world.dcs.clone(),
         concurrency: 1,
         statuses: InMemoryDcStatus::all_live(&world.dcs, world.start),
-    };
+    });
     let mut people = People::new(world.ports.clone())?;
     let mut outbox = Outbox::default();
     let mut inj = Injected::default();
@@ -201,12 +202,12 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
             let crash = crash_plan(&mut rng, settings, messages.len(), &mut events, minute, "sync");
             figures.sync_invocations += messages.len() as u64;
             let results = deliver(messages, &crash, SYNC_CONCURRENCY, |m: Message, id: String| {
-                let deps = &sync;
+                let deps = sync.clone();
                 async move {
                     let Ok(event) = sqs_event::<SqsEvent>(&m, &id) else {
                         return true;
                     };
-                    match sync_inventory::handler::handle(deps, LambdaEvent::new(event, context(&id))).await {
+                    match sync_inventory::handler::handle(&deps, LambdaEvent::new(event, context(&id))).await {
                         Ok(r) => r.batch_item_failures.is_empty(),
                         Err(_) => false,
                     }
@@ -225,12 +226,12 @@ pub async fn run(settings: &Settings, mut progress: impl FnMut(&Checkpoint, i64)
             let crash = crash_plan(&mut rng, settings, queue.len(), &mut events, minute, "reconcile");
             figures.reconcile_invocations += queue.len() as u64;
             let results = deliver(queue, &crash, world.dcs.len(), |m: Message, id: String| {
-                let deps = &reconcile;
+                let deps = reconcile.clone();
                 async move {
                     let Ok(event) = sqs_event::<SqsEvent>(&m, &id) else {
                         return true;
                     };
-                    reconcile_stock::queue::handle_messages(deps, LambdaEvent::new(event, context(&id)))
+                    reconcile_stock::queue::handle_messages(&deps, LambdaEvent::new(event, context(&id)))
                         .await
                         .batch_item_failures
                         .is_empty()

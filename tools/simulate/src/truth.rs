@@ -7,7 +7,7 @@
 //! console adjustments staged in Fusion but not processed. A transaction the WMS marked
 //! `sync_failed` is not in flight: it is a discrepancy that a review task explains.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use domain::ledger::SyncState;
 use rust_decimal::Decimal;
@@ -198,6 +198,11 @@ pub struct DcTruth {
     pub fusion: KeyMap<Decimal>,
     /// In flight per key.
     pub in_flight: KeyMap<Decimal>,
+    /// Every key either side or in flight knows with a non-zero variance
+    /// `WMS - (Fusion + in flight)`, and that variance.
+    pub variances: KeyMap<Decimal>,
+    /// Keys with stock on either side.
+    pub keys: usize,
 }
 
 impl DcTruth {
@@ -256,7 +261,32 @@ impl DcTruth {
                 *t.in_flight.entry(k).or_default() += q;
             }
         }
+        t.tally();
         t
+    }
+
+    /// Fills [`Self::variances`] and [`Self::keys`], on the DC's own thread: each side's keys
+    /// are looked up in the others, with no set of every key.
+    fn tally(&mut self) {
+        let mut variances = KeyMap::default();
+        let mut add = |k: &Key| {
+            let v = self.variance(k);
+            if !v.is_zero() {
+                variances.insert(k.clone(), v);
+            }
+        };
+        let mut fusion_only = 0;
+        self.wms.keys().for_each(&mut add);
+        for k in self.fusion.keys().filter(|k| !self.wms.contains_key(*k)) {
+            fusion_only += 1;
+            add(k);
+        }
+        self.in_flight
+            .keys()
+            .filter(|k| !self.wms.contains_key(*k) && !self.fusion.contains_key(*k))
+            .for_each(add);
+        self.variances = variances;
+        self.keys = self.wms.len() + fusion_only;
     }
 
     /// [`Self::read`] for every DC (codes in DC order), the DCs on threads of their own: a
@@ -279,28 +309,6 @@ impl DcTruth {
                 .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect()
         })
-    }
-
-    /// Every key either side or in flight knows, with its non-zero variance
-    /// `WMS - (Fusion + in flight)`.
-    pub fn variances(&self) -> BTreeMap<Key, Decimal> {
-        let keys: FxHashSet<&Key> = self
-            .wms
-            .keys()
-            .chain(self.fusion.keys())
-            .chain(self.in_flight.keys())
-            .collect();
-        keys.into_iter()
-            .filter_map(|k| {
-                let v = self.get(&self.wms, k) - self.get(&self.fusion, k) - self.get(&self.in_flight, k);
-                (!v.is_zero()).then(|| (k.clone(), v))
-            })
-            .collect()
-    }
-
-    /// Keys with stock on either side.
-    pub fn key_count(&self) -> usize {
-        self.wms.len() + self.fusion.keys().filter(|k| !self.wms.contains_key(*k)).count()
     }
 
     /// The variance of one key.

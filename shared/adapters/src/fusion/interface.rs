@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::children::child_link;
-use super::wire::{int_of, parse, q, self_href, text_of, Child, Collection, Link, Qty};
+use super::wire::{int_of, parse, q, text_of, Child, Collection, Qty, SelfLink};
 use super::HttpFusionClient;
 
 #[derive(Debug, Deserialize)]
@@ -51,7 +51,7 @@ struct Row {
     #[serde(rename = "serials", default)]
     serials: Child<SerialRow>,
     #[serde(rename = "links", default)]
-    links: Vec<Link>,
+    links: SelfLink,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,7 +91,7 @@ impl HttpFusionClient {
             let page: Collection<Row> = parse(&body, "inventoryStagedTransactions")?;
             let n = page.items.len();
             for mut row in page.items {
-                let parent = self_href(&row.links).map(str::to_string);
+                let parent = row.links.0.take();
                 if row.lots.may_have_more() {
                     let href = child_link(row.lots.href.take(), parent.as_deref(), "lots")?;
                     let rest = self.rest_of_child(&href, row.lots.items.len()).await?;

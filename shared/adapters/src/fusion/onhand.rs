@@ -16,7 +16,7 @@ use domain::ports::{FusionError, OnhandRow};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::children::child_link;
-use super::wire::{date_of, parse, q, self_href, Collection, OnhandWire};
+use super::wire::{date_of, parse, q, Collection, OnhandWire};
 use super::HttpFusionClient;
 
 /// One page of on-hand balances.
@@ -129,7 +129,7 @@ impl HttpFusionClient {
         for mut w in page.items {
             if w.lots.may_have_more() || w.serials.may_have_more() {
                 paged_children += 1;
-                let parent = self_href(&w.links).map(str::to_string);
+                let parent = w.links.0.take();
                 if w.lots.may_have_more() {
                     let href = child_link(w.lots.href.take(), parent.as_deref(), "lots")?;
                     let rest = self.rest_of_child(&href, w.lots.items.len()).await?;

@@ -5,6 +5,7 @@
 //! parsed with `Decimal::from_str`, so `0.1` stays `0.1` and nothing passes through `f64`.
 //! Quantities are written the same way: the decimal's own text as a JSON number.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
@@ -104,18 +105,56 @@ impl<T> Child<T> {
     }
 }
 
-/// A `links` entry.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct Link {
-    #[serde(default)]
-    pub rel: String,
-    #[serde(default)]
-    pub href: String,
+/// The `self` href of a `links` array, read without copying the other links (an on-hand
+/// page carries one array per row and per expanded child).
+#[derive(Debug, Default)]
+pub(crate) struct SelfLink(pub Option<String>);
+
+/// A `links` entry, borrowed from the body where it has no escapes.
+#[derive(Deserialize)]
+struct LinkRef<'a> {
+    #[serde(borrow, default)]
+    rel: Cow<'a, str>,
+    #[serde(borrow, default)]
+    href: Cow<'a, str>,
 }
 
-/// The `self` link among `links`.
-pub(crate) fn self_href(links: &[Link]) -> Option<&str> {
-    links.iter().find(|l| l.rel == "self").map(|l| l.href.as_str())
+impl<'de> Deserialize<'de> for SelfLink {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SelfLink;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of links")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut href = None;
+                while let Some(link) = seq.next_element::<LinkRef<'de>>()? {
+                    if href.is_none() && link.rel == "self" {
+                        href = Some(link.href.into_owned());
+                    }
+                }
+                Ok(SelfLink(href))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// The keys of a nested child collection, matched without allocating.
+#[derive(Deserialize)]
+#[serde(field_identifier)]
+enum ChildField {
+    #[serde(rename = "items")]
+    Items,
+    #[serde(rename = "hasMore")]
+    HasMore,
+    #[serde(rename = "limit")]
+    Limit,
+    #[serde(rename = "links")]
+    Links,
+    #[serde(other)]
+    Other,
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Child<T> {
@@ -144,20 +183,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Child<T> {
                     paged: true,
                     ..Child::default()
                 };
-                while let Some(k) = map.next_key::<String>()? {
-                    match k.as_str() {
-                        "items" => out.items = map.next_value()?,
-                        "hasMore" => {
+                while let Some(k) = map.next_key::<ChildField>()? {
+                    match k {
+                        ChildField::Items => out.items = map.next_value()?,
+                        ChildField::HasMore => {
                             let v = map.next_value::<Option<bool>>()?;
                             out.has_more_given = v.is_some();
                             out.truncated = v.unwrap_or(false);
                         }
-                        "limit" => out.limit = map.next_value::<Option<usize>>()?,
-                        "links" => {
-                            let links = map.next_value::<Vec<Link>>()?;
-                            out.href = self_href(&links).map(str::to_string);
-                        }
-                        _ => {
+                        ChildField::Limit => out.limit = map.next_value::<Option<usize>>()?,
+                        ChildField::Links => out.href = map.next_value::<SelfLink>()?.0,
+                        ChildField::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
@@ -187,7 +223,7 @@ pub(crate) struct OnhandWire {
     #[serde(rename = "serials", default)]
     pub serials: Child<SerialWire>,
     #[serde(rename = "links", default)]
-    pub links: Vec<Link>,
+    pub links: SelfLink,
 }
 
 /// A `lots` child of an on-hand row.
@@ -394,6 +430,25 @@ mod tests {
         assert!(b.s.truncated && b.s.items.len() == 1);
         let c: W = serde_json::from_str(r#"{}"#).unwrap();
         assert!(c.s.items.is_empty());
+    }
+
+    #[test]
+    fn a_child_keeps_its_paging_and_its_self_link_and_skips_other_keys() {
+        #[derive(Deserialize)]
+        struct W {
+            s: Child<SerialWire>,
+        }
+        let body = r#"{"s":{"count":1,"items":[{"SerialNumber":"A"}],"hasMore":false,"limit":25,"offset":0,
+            "links":[{"rel":"canonical","href":"x"},{"rel":"self","href":"https:\/\/pod\/child\/serials","name":"serials"},
+            {"rel":"self","href":"second"}],"extra":{"nested":[1,2]}}}"#;
+        let w: W = serde_json::from_str(body).unwrap();
+        assert_eq!(w.s.items.len(), 1);
+        assert!(w.s.paged && w.s.has_more_given && !w.s.truncated);
+        assert_eq!(w.s.limit, Some(25));
+        assert_eq!(w.s.href.as_deref(), Some("https://pod/child/serials"));
+        let none: SelfLink = serde_json::from_str(r#"[{"rel":"canonical","href":"x"},{"href":"y"}]"#).unwrap();
+        assert_eq!(none.0, None);
+        assert!(serde_json::from_str::<SelfLink>(r#"[{"rel":1}]"#).is_err());
     }
 
     #[test]

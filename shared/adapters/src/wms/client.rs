@@ -1,5 +1,6 @@
 //! [`HttpWmsClient`]: the WMS contract over HTTP, with retries and error mapping.
 
+use super::balance_page;
 use super::config::{RetryPolicy, WmsAuth, WmsConfig, MAX_PAGE_SIZE};
 use super::wire::{self, WireHold};
 use backon::{ExponentialBuilder, Retryable as _};
@@ -370,6 +371,9 @@ impl WarehouseSystem for HttpWmsClient {
         let body = self
             .execute(self.paged_call(Op::Balances, dc, "balances", cursor, limit))
             .await?;
+        if let Some((items, next_cursor)) = balance_page::read(dc, &body) {
+            return Ok(Page { items, next_cursor });
+        }
         let page = wire::page_envelope(&body).map_err(|e| self.invalid(Op::Balances, &e))?;
         let items = page
             .items

@@ -7,10 +7,13 @@
 //!   statuses to [`WmsError`](domain::ports::WmsError);
 //! - `wire`: contract JSON to domain types. A malformed outbox entry is returned as an
 //!   [`OutboxItem`](domain::ports::OutboxItem) carrying its parse error, never dropped and
-//!   never failing its page.
+//!   never failing its page;
+//! - `balance_page`: the fast read of a balance page, falling back to `wire` for anything it
+//!   does not take.
 
 pub mod config;
 
+mod balance_page;
 mod client;
 mod wire;
 

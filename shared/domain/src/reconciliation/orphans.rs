@@ -63,8 +63,11 @@ pub(super) async fn retry_orphans<P: ReconcilePorts>(
             g
         })
         .collect();
-    let results: Vec<GroupRetry> = stream::iter(groups)
-        .map(|group| retry_group(ctx, group))
+    // Why by index: a closure taking `Vec<&LedgerRow>` is inferred over every lifetime, and
+    // rustc then cannot prove the reconciliation's future `Send` (rust-lang/rust#102211), which
+    // a caller that spawns it needs.
+    let results: Vec<GroupRetry> = stream::iter(0..groups.len())
+        .map(|i| retry_group(ctx, groups[i].clone()))
         .buffer_unordered(ctx.settings.sync.concurrency.max(1))
         .collect()
         .await;
