@@ -12,3 +12,4 @@ pub mod aws;
 pub mod fusion;
 pub mod transport_policy;
 pub mod wms;
+mod worker;

@@ -120,7 +120,11 @@ pub async fn in_own_process(env: &TestEnv, dc: &str, binary: &PathBuf, in_flight
             "AWS_LAMBDA_LOG_GROUP_NAME",
             "/aws/lambda/invsync-bench-reconcile-stock".into(),
         ),
-        ("RUST_LOG", "warn".into()),
+        // BENCH_FUNCTION_LOG (e.g. `debug`) shows the function's own timed log lines.
+        (
+            "RUST_LOG",
+            std::env::var("BENCH_FUNCTION_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
         ("LEDGER_TABLE", r.ledger_table.clone()),
         ("LOT_MAP_TABLE", r.lot_map_table.clone()),
         ("REVIEW_TASK_TABLE", r.review_task_table.clone()),
@@ -143,7 +147,12 @@ pub async fn in_own_process(env: &TestEnv, dc: &str, binary: &PathBuf, in_flight
     let mut child = Command::new(binary)
         .envs(vars)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        // The function logs to stdout, as Lambda wants; shown only when asked for.
+        .stdout(if std::env::var_os("BENCH_FUNCTION_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .stderr(Stdio::inherit())
         .spawn()?;
     let pid = child.id();

@@ -348,6 +348,7 @@ impl FusionInventory for HttpFusionClient {
     where
         F: FnMut(Vec<OnhandRow>) + Send,
     {
-        self.onhand_each(dc, sink).await
+        let mut sink = sink;
+        self.onhand_each(dc, |_, rows| sink(rows)).await
     }
 }

@@ -47,17 +47,21 @@ impl HttpFusionClient {
             .await
     }
 
-    /// Every on-hand row of `dc` (the port's `onhand`), reading pages concurrently up to
-    /// [`super::FusionConfig::max_in_flight`] when Fusion reports `totalResults`.
+    /// Every on-hand row of `dc` (the port's `onhand`), in offset order, reading pages
+    /// concurrently up to [`super::FusionConfig::max_in_flight`] when Fusion reports
+    /// `totalResults`.
     pub async fn onhand(&self, dc: &DcCode) -> Result<Vec<OnhandRow>, FusionError> {
-        let mut rows = Vec::new();
-        self.onhand_each(dc, |page| rows.extend(page)).await?;
-        Ok(rows)
+        let mut pages = Vec::new();
+        self.onhand_each(dc, |offset, page| pages.push((offset, page))).await?;
+        pages.sort_by_key(|(offset, _)| *offset);
+        Ok(pages.into_iter().flat_map(|(_, rows)| rows).collect())
     }
 
-    /// The rows of [`Self::onhand`] handed to `sink` a page at a time, in offset order, as
-    /// they arrive (the port's `onhand_pages`): at most `max_in_flight` pages are held at once.
-    pub async fn onhand_each<F: FnMut(Vec<OnhandRow>) + Send>(
+    /// The rows of [`Self::onhand`] handed to `sink` a page at a time with the page's offset,
+    /// in the order the pages arrive (the port's `onhand_pages`): at most `max_in_flight`
+    /// pages are held at once. Why not in offset order: waiting for the slowest page of the
+    /// window would leave the rest of the window idle behind it.
+    pub async fn onhand_each<F: FnMut(usize, Vec<OnhandRow>) + Send>(
         &self,
         dc: &DcCode,
         mut sink: F,
@@ -67,7 +71,7 @@ impl HttpFusionClient {
         let mut limit = first.limit;
         let more_reported = first.has_more == Some(true) || first.total_results.is_some_and(|t| t > first.count as u64);
         let (count, total_results) = (first.count, first.total_results);
-        sink(first.rows);
+        sink(0, first.rows);
         if count == 0 || (count < limit && !more_reported) {
             return Ok(());
         }
@@ -79,28 +83,45 @@ impl HttpFusionClient {
         if let Some(total) = total_results.and_then(|t| usize::try_from(t).ok()) {
             let offsets: Vec<usize> = (next..total).step_by(limit).collect();
             let mut pages = stream::iter(offsets)
-                .map(|offset| self.fetch_onhand_page(dc, offset, limit, false))
-                .buffered(self.config().max_in_flight.max(1));
-            let mut last_full = true;
+                .map(|offset| self.spawn_onhand_page(dc, offset, limit))
+                .buffer_unordered(self.config().max_in_flight.max(1));
+            // The page at the highest offset decides whether rows lie beyond `totalResults`.
+            let mut last: Option<(usize, usize)> = None;
             while let Some(p) = pages.try_next().await? {
-                last_full = p.count >= limit;
-                next = p.offset + p.count;
-                sink(p.rows);
+                if last.is_none_or(|(offset, _)| p.offset > offset) {
+                    last = Some((p.offset, p.count));
+                }
+                sink(p.offset, p.rows);
             }
-            if !last_full {
-                return Ok(());
+            if let Some((offset, count)) = last {
+                if count < limit {
+                    return Ok(());
+                }
+                next = offset + count;
             }
         }
         loop {
             let p = self.fetch_onhand_page(dc, next, limit, false).await?;
             let count = p.count;
-            sink(p.rows);
+            sink(next, p.rows);
             if count == 0 || count < limit {
                 break;
             }
             next += count;
         }
         Ok(())
+    }
+
+    /// [`Self::fetch_onhand_page`] as a task of its own (see `crate::worker`).
+    async fn spawn_onhand_page(&self, dc: &DcCode, offset: usize, limit: usize) -> Result<OnhandPage, FusionError> {
+        let (client, dc) = (self.clone(), dc.clone());
+        crate::worker::on_worker(async move { client.fetch_onhand_page(&dc, offset, limit, false).await })
+            .await
+            .unwrap_or_else(|e| {
+                Err(FusionError::InvalidResponse(format!(
+                    "inventoryOnhandBalances page at offset {offset} stopped: {e}"
+                )))
+            })
     }
 
     async fn fetch_onhand_page(

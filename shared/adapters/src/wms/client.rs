@@ -108,6 +108,32 @@ fn config_error(name: &'static str, reason: impl Into<String>) -> DomainError {
 }
 
 impl HttpWmsClient {
+    /// One page of the DC's balances (the port's `balances`), read and parsed.
+    async fn balance_page(
+        &self,
+        dc: &DcCode,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<WmsBalance>, WmsError> {
+        let body = self
+            .execute(self.paged_call(Op::Balances, dc, "balances", cursor, limit))
+            .await?;
+        if let Some((items, next_cursor)) = balance_page::read(dc, &body) {
+            return Ok(Page { items, next_cursor });
+        }
+        let page = wire::page_envelope(&body).map_err(|e| self.invalid(Op::Balances, &e))?;
+        let items = page
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| wire::balance(dc, v).map_err(|e| self.invalid(Op::Balances, &format!("row {i}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
     /// A client with its own connection pool (connect timeout from the config, no redirects).
     pub fn new(config: WmsConfig) -> Result<Self, DomainError> {
         let http = reqwest::Client::builder()
@@ -368,23 +394,11 @@ impl WarehouseSystem for HttpWmsClient {
     }
 
     async fn balances(&self, dc: &DcCode, cursor: Option<&str>, limit: usize) -> Result<Page<WmsBalance>, WmsError> {
-        let body = self
-            .execute(self.paged_call(Op::Balances, dc, "balances", cursor, limit))
-            .await?;
-        if let Some((items, next_cursor)) = balance_page::read(dc, &body) {
-            return Ok(Page { items, next_cursor });
-        }
-        let page = wire::page_envelope(&body).map_err(|e| self.invalid(Op::Balances, &e))?;
-        let items = page
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| wire::balance(dc, v).map_err(|e| self.invalid(Op::Balances, &format!("row {i}: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        // A page of 5,000 balances is parsed as a task of its own (see `crate::worker`).
+        let (client, dc, cursor) = (self.clone(), dc.clone(), cursor.map(str::to_string));
+        crate::worker::on_worker(async move { client.balance_page(&dc, cursor.as_deref(), limit).await })
+            .await
+            .unwrap_or_else(|e| Err(self.invalid(Op::Balances, &format!("the page read stopped: {e}"))))
     }
 
     async fn place_hold(&self, dc: &DcCode, hold: &Hold) -> Result<(), WmsError> {

@@ -202,17 +202,29 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
 
     // The balances are read between two in-flight reads (see `settle`); the WMS and Fusion
     // are read at the same time, Fusion's on-hand between two reads of its interface.
+    tracing::debug!(dc = %dc, run_id, "accepted transactions confirmed");
     let mut before = read_in_flight(ports, dc, page_size, concurrency).await?;
+    tracing::debug!(dc = %dc, run_id, "in flight read (before)");
     let table = std::sync::Mutex::new(Balances::new(dc.clone()));
-    let ((), (staged_first, staged_second)) = futures::try_join!(read_wms(ports, dc, page_size, &table), async {
-        let first = ports.fusion().staged(dc).await?;
-        read_fusion(ports, dc, &table).await?;
-        let second = ports.fusion().staged(dc).await?;
-        Ok::<_, ReconcileError>((first, second))
-    })?;
+    let ((), (staged_first, staged_second)) = futures::try_join!(
+        async {
+            read_wms(ports, dc, page_size, &table).await?;
+            tracing::debug!(dc = %dc, run_id, "WMS balances read");
+            Ok::<_, ReconcileError>(())
+        },
+        async {
+            let first = ports.fusion().staged(dc).await?;
+            tracing::debug!(dc = %dc, run_id, "Fusion interface read (first)");
+            read_fusion(ports, dc, &table).await?;
+            tracing::debug!(dc = %dc, run_id, "Fusion on-hand read");
+            let second = ports.fusion().staged(dc).await?;
+            Ok::<_, ReconcileError>((first, second))
+        }
+    )?;
     let balances = table.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     tracing::debug!(dc = %dc, run_id, keys = balances.len(), "balances read");
     let mut after = read_in_flight(ports, dc, page_size, concurrency).await?;
+    tracing::debug!(dc = %dc, run_id, "in flight read (after)");
     let staged = account_staged(dc, &mut before.txns, &mut after.txns, &staged_first, &staged_second);
     let mut settled = settle(&before.txns, &after.txns);
     settled.absorb(staged.clone());
@@ -246,6 +258,7 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
             in_flight_serials: &settled.serials,
         };
         act(&ctx, &comparison, &settled.unsettled, &facts, &mut report).await;
+        tracing::debug!(dc = %dc, run_id, "acted on variances");
         retry_orphans(&ctx, &after.ledger, &mut report).await;
     }
 
