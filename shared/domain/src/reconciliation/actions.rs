@@ -17,6 +17,9 @@ pub(super) async fn alert_confirm_failures<P: ReconcilePorts>(
     publish_failure_alert(ports, settings, dc, &figures).await;
 }
 
+/// Acts on every variance: the three tiers at once (they touch different keys; why at once:
+/// an adjustment waits on two Fusion round trips, and the review tasks and incidents of a bad
+/// run would otherwise queue behind them), then closes what returned to zero.
 pub(super) async fn act<P: ReconcilePorts>(
     ctx: &Ctx<'_, P>,
     comparison: &Comparison,
@@ -26,9 +29,10 @@ pub(super) async fn act<P: ReconcilePorts>(
 ) {
     let fallback_uom = |v: &Variance| facts.uom(&v.key.item);
     let mut adjustments = Vec::new();
+    let mut reviews: Vec<(&Variance, Option<Uom>, Option<String>)> = Vec::new();
     for v in comparison.of_tier(Tier::AutoCorrect) {
         let Some(uom) = fallback_uom(v) else {
-            review(ctx, v, None, Some("no UOM is known for the item"), report).await;
+            reviews.push((v, None, Some("no UOM is known for the item".to_string())));
             report.adjustments_to_review += 1;
             continue;
         };
@@ -40,23 +44,42 @@ pub(super) async fn act<P: ReconcilePorts>(
         ) {
             Ok(txn) => adjustments.push(txn),
             Err(reason) => {
-                review(ctx, v, Some(&uom), Some(&reason.to_string()), report).await;
+                reviews.push((v, Some(uom), Some(reason.to_string())));
                 report.adjustments_to_review += 1;
             }
         }
     }
-    post_adjustments(ctx, adjustments, report).await;
-    for v in comparison.of_tier(Tier::Review) {
-        if ctx.out_of_time(report) {
-            return;
+    reviews.extend(comparison.of_tier(Tier::Review).map(|v| (v, fallback_uom(v), None)));
+    let scratch = || ReconcileReport::new(ctx.dc.clone(), ctx.run_id, report.dry_run);
+    let (adjusted, reviewed, raised) = futures::join!(
+        async {
+            let mut r = scratch();
+            post_adjustments(ctx, adjustments, &mut r).await;
+            r
+        },
+        async {
+            let mut r = scratch();
+            for (v, uom, why) in &reviews {
+                if ctx.out_of_time(&mut r) {
+                    break;
+                }
+                review(ctx, v, uom.as_ref(), why.as_deref(), &mut r).await;
+            }
+            r
+        },
+        async {
+            let mut r = scratch();
+            for v in comparison.of_tier(Tier::Alert) {
+                if ctx.out_of_time(&mut r) {
+                    break;
+                }
+                raise(ctx, v, fallback_uom(v).as_ref(), &mut r).await;
+            }
+            r
         }
-        review(ctx, v, fallback_uom(v).as_ref(), None, report).await;
-    }
-    for v in comparison.of_tier(Tier::Alert) {
-        if ctx.out_of_time(report) {
-            return;
-        }
-        raise(ctx, v, fallback_uom(v).as_ref(), report).await;
+    );
+    for part in [&adjusted, &reviewed, &raised] {
+        report.add_actions(part);
     }
     if !ctx.out_of_time(report) {
         close_resolved(ctx, comparison, unsettled, report).await;

@@ -100,6 +100,78 @@ pub struct ReconcileReport {
 }
 
 impl ReconcileReport {
+    /// Adds what `part` did (its action counts and whether it stopped early) to this report;
+    /// its findings are not added. Used to fold the reports of actions run side by side.
+    pub fn add_actions(&mut self, part: &ReconcileReport) {
+        // Every field named, so that a new one has to be placed here or there.
+        let ReconcileReport {
+            dc: _,
+            run_id: _,
+            dry_run: _,
+            keys_compared: _,
+            matched: _,
+            unsettled_skipped: _,
+            in_flight_txns: _,
+            staged_rows_netted: _,
+            staged_foreign_rows: _,
+            confirmed: _,
+            confirm_failed: _,
+            still_unprocessed: _,
+            unprocessed_overdue: _,
+            auto_correct: _,
+            review: _,
+            alert: _,
+            accuracy: _,
+            variances: _,
+            variances_truncated: _,
+            duration_ms: _,
+            report_only: _,
+            report_saved: _,
+            adjustments_posted,
+            adjustments_already_posted,
+            adjustments_failed,
+            adjustments_awaiting_fusion,
+            adjustments_skipped,
+            adjustments_to_review,
+            tasks_opened,
+            tasks_updated,
+            tasks_closed,
+            incidents_opened,
+            incidents_closed,
+            alerts_published,
+            alerts_failed,
+            holds_placed,
+            orphans_retried,
+            orphans_recovered,
+            orphans_to_review,
+            malformed_outbox,
+            action_errors,
+            illegal_transitions,
+            stopped_early,
+        } = part;
+        self.adjustments_posted += adjustments_posted;
+        self.adjustments_already_posted += adjustments_already_posted;
+        self.adjustments_failed += adjustments_failed;
+        self.adjustments_awaiting_fusion += adjustments_awaiting_fusion;
+        self.adjustments_skipped += adjustments_skipped;
+        self.adjustments_to_review += adjustments_to_review;
+        self.tasks_opened += tasks_opened;
+        self.tasks_updated += tasks_updated;
+        self.tasks_closed += tasks_closed;
+        self.incidents_opened += incidents_opened;
+        self.incidents_closed += incidents_closed;
+        self.alerts_published += alerts_published;
+        self.alerts_failed += alerts_failed;
+        self.holds_placed += holds_placed;
+        self.orphans_retried += orphans_retried;
+        self.orphans_recovered += orphans_recovered;
+        self.orphans_to_review += orphans_to_review;
+        self.malformed_outbox += malformed_outbox;
+        self.action_errors += action_errors;
+        self.illegal_transitions += illegal_transitions;
+        self.stopped_early |= stopped_early;
+    }
+
     /// The report of a run that has found and done nothing yet.
     pub fn new(dc: DcCode, run_id: impl Into<RunId>, dry_run: bool) -> Self {
         Self {
@@ -254,5 +326,33 @@ pub(super) async fn save_report<P: ReconcilePorts>(
             warn!(dc = %dc, run_id, error = %e, "run report could not be saved");
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod add_actions_tests {
+    use super::*;
+
+    #[test]
+    fn action_counts_add_up_and_findings_stay() {
+        let dc = DcCode::parse("DC01").unwrap();
+        let mut whole = ReconcileReport::new(dc.clone(), "run-1", false);
+        whole.keys_compared = 10;
+        whole.adjustments_to_review = 1;
+        let mut adjusted = ReconcileReport::new(dc.clone(), "run-1", false);
+        adjusted.adjustments_posted = 2;
+        adjusted.keys_compared = 99;
+        let mut raised = ReconcileReport::new(dc, "run-1", false);
+        raised.incidents_opened = 1;
+        raised.holds_placed = 1;
+        raised.alerts_published = 1;
+        raised.stopped_early = true;
+        whole.add_actions(&adjusted);
+        whole.add_actions(&raised);
+        assert_eq!(whole.keys_compared, 10, "findings are the whole run's");
+        assert_eq!(whole.adjustments_posted, 2);
+        assert_eq!(whole.adjustments_to_review, 1);
+        assert_eq!((whole.incidents_opened, whole.holds_placed, whole.alerts_published), (1, 1, 1));
+        assert!(whole.stopped_early);
     }
 }
