@@ -352,7 +352,10 @@ mod add_actions_tests {
         assert_eq!(whole.keys_compared, 10, "findings are the whole run's");
         assert_eq!(whole.adjustments_posted, 2);
         assert_eq!(whole.adjustments_to_review, 1);
-        assert_eq!((whole.incidents_opened, whole.holds_placed, whole.alerts_published), (1, 1, 1));
+        assert_eq!(
+            (whole.incidents_opened, whole.holds_placed, whole.alerts_published),
+            (1, 1, 1)
+        );
         assert!(whole.stopped_early);
     }
 }
