@@ -226,12 +226,13 @@ pub fn checkpoint(
                     let t = &truths[k.dc];
                     let get = |m: &KeyMap<Decimal>| m.get(k).copied().unwrap_or_default();
                     tally.notes.push(format!(
-                        "{now}: unexplained variance {q} on {} (WMS {}, Fusion {}, in flight {}; failed transactions {:?})",
+                        "{now}: unexplained variance {q} on {} (WMS {}, Fusion {}, in flight {}; failed transactions {:?}; invsync's unsettled rows {:?})",
                         k.text(&world.codes[k.dc]),
                         get(&t.wms),
                         get(&t.fusion),
                         get(&t.in_flight),
-                        outbox.failed_on(k, &world.codes[k.dc], &world.ports.stores().ledger)
+                        outbox.failed_on(k, &world.codes[k.dc], &world.ports.stores().ledger),
+                        crate::truth::unsettled_on(k, &world.codes[k.dc], &world.ports.stores().ledger)
                     ));
                 }
                 side.unexplained += 1;

@@ -189,6 +189,33 @@ impl Outbox {
     }
 }
 
+/// invsync's own unsettled ledger rows touching `key` (what its reconciliation counts in
+/// flight there): id, state and quantity on the key. Why in the notes: a key the truth calls
+/// unexplained may be one that invsync holds for a transaction it still expects to land.
+pub fn unsettled_on(key: &Key, code: &str, ledger: &testkit::InMemoryLedger) -> Vec<String> {
+    let text = key.text(code);
+    ledger
+        .rows()
+        .into_iter()
+        .filter(|r| {
+            !matches!(
+                r.entry.state,
+                SyncState::Synced | SyncState::HandledOutside | SyncState::Baselined
+            )
+        })
+        .filter_map(|r| {
+            let q: Decimal = r
+                .txn
+                .net_effects()
+                .into_iter()
+                .filter(|(k, _)| domain::ports::BalanceKeyText::from(k).as_str() == text)
+                .map(|(_, q)| q)
+                .sum();
+            (!q.is_zero()).then(|| format!("{} {} {q}", r.txn.id(), r.entry.state.as_str()))
+        })
+        .collect()
+}
+
 /// One DC's on-hand on both sides and in flight, and the variance per key.
 #[derive(Debug, Default)]
 pub struct DcTruth {
