@@ -710,6 +710,44 @@ fn orphans_are_retried_when_transient_and_handed_to_a_person_otherwise() {
 }
 
 #[test]
+fn an_adjustment_released_by_refused_credentials_is_posted_by_the_next_run() {
+    // The simulation found this: an adjustment whose post met refused credentials went back to
+    // pending; the sync never sees it (not in the WMS outbox), every run counted it in flight,
+    // so the key's variance stayed hidden and nothing corrected Fusion.
+    let p = Ports::new();
+    p.add_item(plain_item("ITM-A"));
+    p.wms_has("ITM-A", "STORES", None, 12);
+    p.fusion_has("ITM-A", "STORES", None, 7);
+    let adjustment = build::TxnBuilder::adjustment("RC-released", "ITM-A", 5).build();
+    p.fake.ledger.put_row(LedgerRow {
+        txn: adjustment,
+        entry: LedgerEntry {
+            state: SyncState::PendingSync,
+            attempts: 1,
+            lease_until: None,
+            failure: None,
+            fusion_refs: Vec::new(),
+            version: 2,
+        },
+        updated_at: build::epoch(),
+    });
+
+    let r = p.run("r1");
+    assert_eq!((r.orphans_retried, r.orphans_recovered), (1, 1));
+    assert_eq!(p.fake.ledger.state_of(&p.dc(), "RC-released"), Some(SyncState::Synced));
+    assert_eq!(p.fusion_qty("ITM-A", "STORES", None), Decimal::from(12));
+    assert!(
+        p.fake.wms.reports_for("RC-released").is_empty(),
+        "the WMS never had this transaction"
+    );
+
+    let r = p.run("r2");
+    assert!(r.variances.is_empty());
+    assert_eq!(r.orphans_retried, 0);
+    assert_eq!(p.fake.fusion.max_posts_per_source(), 1);
+}
+
+#[test]
 fn a_stale_in_flight_claim_is_recovered_without_posting_twice() {
     let p = Ports::new();
     p.add_item(plain_item("ITM-A"));

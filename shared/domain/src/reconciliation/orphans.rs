@@ -5,10 +5,12 @@ use super::*;
 /// What the reconciliation does with an unsettled ledger row it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrphanAction {
-    /// Not an orphan (pending, or in flight with a live lease): the sync handles it.
+    /// Not an orphan (a pending WMS transaction, or in flight with a live lease): the sync
+    /// handles it.
     Leave,
-    /// Retry through the sync path: a retryable failure with attempts left, or an `in_flight`
-    /// claim whose lease lapsed longer than `stale_in_flight_after` ago.
+    /// Retry through the sync path: a retryable failure with attempts left, an `in_flight`
+    /// claim whose lease lapsed longer than `stale_in_flight_after` ago, or a pending
+    /// adjustment (released by a systemic failure).
     Retry,
     /// A person must look: a permanent failure or attempts at the cap.
     Review,
@@ -33,6 +35,11 @@ pub fn orphan_action(row: &LedgerRow, now: DateTime<Utc>, settings: &ReconcileSe
                 OrphanAction::Leave
             }
         }
+        // Why: the hourly sync drains the WMS outbox, and an adjustment (the reconciliation's
+        // or the console's) is not in it. One released back to pending by a systemic failure
+        // (credentials refused, an outage) would wait for nobody, while every reconciliation
+        // counted it in flight and so hid its key's variance.
+        SyncState::PendingSync if is_adjustment(row.txn.id()) => OrphanAction::Retry,
         _ => OrphanAction::Leave,
     }
 }

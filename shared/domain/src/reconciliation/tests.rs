@@ -287,6 +287,20 @@ fn orphans_are_retried_when_transient_and_reviewed_otherwise() {
 }
 
 #[test]
+fn a_pending_adjustment_is_retried_because_no_outbox_lists_it() {
+    let s = ReconcileSettings::default();
+    let mut pending = row(SyncState::PendingSync, 1, None, 1);
+    pending.txn = tracked(&format!("{ADJUSTMENT_ID_PREFIX}1"), dec!(5), None).1.txn;
+    assert_eq!(orphan_action(&pending, now(), &s), OrphanAction::Retry);
+    let wms = row(SyncState::PendingSync, 1, None, 1);
+    assert_eq!(
+        orphan_action(&wms, now(), &s),
+        OrphanAction::Leave,
+        "the sync drains it"
+    );
+}
+
+#[test]
 fn per_dc_thresholds_override_the_default() {
     let mut s = ReconcileSettings::default();
     let dc1 = DcCode::parse("DC01").unwrap();
