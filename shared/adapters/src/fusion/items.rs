@@ -204,7 +204,7 @@ impl HttpFusionClient {
             let detail = answer.parts.first().map(|p| p.payload.to_string()).unwrap_or_default();
             return Err(FusionError::Rejected { status: 400, detail });
         }
-        let mut out = Vec::with_capacity(items.len());
+        let mut rows = Vec::with_capacity(items.len());
         for part in answer.parts {
             let Some(item) = part.id.parse::<usize>().ok().and_then(|n| items.get(n)) else {
                 return Err(FusionError::InvalidResponse(format!(
@@ -215,8 +215,19 @@ impl HttpFusionClient {
             let page: Collection<ItemWire> = serde_json::from_value(part.payload)
                 .map_err(|e| FusionError::InvalidResponse(format!("itemsV2 part for {item}: {e}")))?;
             if let Some(row) = page.items.into_iter().find(|r| r.item_number == item.as_str()) {
-                out.push(self.info_of(item, row).await?);
+                rows.push((item, row));
             }
+        }
+        // Why first and at once: each unit of measure not yet known costs a request, and the
+        // items of one batch often use several; asked one item after another they queue.
+        let uoms: BTreeSet<Uom> = rows
+            .iter()
+            .filter_map(|(_, row)| row.primary_uom_code.clone().and_then(|u| Uom::parse(u).ok()))
+            .collect();
+        futures::future::try_join_all(uoms.iter().map(|u| self.uom_scale(u))).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (item, row) in rows {
+            out.push(self.info_of(item, row).await?);
         }
         Ok(out)
     }

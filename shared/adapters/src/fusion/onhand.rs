@@ -59,7 +59,7 @@ impl HttpFusionClient {
 
     /// The rows of [`Self::onhand`] handed to `sink` a page at a time with the page's offset,
     /// in the order the pages arrive (the port's `onhand_pages`): at most `max_in_flight`
-    /// pages are held at once. Why not in offset order: waiting for the slowest page of the
+    /// page requests are in flight and as many bodies are parsed at once. Why not in offset order: waiting for the slowest page of the
     /// window would leave the rest of the window idle behind it.
     pub async fn onhand_each<F: FnMut(usize, Vec<OnhandRow>) + Send>(
         &self,
@@ -82,9 +82,17 @@ impl HttpFusionClient {
         let mut next = count;
         if let Some(total) = total_results.and_then(|t| usize::try_from(t).ok()) {
             let offsets: Vec<usize> = (next..total).step_by(limit).collect();
+            let window = self.config().max_in_flight.max(1);
+            // Why two windows: a page's request slot is freed as soon as its body has arrived,
+            // so the next request goes out while the body is parsed on a worker; parsing in
+            // the request window added its time to every round trip.
             let mut pages = stream::iter(offsets)
-                .map(|offset| self.spawn_onhand_page(dc, offset, limit))
-                .buffer_unordered(self.config().max_in_flight.max(1));
+                .map(|offset| async move {
+                    Ok::<_, FusionError>((offset, self.fetch_onhand_body(dc, offset, limit, false).await?))
+                })
+                .buffer_unordered(window)
+                .map_ok(|(offset, body)| self.spawn_onhand_parse(dc, offset, limit, body))
+                .try_buffer_unordered(window);
             // The page at the highest offset decides whether rows lie beyond `totalResults`.
             let mut last: Option<(usize, usize)> = None;
             while let Some(p) = pages.try_next().await? {
@@ -112,10 +120,16 @@ impl HttpFusionClient {
         Ok(())
     }
 
-    /// [`Self::fetch_onhand_page`] as a task of its own (see `crate::worker`).
-    async fn spawn_onhand_page(&self, dc: &DcCode, offset: usize, limit: usize) -> Result<OnhandPage, FusionError> {
+    /// [`Self::onhand_page_of`] as a task of its own (see `crate::worker`).
+    async fn spawn_onhand_parse(
+        &self,
+        dc: &DcCode,
+        offset: usize,
+        limit: usize,
+        body: Vec<u8>,
+    ) -> Result<OnhandPage, FusionError> {
         let (client, dc) = (self.clone(), dc.clone());
-        crate::worker::on_worker(async move { client.fetch_onhand_page(&dc, offset, limit, false).await })
+        crate::worker::on_worker(async move { client.onhand_page_of(&dc, offset, limit, &body).await })
             .await
             .unwrap_or_else(|e| {
                 Err(FusionError::InvalidResponse(format!(
@@ -131,6 +145,18 @@ impl HttpFusionClient {
         limit: usize,
         total: bool,
     ) -> Result<OnhandPage, FusionError> {
+        let body = self.fetch_onhand_body(dc, offset, limit, total).await?;
+        self.onhand_page_of(dc, offset, limit, &body).await
+    }
+
+    /// The body of one `inventoryOnhandBalances` page, unparsed.
+    async fn fetch_onhand_body(
+        &self,
+        dc: &DcCode,
+        offset: usize,
+        limit: usize,
+        total: bool,
+    ) -> Result<Vec<u8>, FusionError> {
         let mut query = vec![
             ("q".to_string(), q(&[("OrganizationCode", dc.as_str())])),
             ("expand".to_string(), "lots,serials".to_string()),
@@ -141,8 +167,19 @@ impl HttpFusionClient {
         if total {
             query.push(("totalResults".to_string(), "true".to_string()));
         }
-        let body = self.get_json("inventoryOnhandBalances", query).await?;
-        let page: Collection<OnhandWire> = parse(&body, "inventoryOnhandBalances")?;
+        self.get_json("inventoryOnhandBalances", query).await
+    }
+
+    /// One page parsed from `body` (requested at `offset` with `limit`), its paged lots and
+    /// serials completed from the child resources.
+    async fn onhand_page_of(
+        &self,
+        dc: &DcCode,
+        offset: usize,
+        limit: usize,
+        body: &[u8],
+    ) -> Result<OnhandPage, FusionError> {
+        let page: Collection<OnhandWire> = parse(body, "inventoryOnhandBalances")?;
         let count = page.count.unwrap_or(page.items.len()).max(page.items.len());
         let applied = page.limit.filter(|l| *l > 0).map_or(limit, |l| l.min(limit));
         let mut rows = Vec::with_capacity(page.items.len());

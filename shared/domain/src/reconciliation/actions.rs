@@ -25,6 +25,7 @@ pub(super) async fn act<P: ReconcilePorts>(
     comparison: &Comparison,
     unsettled: &BTreeSet<BalanceKey>,
     facts: &Facts<'_>,
+    hints: &PageHints,
     report: &mut ReconcileReport,
 ) {
     let fallback_uom = |v: &Variance| facts.uom(&v.key.item);
@@ -54,7 +55,7 @@ pub(super) async fn act<P: ReconcilePorts>(
     let (adjusted, reviewed, raised) = futures::join!(
         async {
             let mut r = scratch();
-            post_adjustments(ctx, adjustments, &mut r).await;
+            post_adjustments(ctx, adjustments, hints, &mut r).await;
             r
         },
         async {
@@ -89,6 +90,7 @@ pub(super) async fn act<P: ReconcilePorts>(
 pub(super) async fn post_adjustments<P: ReconcilePorts>(
     ctx: &Ctx<'_, P>,
     adjustments: Vec<WmsTransaction>,
+    hints: &PageHints,
     report: &mut ReconcileReport,
 ) {
     let outcomes: Vec<TxnOutcome> = stream::iter(adjustments)
@@ -96,7 +98,7 @@ pub(super) async fn post_adjustments<P: ReconcilePorts>(
             if ctx.ports.clock().now() >= ctx.stop_at {
                 return TxnOutcome::Deferred;
             }
-            sync_transaction(ctx.ports, &ctx.settings.sync, txn, false).await
+            crate::sync::sync_transaction_in_page(ctx.ports, &ctx.settings.sync, txn, false, hints).await
         })
         .buffer_unordered(ctx.settings.sync.concurrency.max(1))
         .collect()

@@ -6,7 +6,8 @@
 //!    the Fusion on-hand at the same time (into one compact table, `balances`), then what is in
 //!    flight again; a transaction that appeared, vanished or moved between the two in-flight
 //!    reads settled while the balances were read, so its keys are skipped for this run rather
-//!    than reported as false variances;
+//!    than reported as false variances; while Fusion's interface and what is in flight are
+//!    read the second time, the item and lot lookups of the likely adjustments are readied;
 //! 2. compare with the DC's thresholds (what [`crate::variance::compare`] answers);
 //! 3. act (never in a dry run): small variances are corrected with an adjustment that goes
 //!    through [`sync_transaction`] (same ledger, same two-phase commit, an id derived from run id
@@ -24,8 +25,8 @@
 //! Files: `read` (the in-flight and balance reads, and settling them), `balances` (both sides'
 //! balances held compactly, their comparison and the facts an action reads), `actions` (acting per
 //! tier), `orphans` (orphaned ledger rows), `adjustment` (the adjustment for a variance),
-//! `messages` (tasks, holds and alerts), `ids` (ids derived from run and key), `report` (the
-//! run's report and its figures). `Ctx` is what every action of one run shares.
+//! `messages` (tasks, holds and alerts), `ids` (ids derived from run and key), `ready` (the
+//! likely adjustments' lookups, ahead), `report` (the run's report and its figures). `Ctx` is what every action of one run shares.
 
 use crate::error::{DomainError, Retryable};
 use crate::golive::{reconcile_mode, DcStatus, ReconcileMode};
@@ -37,7 +38,9 @@ use crate::ports::{
     LedgerRow, ReviewTask, ReviewTasks, RunKind, RunReport, RunReports, Severity, StoreError, SyncLedger, TaskChange,
     TaskKey, TaskKind, WarehouseSystem, WmsError,
 };
-use crate::sync::{publish_failure_alert, sync_transaction, SyncPorts, SyncReport, SyncSettings, TxnOutcome};
+use crate::sync::{
+    publish_failure_alert, sync_transaction, PageHints, SyncPorts, SyncReport, SyncSettings, TxnOutcome,
+};
 use crate::txn::{LotQuantity, NewTransaction, Tracking, TxnKind, WmsTransaction};
 use crate::variance::{variance, BalanceKey, Comparison, Snapshot, Thresholds, Tier, Variance};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -56,6 +59,7 @@ mod ids;
 mod messages;
 mod orphans;
 mod read;
+mod ready;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -69,6 +73,7 @@ use orphans::retry_orphans;
 pub use orphans::{orphan_action, orphan_task_for, OrphanAction};
 use read::{read_fusion, read_in_flight, read_wms};
 pub use read::{settle, Settled, Tracked};
+use ready::ready_adjustments;
 pub use report::ReconcileReport;
 use report::{save_report, summarize};
 
@@ -206,7 +211,7 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
     let mut before = read_in_flight(ports, dc, page_size, concurrency).await?;
     tracing::debug!(dc = %dc, run_id, "in flight read (before)");
     let table = std::sync::Mutex::new(Balances::new(dc.clone()));
-    let ((), (staged_first, staged_second)) = futures::try_join!(
+    let ((), staged_first) = futures::try_join!(
         async {
             read_wms(ports, dc, page_size, &table).await?;
             tracing::debug!(dc = %dc, run_id, "WMS balances read");
@@ -217,13 +222,25 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
             tracing::debug!(dc = %dc, run_id, "Fusion interface read (first)");
             read_fusion(ports, dc, &table).await?;
             tracing::debug!(dc = %dc, run_id, "Fusion on-hand read");
-            let second = ports.fusion().staged(dc).await?;
-            Ok::<_, ReconcileError>((first, second))
+            Ok::<_, ReconcileError>(first)
         }
     )?;
     let balances = table.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     tracing::debug!(dc = %dc, run_id, keys = balances.len(), "balances read");
-    let mut after = read_in_flight(ports, dc, page_size, concurrency).await?;
+    let second_reads = async {
+        let second = ports.fusion().staged(dc).await?;
+        let after = read_in_flight(ports, dc, page_size, concurrency).await?;
+        Ok::<_, ReconcileError>((second, after))
+    };
+    let ready = async {
+        if settings.dry_run {
+            PageHints::default()
+        } else {
+            ready_adjustments(ports, settings, dc, run_id, &balances, &before.txns).await
+        }
+    };
+    let (second_reads, hints) = futures::join!(second_reads, ready);
+    let (staged_second, mut after) = second_reads?;
     tracing::debug!(dc = %dc, run_id, "in flight read (after)");
     let staged = account_staged(dc, &mut before.txns, &mut after.txns, &staged_first, &staged_second);
     let mut settled = settle(&before.txns, &after.txns);
@@ -257,7 +274,7 @@ pub async fn reconcile_dc<P: ReconcilePorts>(
             balances: &balances,
             in_flight_serials: &settled.serials,
         };
-        act(&ctx, &comparison, &settled.unsettled, &facts, &mut report).await;
+        act(&ctx, &comparison, &settled.unsettled, &facts, &hints, &mut report).await;
         tracing::debug!(dc = %dc, run_id, "acted on variances");
         retry_orphans(&ctx, &after.ledger, &mut report).await;
     }

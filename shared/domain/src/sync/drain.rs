@@ -1,7 +1,7 @@
 //! Draining the outbox: pages of transactions grouped by item, what the page's transactions
 //! will look up asked for at once, items in parallel, each item's transactions in WMS order.
 
-use super::lots::PageHints;
+use super::lots::{ready_lookups, PageHints};
 use super::transaction::sync_transaction_in_page;
 use super::*;
 use crate::ids::LotNumber;
@@ -159,32 +159,19 @@ fn drop_baselined<P>(run: &Run<'_, P>, entries: &mut Vec<OutboxItem>) -> u64 {
     u64::try_from(before - entries.len()).unwrap_or(u64::MAX)
 }
 
-/// An item and one of its WMS lots.
-type LotKey = (ItemNumber, LotNumber);
-
 /// Readies what the page's transactions will ask about, at once instead of one transaction
-/// at a time: Fusion's item master facts of the page's items, and for its lots the lot map's
-/// mappings (returned as hints) and what Fusion says about the lots the map does not know.
-/// Transactions of items held back this run are left out. Optional throughout: whatever fails
-/// here is looked up by each transaction as before, with a warning.
+/// at a time (see [`ready_lookups`]). Transactions of items held back this run are left out.
 async fn prepare_page<P: SyncPorts>(
     run: &Run<'_, P>,
     entries: &[OutboxItem],
     held: &BTreeMap<ItemNumber, Hold>,
 ) -> PageHints {
-    let (ports, dc) = (run.ports, run.dc);
     let txns: Vec<&WmsTransaction> = entries
         .iter()
         .filter_map(|e| e.txn.as_ref().ok())
         .filter(|t| !held.contains_key(t.item()))
         .collect();
-    let items: Vec<ItemNumber> = txns
-        .iter()
-        .map(|t| t.item())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .cloned()
-        .collect();
+    let items: BTreeSet<ItemNumber> = txns.iter().map(|t| t.item().clone()).collect();
     let lots: BTreeSet<(ItemNumber, LotNumber)> = txns
         .iter()
         .flat_map(|t| match t.tracking() {
@@ -192,47 +179,7 @@ async fn prepare_page<P: SyncPorts>(
             _ => Vec::new(),
         })
         .collect();
-    let prefetch_items = async {
-        if items.is_empty() {
-            return;
-        }
-        if let Err(e) = ports.fusion().prefetch_items(dc, &items).await {
-            warn!(dc = %dc, run_id = run.run_id, items = items.len(), error = %e, "item lookup for the page failed; each transaction looks its item up");
-        }
-    };
-    let map_lots = async {
-        let mut hints = PageHints::default();
-        let read: Vec<(LotKey, Result<Option<MappedLot>, StoreError>)> = stream::iter(lots)
-            .map(|(item, lot)| async move {
-                let found = ports.lots().get(dc, &item, &lot).await;
-                ((item, lot), found)
-            })
-            .buffer_unordered(run.settings.concurrency.max(1))
-            .collect()
-            .await;
-        let mut unmapped = Vec::new();
-        for (key, found) in read {
-            match found {
-                Ok(Some(mapped)) => {
-                    hints.lots.insert(key, Some(mapped));
-                }
-                Ok(None) => {
-                    hints.lots.insert(key.clone(), None);
-                    unmapped.push(key);
-                }
-                // The transaction reads the map again and decides.
-                Err(_) => {}
-            }
-        }
-        if !unmapped.is_empty() {
-            if let Err(e) = ports.fusion().prefetch_lots(dc, &unmapped).await {
-                warn!(dc = %dc, run_id = run.run_id, lots = unmapped.len(), error = %e, "lot lookup for the page failed; each transaction looks its lots up");
-            }
-        }
-        hints
-    };
-    let ((), hints) = futures::join!(prefetch_items, map_lots);
-    hints
+    ready_lookups(run.ports, run.dc, run.run_id, run.settings.concurrency, items, lots).await
 }
 
 /// Groups outbox entries by item, keeping WMS order inside each group and the order of first

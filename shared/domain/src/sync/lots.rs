@@ -15,6 +15,66 @@ pub(crate) struct PageHints {
     pub(super) lots: BTreeMap<(ItemNumber, LotNumber), Option<MappedLot>>,
 }
 
+/// An item and one of its WMS lots.
+type LotKey = (ItemNumber, LotNumber);
+
+/// Readies what transactions about `items` and `lots` of `dc` will ask, at once instead of
+/// one transaction at a time: Fusion's item master facts of the items, and for the lots the
+/// lot map's mappings (returned as hints) and what Fusion says about the lots the map does not
+/// know. Optional throughout: whatever fails here is looked up by each transaction as before,
+/// with a warning. Reads only: nothing is created in Fusion or written to the lot map.
+pub(crate) async fn ready_lookups<P: SyncPorts>(
+    ports: &P,
+    dc: &DcCode,
+    run_id: &str,
+    concurrency: usize,
+    items: BTreeSet<ItemNumber>,
+    lots: BTreeSet<LotKey>,
+) -> PageHints {
+    let items: Vec<ItemNumber> = items.into_iter().collect();
+    let prefetch_items = async {
+        if items.is_empty() {
+            return;
+        }
+        if let Err(e) = ports.fusion().prefetch_items(dc, &items).await {
+            warn!(dc = %dc, run_id, items = items.len(), error = %e, "item lookup ahead failed; each transaction looks its item up");
+        }
+    };
+    let map_lots = async {
+        let mut hints = PageHints::default();
+        let read: Vec<(LotKey, Result<Option<MappedLot>, StoreError>)> = stream::iter(lots)
+            .map(|(item, lot)| async move {
+                let found = ports.lots().get(dc, &item, &lot).await;
+                ((item, lot), found)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut unmapped = Vec::new();
+        for (key, found) in read {
+            match found {
+                Ok(Some(mapped)) => {
+                    hints.lots.insert(key, Some(mapped));
+                }
+                Ok(None) => {
+                    hints.lots.insert(key.clone(), None);
+                    unmapped.push(key);
+                }
+                // The transaction reads the map again and decides.
+                Err(_) => {}
+            }
+        }
+        if !unmapped.is_empty() {
+            if let Err(e) = ports.fusion().prefetch_lots(dc, &unmapped).await {
+                warn!(dc = %dc, run_id, lots = unmapped.len(), error = %e, "lot lookup ahead failed; each transaction looks its lots up");
+            }
+        }
+        hints
+    };
+    let ((), hints) = futures::join!(prefetch_items, map_lots);
+    hints
+}
+
 /// Maps every WMS lot of the transaction to its Fusion lot through the lot map (or the page's
 /// `hints` of it), filling the map on first sight: an existing Fusion lot must carry the WMS
 /// expiration date; a missing lot is created for receipts and refused for issues.

@@ -182,10 +182,12 @@ mod transaction;
 use drain::{drain, Run};
 pub use report::{tally, FailedTxn, SyncReport, TxnOutcome};
 
+pub(crate) use lots::{ready_lookups, PageHints};
 pub(crate) use notify::{
     clear_systemic, malformed, open_task, publish_failure_alert, publish_systemic_alert, report_to_wms, synced_outcome,
 };
 pub use transaction::sync_transaction;
+pub(crate) use transaction::sync_transaction_in_page;
 pub(crate) use transaction::{fail_row, illegal_transition};
 
 /// Syncs one DC until its outbox is drained, `deadline - safety_margin` is reached, or a

@@ -76,7 +76,7 @@ pub async fn sync_transaction<P: SyncPorts>(
 
 /// [`sync_transaction`] with what the page's preparation already read (`hints`), so nothing
 /// is read twice.
-pub(super) async fn sync_transaction_in_page<P: SyncPorts>(
+pub(crate) async fn sync_transaction_in_page<P: SyncPorts>(
     ports: &P,
     settings: &SyncSettings,
     txn: WmsTransaction,

@@ -1,0 +1,114 @@
+//! What an adjustment asks Fusion before its post: the likely adjustments' item and lot
+//! lookups are made ahead, at once, while the second reads run, and the adjustment itself
+//! makes none. The real reconciliation handler on moto and both simulators.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use domain::reconciliation::ReconcileSettings;
+use reconcile_stock::handler::{handle, Deps};
+use serde_json::Value;
+use std::time::Duration;
+use test_harness::{context, EnvOptions, TestEnv};
+use wms_sim::DriftRequest;
+
+const SCHEDULED: &str = include_str!("../../../events/reconcile-stock/scheduled.json");
+
+async fn reconcile(deps: &Deps, time: &str) -> Value {
+    let mut event: Value = serde_json::from_str(SCHEDULED).unwrap();
+    event["time"] = Value::String(time.to_string());
+    let resp = handle(
+        deps,
+        lambda_runtime::LambdaEvent::new(event, context("req-reconcile", Duration::from_secs(600))),
+    )
+    .await
+    .unwrap();
+    let resp = serde_json::to_value(resp).unwrap();
+    let r = resp["dcs"]["DC01"].clone();
+    assert!(r.is_object() && r.get("error").is_none(), "{resp}");
+    r
+}
+
+fn n(r: &Value, field: &str) -> u64 {
+    r[field].as_u64().unwrap_or_else(|| panic!("{field} missing in {r}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adjustment_of_a_new_lot_key_posts_after_lookups_made_ahead_in_one_batch_each() {
+    let env = TestEnv::spawn(EnvOptions {
+        dcs: 1,
+        items: 300,
+        ..EnvOptions::default()
+    })
+    .await
+    .unwrap();
+    let dc = env.dc(0);
+    env.mark_live(std::slice::from_ref(&dc)).await.unwrap();
+    let deps = Deps {
+        ports: env.ports().unwrap(),
+        settings: ReconcileSettings::default(),
+        dcs: vec![dc.clone()],
+        concurrency: 2,
+        statuses: env.dc_status().unwrap(),
+    };
+    // Two small drifts: a lot of a lot-controlled item, and a plain item in another unit.
+    let rows = env.wms.balances(dc.as_str());
+    let lot_row = rows
+        .iter()
+        .find(|b| b.lot.is_some() && b.serials.is_empty())
+        .expect("a lot row");
+    let plain_row = rows
+        .iter()
+        .find(|b| b.lot.is_none() && b.serials.is_empty() && b.item != lot_row.item)
+        .expect("a plain row");
+    for (row, delta) in [(lot_row, "3"), (plain_row, "-2")] {
+        env.wms
+            .inject_drift(&DriftRequest {
+                dc: dc.to_string(),
+                item: row.item.clone(),
+                subinventory: row.subinventory.clone(),
+                lot: row.lot.as_ref().map(|l| l.number.clone()),
+                delta: delta.to_string(),
+                expiration: None,
+            })
+            .unwrap();
+    }
+    env.fusion.reset_stats();
+
+    let r = reconcile(&deps, "2026-12-01T10:15:02Z").await;
+    assert_eq!(n(&r, "auto_correct"), 2, "{r}");
+    assert_eq!(n(&r, "adjustments_posted"), 2, "{r}");
+    let stats = env.fusion.stats();
+    let asked = |endpoint: &str| stats.get(endpoint).copied().unwrap_or(0);
+    // Ahead: one batch of itemsV2 parts for both items, one of inventoryItemLots parts.
+    assert_eq!(asked("POST batch"), 2, "{stats:?}");
+    // The adjustments asked nothing of their own before posting.
+    assert_eq!(asked("GET itemsV2"), 0, "{stats:?}");
+    assert_eq!(asked("GET inventoryItemLots"), 0, "{stats:?}");
+    assert_eq!(asked("POST inventoryStagedTransactions"), 2, "{stats:?}");
+    // Fusion now matches the WMS on both keys.
+    for row in [lot_row, plain_row] {
+        let lot = row.lot.as_ref().map(|l| l.number.as_str());
+        let wms = env
+            .wms
+            .balances(dc.as_str())
+            .into_iter()
+            .find(|b| {
+                b.item == row.item
+                    && b.subinventory == row.subinventory
+                    && b.lot.as_ref().map(|l| l.number.as_str()) == lot
+            })
+            .unwrap();
+        assert_eq!(
+            env.fusion.onhand(dc.as_str(), &row.item, &row.subinventory, lot),
+            wms.quantity,
+            "{} {}",
+            row.item,
+            row.subinventory
+        );
+    }
+
+    // Nothing likely to adjust: nothing is looked up ahead.
+    env.fusion.reset_stats();
+    let r = reconcile(&deps, "2026-12-01T10:30:02Z").await;
+    assert_eq!(n(&r, "auto_correct"), 0, "{r}");
+    assert_eq!(env.fusion.request_count("POST batch"), 0, "{:?}", env.fusion.stats());
+}
