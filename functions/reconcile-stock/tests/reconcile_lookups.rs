@@ -1,6 +1,6 @@
 //! What an adjustment asks Fusion before its post: the likely adjustments' item and lot
 //! lookups are made ahead, at once, while the second reads run, and the adjustment itself
-//! makes none. The real reconciliation handler on moto and both simulators.
+//! makes none; the items' units are asked beside them. The real reconciliation handler on moto and both simulators.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use domain::reconciliation::ReconcileSettings;
@@ -84,6 +84,9 @@ async fn an_adjustment_of_a_new_lot_key_posts_after_lookups_made_ahead_in_one_ba
     assert_eq!(asked("GET itemsV2"), 0, "{stats:?}");
     assert_eq!(asked("GET inventoryItemLots"), 0, "{stats:?}");
     assert_eq!(asked("POST inventoryStagedTransactions"), 2, "{stats:?}");
+    // Each unit of the two items asked once, beside the items rather than after them.
+    let units: std::collections::BTreeSet<&str> = [lot_row, plain_row].iter().map(|r| r.uom.as_str()).collect();
+    assert_eq!(asked("GET unitsOfMeasure"), units.len() as u64, "{stats:?}");
     // Fusion now matches the WMS on both keys.
     for row in [lot_row, plain_row] {
         let lot = row.lot.as_ref().map(|l| l.number.as_str());

@@ -240,6 +240,36 @@ async fn onhand_page_reports_the_envelope_and_clamps_the_limit() {
 }
 
 #[tokio::test]
+async fn a_unit_readied_beside_an_item_lookup_is_asked_once_and_then_remembered() {
+    let env = start().await;
+    // The unit's answer comes 300 ms after the item's: the item lookup needs the unit while
+    // the readying still waits for it.
+    env.sim.set_faults(Faults {
+        latency_ms: 100,
+        timeout_hang_ms: 300,
+        ..fault("GET unitsOfMeasure", FaultStatus::Word("timeout".into()), 1)
+    });
+    let c = client(&env);
+    // Credentials proven first: until then the client sends one request at a time.
+    c.onhand_page(&dc(), 0, 1).await.unwrap();
+    let it = &env.catalog.items[0];
+    let uom = Uom::parse(it.uom.clone()).unwrap();
+    let (both, dc, item) = (
+        [uom.clone(), uom.clone()],
+        dc(),
+        ItemNumber::parse(it.number.clone()).unwrap(),
+    );
+    let (units, info) = tokio::join!(c.prefetch_units(&both), c.item_info(&dc, &item));
+    units.unwrap();
+    let info = info.unwrap();
+    assert_eq!(info.primary_uom, uom);
+    assert_eq!(info.uom_scale, it.scale);
+    assert_eq!(env.sim.request_count("GET unitsOfMeasure"), 1);
+    c.prefetch_units(std::slice::from_ref(&uom)).await.unwrap();
+    assert_eq!(env.sim.request_count("GET unitsOfMeasure"), 1, "remembered: no request");
+}
+
+#[tokio::test]
 async fn paging_50k_items_is_complete_even_when_has_more_lies() {
     let env = start_with(50_000, |_| {}).await;
     let c = client(&env);

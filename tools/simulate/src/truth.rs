@@ -190,7 +190,7 @@ impl Outbox {
 }
 
 /// invsync's own unsettled ledger rows touching `key` (what its reconciliation counts in
-/// flight there): id, state and quantity on the key. Why in the notes: a key the truth calls
+/// flight there): id, state and quantity on the key, and the last failure when there is one. Why in the notes: a key the truth calls
 /// unexplained may be one that invsync holds for a transaction it still expects to land.
 pub fn unsettled_on(key: &Key, code: &str, ledger: &testkit::InMemoryLedger) -> Vec<String> {
     let text = key.text(code);
@@ -211,7 +211,10 @@ pub fn unsettled_on(key: &Key, code: &str, ledger: &testkit::InMemoryLedger) -> 
                 .filter(|(k, _)| domain::ports::BalanceKeyText::from(k).as_str() == text)
                 .map(|(_, q)| q)
                 .sum();
-            (!q.is_zero()).then(|| format!("{} {} {q}", r.txn.id(), r.entry.state.as_str()))
+            (!q.is_zero()).then(|| match &r.entry.failure {
+                Some(f) => format!("{} {} {q} ({})", r.txn.id(), r.entry.state.as_str(), f.reason),
+                None => format!("{} {} {q}", r.txn.id(), r.entry.state.as_str()),
+            })
         })
         .collect()
 }

@@ -257,11 +257,22 @@ impl HttpFusionClient {
     /// [`FusionConfig::uom_default_precision`](super::FusionConfig::uom_default_precision) applies, with one warning per process.
     /// Credentials refused, throttling or an outage are still errors.
     async fn uom_scale(&self, uom: &Uom) -> Result<u32, FusionError> {
-        let ttl = self.config().item_cache_ttl;
-        if let Some((scale, at)) = self.inner.uoms.lock().unwrap_or_else(PoisonError::into_inner).get(uom) {
-            if at.elapsed() < ttl {
-                return Ok(*scale);
-            }
+        if let Some(scale) = self.remembered_uom(uom) {
+            return Ok(scale);
+        }
+        // Why a gate per unit: a prefetch and an item lookup running side by side would
+        // otherwise both ask; the second waits for the first and reads its answer.
+        let gate = Arc::clone(
+            self.inner
+                .uom_gates
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(uom.clone())
+                .or_default(),
+        );
+        let _held = gate.lock().await;
+        if let Some(scale) = self.remembered_uom(uom) {
+            return Ok(scale);
         }
         let scale = match self.lookup_uom_scale(uom).await {
             Ok(Some(scale)) => scale,
@@ -277,6 +288,23 @@ impl HttpFusionClient {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(uom.clone(), (scale, Instant::now()));
         Ok(scale)
+    }
+
+    fn remembered_uom(&self, uom: &Uom) -> Option<u32> {
+        let ttl = self.config().item_cache_ttl;
+        let uoms = self.inner.uoms.lock().unwrap_or_else(PoisonError::into_inner);
+        uoms.get(uom)
+            .filter(|(_, at)| at.elapsed() < ttl)
+            .map(|(scale, _)| *scale)
+    }
+
+    /// Readies the decimal precision of every unit of `uoms` at once (the port's
+    /// `prefetch_units`): what this process does not remember is asked of `unitsOfMeasure`,
+    /// one request per unit, side by side.
+    pub async fn prefetch_units(&self, uoms: &[Uom]) -> Result<(), FusionError> {
+        let wanted: BTreeSet<&Uom> = uoms.iter().filter(|u| self.remembered_uom(u).is_none()).collect();
+        futures::future::try_join_all(wanted.into_iter().map(|u| self.uom_scale(u))).await?;
+        Ok(())
     }
 
     fn uom_fallback(&self, uom: &Uom, why: &str) -> u32 {

@@ -80,6 +80,9 @@ struct Inner {
     shared_items: OnceLock<Arc<dyn item_cache::SharedItemCache>>,
     lots: Mutex<HashMap<lots::LotKey, (Option<FusionLot>, Instant)>>,
     uoms: Mutex<HashMap<Uom, (u32, Instant)>>,
+    /// One gate per unit of measure being looked up, so concurrent lookups of one unit make
+    /// one request.
+    uom_gates: Mutex<HashMap<Uom, Arc<tokio::sync::Mutex<()>>>>,
     uom_warned: std::sync::atomic::AtomicBool,
 }
 
@@ -111,6 +114,7 @@ impl HttpFusionClient {
                 shared_items: OnceLock::new(),
                 lots: Mutex::new(HashMap::new()),
                 uoms: Mutex::new(HashMap::new()),
+                uom_gates: Mutex::new(HashMap::new()),
                 uom_warned: std::sync::atomic::AtomicBool::new(false),
             }),
         }
@@ -298,6 +302,10 @@ impl FusionInventory for HttpFusionClient {
 
     async fn prefetch_items(&self, dc: &DcCode, items: &[ItemNumber]) -> Result<(), FusionError> {
         HttpFusionClient::prefetch_items(self, dc, items).await
+    }
+
+    async fn prefetch_units(&self, uoms: &[Uom]) -> Result<(), FusionError> {
+        HttpFusionClient::prefetch_units(self, uoms).await
     }
 
     async fn lot(&self, dc: &DcCode, item: &ItemNumber, lot: &LotNumber) -> Result<Option<FusionLot>, FusionError> {

@@ -200,6 +200,14 @@ pub trait FusionInventory: Send + Sync {
         async { Ok(()) }
     }
 
+    /// Readies the facts of the units of measure `uoms` (their decimal precision) so that
+    /// item lookups made meanwhile or soon after do not ask for them again. Optional, like
+    /// [`FusionInventory::prefetch_items`]; the default does nothing.
+    fn prefetch_units(&self, uoms: &[Uom]) -> impl Future<Output = Result<(), FusionError>> + Send {
+        let _ = uoms;
+        async { Ok(()) }
+    }
+
     /// A lot of an item, if Fusion has it.
     fn lot(
         &self,

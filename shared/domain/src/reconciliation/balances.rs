@@ -259,6 +259,14 @@ impl Balances {
         self.uoms.find(id).cloned()
     }
 
+    /// The unit Fusion keeps `item` in (its on-hand rows' primary UOM), the WMS's when Fusion
+    /// has no row of it.
+    pub(super) fn fusion_uom(&self, item: &ItemNumber) -> Option<Uom> {
+        let [w, f] = *self.item_uoms.get(self.items.get(item)? as usize)?;
+        let id = if f != NONE { f } else { w };
+        self.uoms.find(id).cloned()
+    }
+
     /// The lot's expiration (at any subinventory): the WMS's, Fusion's when the WMS has none.
     fn expiration(&self, item: &ItemNumber, lot: Option<&LotNumber>) -> Option<NaiveDate> {
         let k = (self.items.get(item)?, self.lots.get(lot?)?);

@@ -1,7 +1,7 @@
 //! Readying the adjustment path while the second reads run: the item facts and lot mappings
 //! of the keys likely to be auto-corrected, looked up at once.
 //!
-//! Why: an adjustment otherwise waits, one after another, on the item's facts (`itemsV2` and
+//! Why: an adjustment otherwise waits, one after another, on the item's facts (`itemsV2`, then
 //! `unitsOfMeasure`) and its lot's (`inventoryItemLots`) before its post, two to three Fusion
 //! round trips after the comparison. Once both balance tables are complete, the likely
 //! adjustments are known; their lookups then overlap the second read of Fusion's interface
@@ -40,6 +40,23 @@ pub(super) async fn ready_adjustments<P: ReconcilePorts>(
         .iter()
         .filter_map(|k| k.lot.clone().map(|lot| (k.item.clone(), lot)))
         .collect();
+    // Why the units too: an item's facts include its unit's precision, a request of its own
+    // after the item's answer; asked beside the items, it is known when they arrive.
+    let uoms: Vec<Uom> = items
+        .iter()
+        .filter_map(|i| balances.fusion_uom(i))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     tracing::debug!(dc = %dc, run_id, items = items.len(), lots = lots.len(), "readying likely adjustments");
-    ready_lookups(ports, dc, run_id, settings.sync.concurrency, items, lots).await
+    let units = async {
+        if let Err(e) = ports.fusion().prefetch_units(&uoms).await {
+            warn!(dc = %dc, run_id, error = %e, "unit lookup ahead failed; item lookups ask for their units");
+        }
+    };
+    let ((), hints) = futures::join!(
+        units,
+        ready_lookups(ports, dc, run_id, settings.sync.concurrency, items, lots)
+    );
+    hints
 }
