@@ -13,7 +13,10 @@ use serde_json::Value;
 use std::time::Duration;
 use test_harness::iam::FunctionSession;
 use test_harness::{context, EnvOptions, TestEnv};
-use wms_sim::{BalanceRow, Control, DriftRequest};
+use wms_sim::{BalanceRow, Control};
+
+mod support;
+use support::drift;
 
 const FUNCTION: &str = "reconcile-stock";
 
@@ -66,19 +69,6 @@ fn row(env: &TestEnv, dc: &str, control: Control, min: i64, n: usize) -> Balance
         .filter(|b| b.quantity >= Decimal::from(min) && env.wms.item(&b.item).map(|i| i.control) == Some(control))
         .nth(n)
         .unwrap()
-}
-
-fn drift(env: &TestEnv, dc: &str, row: &BalanceRow, delta: i64) {
-    env.wms
-        .inject_drift(&DriftRequest {
-            dc: dc.to_string(),
-            item: row.item.clone(),
-            subinventory: row.subinventory.clone(),
-            lot: row.lot.as_ref().map(|l| l.number.clone()),
-            delta: delta.to_string(),
-            expiration: None,
-        })
-        .unwrap();
 }
 
 fn count(resp: &Value, dc: &str, field: &str) -> u64 {

@@ -16,6 +16,9 @@ use std::time::Duration;
 use test_harness::{context, EnvOptions, TestEnv};
 use wms_sim::{AppliedDrift, DriftBand, DriftBandsRequest, DriftRequest};
 
+mod support;
+use support::drift;
+
 const SCHEDULED: &str = include_str!("../../../events/reconcile-stock/scheduled.json");
 const DRY_RUN: &str = include_str!("../../../events/reconcile-stock/manual-dry-run.json");
 const DRY_RUN_ALL: &str = include_str!("../../../events/reconcile-stock/manual-dry-run-all-dcs.json");
@@ -176,19 +179,6 @@ fn row_of(env: &TestEnv, dc: &str, control: wms_sim::Control, min: Decimal, n: u
         .filter(|b| b.quantity >= min && env.wms.item(&b.item).map(|i| i.control) == Some(control))
         .nth(n)
         .unwrap_or_else(|| panic!("no {control:?} row with at least {min} in {dc}"))
-}
-
-fn drift(env: &TestEnv, dc: &str, row: &wms_sim::BalanceRow, delta: i64) -> AppliedDrift {
-    env.wms
-        .inject_drift(&DriftRequest {
-            dc: dc.to_string(),
-            item: row.item.clone(),
-            subinventory: row.subinventory.clone(),
-            lot: row.lot.as_ref().map(|l| l.number.clone()),
-            delta: delta.to_string(),
-            expiration: None,
-        })
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,32 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use domain::reconciliation::ReconcileSettings;
-use reconcile_stock::handler::{handle, Deps};
-use serde_json::Value;
-use std::time::Duration;
-use test_harness::{context, EnvOptions, TestEnv};
-use wms_sim::DriftRequest;
+use reconcile_stock::handler::Deps;
+use test_harness::{EnvOptions, TestEnv};
 
-const SCHEDULED: &str = include_str!("../../../events/reconcile-stock/scheduled.json");
-
-async fn reconcile(deps: &Deps, time: &str) -> Value {
-    let mut event: Value = serde_json::from_str(SCHEDULED).unwrap();
-    event["time"] = Value::String(time.to_string());
-    let resp = handle(
-        deps,
-        lambda_runtime::LambdaEvent::new(event, context("req-reconcile", Duration::from_secs(600))),
-    )
-    .await
-    .unwrap();
-    let resp = serde_json::to_value(resp).unwrap();
-    let r = resp["dcs"]["DC01"].clone();
-    assert!(r.is_object() && r.get("error").is_none(), "{resp}");
-    r
-}
-
-fn n(r: &Value, field: &str) -> u64 {
-    r[field].as_u64().unwrap_or_else(|| panic!("{field} missing in {r}"))
-}
+mod support;
+use support::{drift, n, reconcile};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_adjustment_of_a_new_lot_key_posts_after_lookups_made_ahead_in_one_batch_each() {
@@ -59,18 +38,8 @@ async fn an_adjustment_of_a_new_lot_key_posts_after_lookups_made_ahead_in_one_ba
         .iter()
         .find(|b| b.lot.is_none() && b.serials.is_empty() && b.item != lot_row.item)
         .expect("a plain row");
-    for (row, delta) in [(lot_row, "3"), (plain_row, "-2")] {
-        env.wms
-            .inject_drift(&DriftRequest {
-                dc: dc.to_string(),
-                item: row.item.clone(),
-                subinventory: row.subinventory.clone(),
-                lot: row.lot.as_ref().map(|l| l.number.clone()),
-                delta: delta.to_string(),
-                expiration: None,
-            })
-            .unwrap();
-    }
+    drift(&env, dc.as_str(), lot_row, 3);
+    drift(&env, dc.as_str(), plain_row, -2);
     env.fusion.reset_stats();
 
     let r = reconcile(&deps, "2026-12-01T10:15:02Z").await;

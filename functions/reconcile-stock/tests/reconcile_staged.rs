@@ -5,31 +5,12 @@
 use adapters::fusion::TransactionMode;
 use domain::reconciliation::ReconcileSettings;
 use domain::sync::{sync_dc, SyncSettings};
-use reconcile_stock::handler::{handle, Deps};
+use reconcile_stock::handler::Deps;
 use serde_json::Value;
-use std::time::Duration;
-use test_harness::{context, EnvOptions, TestEnv};
+use test_harness::{EnvOptions, TestEnv};
 
-const SCHEDULED: &str = include_str!("../../../events/reconcile-stock/scheduled.json");
-
-async fn reconcile(deps: &Deps, time: &str) -> Value {
-    let mut event: Value = serde_json::from_str(SCHEDULED).unwrap();
-    event["time"] = Value::String(time.to_string());
-    let resp = handle(
-        deps,
-        lambda_runtime::LambdaEvent::new(event, context("req-reconcile", Duration::from_secs(600))),
-    )
-    .await
-    .unwrap();
-    let resp = serde_json::to_value(resp).unwrap();
-    let r = resp["dcs"]["DC01"].clone();
-    assert!(r.is_object() && r.get("error").is_none(), "{resp}");
-    r
-}
-
-fn n(r: &Value, field: &str) -> u64 {
-    r[field].as_u64().unwrap_or_else(|| panic!("{field} missing in {r}"))
-}
+mod support;
+use support::{n, reconcile};
 
 fn assert_no_variance(r: &Value) {
     assert_eq!(r["variances"].as_array().map(Vec::len), Some(0), "{r}");
