@@ -59,8 +59,9 @@ impl HttpFusionClient {
 
     /// The rows of [`Self::onhand`] handed to `sink` a page at a time with the page's offset,
     /// in the order the pages arrive (the port's `onhand_pages`): at most `max_in_flight`
-    /// page requests are in flight and as many bodies are parsed at once. Why not in offset order: waiting for the slowest page of the
-    /// window would leave the rest of the window idle behind it.
+    /// page requests are in flight and as many bodies are parsed at once. Why not in offset
+    /// order: waiting for the slowest page of the window would leave the rest of the window
+    /// idle behind it.
     pub async fn onhand_each<F: FnMut(usize, Vec<OnhandRow>) + Send>(
         &self,
         dc: &DcCode,
