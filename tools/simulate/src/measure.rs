@@ -166,8 +166,8 @@ pub struct Tally {
 /// Unexplained variances described in the notes, at most.
 const UNEXPLAINED_NOTES: usize = 40;
 
-/// Keys with an open task (their balance key, or a failed transaction touching them) or an
-/// open incident.
+/// Keys with an open task (their balance key, or a failed transaction touching them: a WMS
+/// transaction or one of invsync's own adjustments) or an open incident.
 pub fn explained(world: &World, outbox: &Outbox) -> KeySet {
     let stores = world.ports.stores();
     let mut out = KeySet::default();
@@ -177,6 +177,15 @@ pub fn explained(world: &World, outbox: &Outbox) -> KeySet {
             TaskKey::Txn(id) => {
                 if let Some(t) = outbox.failed.get(id).or_else(|| outbox.pending.get(id)) {
                     out.extend(t.effects.iter().map(|(k, _)| k.clone()));
+                } else if let Some(row) = stores.ledger.row(&rec.task.dc, id.as_str()) {
+                    // An adjustment (the reconciliation's or the console's) is in no outbox;
+                    // its task is about the keys it moves.
+                    out.extend(
+                        row.txn
+                            .net_effects()
+                            .into_iter()
+                            .filter_map(|(k, _)| parse_key(world, domain::ports::BalanceKeyText::from(&k).as_str())),
+                    );
                 }
             }
             TaskKey::Systemic(_) => {}
