@@ -1,33 +1,22 @@
 //! What an adjustment asks Fusion before its post: the likely adjustments' item and lot
 //! lookups are made ahead, at once, while the second reads run, and the adjustment itself
-//! makes none; the items' units are asked beside them. The real reconciliation handler on moto and both simulators.
+//! makes none; the items' units are asked beside them. The real reconciliation handler on
+//! moto and both simulators.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use domain::reconciliation::ReconcileSettings;
-use reconcile_stock::handler::Deps;
-use test_harness::{EnvOptions, TestEnv};
+use test_harness::EnvOptions;
 
 mod support;
-use support::{drift, n, reconcile};
+use support::{drift, live_dc01, n, reconcile};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_adjustment_of_a_new_lot_key_posts_after_lookups_made_ahead_in_one_batch_each() {
-    let env = TestEnv::spawn(EnvOptions {
-        dcs: 1,
+async fn adjustments_post_after_their_lookups_are_made_ahead_in_one_batch_each() {
+    let (env, deps) = live_dc01(EnvOptions {
         items: 300,
         ..EnvOptions::default()
     })
-    .await
-    .unwrap();
+    .await;
     let dc = env.dc(0);
-    env.mark_live(std::slice::from_ref(&dc)).await.unwrap();
-    let deps = Deps {
-        ports: env.ports().unwrap(),
-        settings: ReconcileSettings::default(),
-        dcs: vec![dc.clone()],
-        concurrency: 2,
-        statuses: env.dc_status().unwrap(),
-    };
     // Two small drifts: a lot of a lot-controlled item, and a plain item in another unit.
     let rows = env.wms.balances(dc.as_str());
     let lot_row = rows

@@ -3,14 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use adapters::fusion::TransactionMode;
-use domain::reconciliation::ReconcileSettings;
 use domain::sync::{sync_dc, SyncSettings};
-use reconcile_stock::handler::Deps;
 use serde_json::Value;
-use test_harness::{EnvOptions, TestEnv};
+use test_harness::EnvOptions;
 
 mod support;
-use support::{n, reconcile};
+use support::{live_dc01, n, reconcile};
 
 fn assert_no_variance(r: &Value) {
     assert_eq!(r["variances"].as_array().map(Vec::len), Some(0), "{r}");
@@ -28,23 +26,13 @@ fn assert_no_variance(r: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_staged_unprocessed_rows_raise_no_variance_before_or_after_fusion_processes_them() {
-    let env = TestEnv::spawn(EnvOptions {
-        dcs: 1,
+    let (env, deps) = live_dc01(EnvOptions {
         items: 300,
         transaction_mode: TransactionMode::Background,
         ..EnvOptions::default()
     })
-    .await
-    .unwrap();
+    .await;
     let dc = env.dc(0);
-    env.mark_live(std::slice::from_ref(&dc)).await.unwrap();
-    let deps = Deps {
-        ports: env.ports().unwrap(),
-        settings: ReconcileSettings::default(),
-        dcs: vec![dc.clone()],
-        concurrency: 2,
-        statuses: env.dc_status().unwrap(),
-    };
     let inbox = env.subscribe_alerts().await.unwrap();
     env.wms.generate_activity(Some(dc.as_str()), 70).unwrap();
     let deadline = chrono::Utc::now() + chrono::Duration::minutes(5);

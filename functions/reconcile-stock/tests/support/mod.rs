@@ -3,14 +3,31 @@
 // Why dead_code: each test binary uses a part of these.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use domain::reconciliation::ReconcileSettings;
 use reconcile_stock::handler::{handle, Deps};
 use serde_json::Value;
 use std::time::Duration;
-use test_harness::{context, TestEnv};
+use test_harness::{context, EnvOptions, TestEnv};
 use wms_sim::{AppliedDrift, BalanceRow, DriftRequest};
 
 /// The scheduled event fixture.
 pub const SCHEDULED: &str = include_str!("../../../../events/reconcile-stock/scheduled.json");
+
+/// An environment of `options` (one DC) with DC01 live, and the handler's dependencies for
+/// it with the default settings, 2 DCs' work at once.
+pub async fn live_dc01(options: EnvOptions) -> (TestEnv, Deps) {
+    let env = TestEnv::spawn(EnvOptions { dcs: 1, ..options }).await.unwrap();
+    let dc = env.dc(0);
+    env.mark_live(std::slice::from_ref(&dc)).await.unwrap();
+    let deps = Deps {
+        ports: env.ports().unwrap(),
+        settings: ReconcileSettings::default(),
+        dcs: vec![dc],
+        concurrency: 2,
+        statuses: env.dc_status().unwrap(),
+    };
+    (env, deps)
+}
 
 /// Runs the scheduled event fired at `time` (RFC 3339) and answers DC01's report; panics when
 /// DC01 has none or it failed.
