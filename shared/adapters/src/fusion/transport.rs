@@ -342,11 +342,21 @@ impl Transport {
     /// are refusals for load, any other HTTP answer a latency sample, a failure without an
     /// answer nothing.
     async fn send(&self, req: &Req, auth: HeaderValue) -> Result<Resp, CallError> {
+        let asked = std::time::Instant::now();
         let permit =
             self.permits.acquire().await.ok_or_else(|| {
                 CallError::new(FusionError::Connection("client is shut down".into()), Outcome::Refused)
             })?;
+        let sent = std::time::Instant::now();
         let result = self.send_unbounded(req, auth).await;
+        tracing::debug!(
+            path = %req.path,
+            status = result.as_ref().map_or(0, |r| r.status),
+            bytes = result.as_ref().map_or(0, |r| r.body.len()),
+            waited_ms = sent.duration_since(asked).as_millis() as u64,
+            elapsed_ms = sent.elapsed().as_millis() as u64,
+            "Fusion call"
+        );
         let signal = match &result {
             Ok(_) => Signal::Answered,
             Err(e)
