@@ -19,7 +19,9 @@ use crate::rest::{ApiError, HasMoreLies};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Faults {
-    /// Milliseconds added to every Fusion API request.
+    /// How long every Fusion API request takes, in milliseconds: a write waits this long and
+    /// is then applied; a read is answered this long after it arrived (later only when its
+    /// answer takes longer to build).
     pub latency_ms: u64,
     /// Requests allowed per wall-clock second before answering 429 (`None` = unlimited).
     pub rate_limit_per_sec: Option<u32>,
