@@ -354,3 +354,107 @@ async fn a_transfer_fusion_processed_is_confirmed_with_one_read() {
     assert_eq!(reads, 1, "{:?}", env.sim.stats());
     assert_eq!(env.sim.request_count("GET inventoryStagedTransactions"), 0);
 }
+
+// ------------------------------------------------- on-hand pages asked ahead of totalResults
+
+/// Every on-hand row read with `expected_rows` as the hint, as (item, sub, lot, quantity).
+async fn read_expecting(c: &HttpFusionClient, expected_rows: Option<usize>) -> Vec<(String, String, String, Decimal)> {
+    let mut rows = Vec::new();
+    c.onhand_each_expecting(&dc(), expected_rows, |_, page| {
+        rows.extend(page.into_iter().map(|r| {
+            (
+                r.item.to_string(),
+                r.subinventory.to_string(),
+                r.lot.map(|l| l.to_string()).unwrap_or_default(),
+                r.quantity,
+            )
+        }))
+    })
+    .await
+    .unwrap();
+    rows.sort();
+    rows
+}
+
+/// Balance rows (item and subinventory) of DC01 as Fusion pages them.
+async fn balance_rows(c: &HttpFusionClient) -> usize {
+    let rows = c.onhand(&dc()).await.unwrap();
+    let keys: std::collections::BTreeSet<_> = rows.iter().map(|r| (r.item.clone(), r.subinventory.clone())).collect();
+    keys.len()
+}
+
+#[tokio::test]
+async fn with_an_expected_size_the_first_windows_pages_are_asked_together() {
+    let env = start(|_| {}).await;
+    let probe = client(&env, |_| {});
+    let balances = balance_rows(&probe).await;
+    let want = read_expecting(&probe, None).await;
+    // Four pages, the last one short: the first alone then three, or all four at once.
+    let size = balances / 4 + 1;
+    let c = client(&env, |c| c.page_size = size);
+    c.onhand_page(&dc(), 0, 1).await.unwrap(); // credentials proven: requests may overlap
+    env.sim.set_faults(Faults {
+        latency_ms: 100,
+        ..Faults::default()
+    });
+    env.sim.reset_stats();
+    assert_eq!(read_expecting(&c, None).await, want);
+    assert_eq!(env.sim.request_count("GET inventoryOnhandBalances"), 4);
+    assert_eq!(env.sim.peak_in_flight(), 3, "without a size the first page goes alone");
+    env.sim.reset_stats();
+    assert_eq!(read_expecting(&c, Some(balances)).await, want);
+    assert_eq!(
+        env.sim.request_count("GET inventoryOnhandBalances"),
+        4,
+        "no page asked twice"
+    );
+    assert_eq!(env.sim.peak_in_flight(), 4, "all four pages at once");
+}
+
+#[tokio::test]
+async fn a_size_guessed_too_large_costs_empty_pages_never_rows() {
+    let env = start(|_| {}).await;
+    let probe = client(&env, |_| {});
+    let balances = balance_rows(&probe).await;
+    let want = read_expecting(&probe, None).await;
+    let size = balances / 2 + 1;
+    let c = client(&env, |c| {
+        c.page_size = size;
+        c.max_in_flight = 8;
+    });
+    for lies in [HasMoreLies::None, HasMoreLies::TrueOnLastPage, HasMoreLies::Omit] {
+        env.sim.set_faults(Faults {
+            hasmore_lies: lies,
+            ..Faults::default()
+        });
+        env.sim.reset_stats();
+        assert_eq!(read_expecting(&c, Some(balances * 100)).await, want, "{lies:?}");
+        // Two pages hold the rows; the window of 8 asked six more, answered empty.
+        assert_eq!(env.sim.request_count("GET inventoryOnhandBalances"), 8, "{lies:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_silent_cap_below_the_asked_page_drops_the_early_pages_and_reads_on() {
+    // Fusion caps the page at 499 rows without saying so (fact sheet §4): pages asked ahead at
+    // offsets 500, 1000, ... would skip a row each.
+    let env = start(|s| {
+        s.seed.items = 1_200;
+        s.max_limit = 499;
+    })
+    .await;
+    let c = client(&env, |_| {});
+    let balances = balance_rows(&c).await;
+    assert!(balances > 3 * 499, "{balances} balance rows: at least four pages");
+    let want = read_expecting(&c, None).await;
+    env.sim.reset_stats();
+    let got = read_expecting(&c, Some(balances)).await;
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+    let pages = balances.div_ceil(499) as u64;
+    let asked = env.sim.request_count("GET inventoryOnhandBalances");
+    assert!(
+        asked > pages && asked <= pages + 7,
+        "{asked} requests: {pages} pages of 499, plus the dropped early ones"
+    );
+}

@@ -352,11 +352,12 @@ impl FusionInventory for HttpFusionClient {
         HttpFusionClient::onhand(self, dc).await
     }
 
-    async fn onhand_pages<F>(&self, dc: &DcCode, sink: F) -> Result<(), FusionError>
+    async fn onhand_pages<F>(&self, dc: &DcCode, expected_rows: Option<usize>, sink: F) -> Result<(), FusionError>
     where
         F: FnMut(Vec<OnhandRow>) + Send,
     {
         let mut sink = sink;
-        self.onhand_each(dc, |_, rows| sink(rows)).await
+        self.onhand_each_expecting(dc, expected_rows, |_, rows| sink(rows))
+            .await
     }
 }

@@ -58,17 +58,42 @@ impl HttpFusionClient {
     }
 
     /// The rows of [`Self::onhand`] handed to `sink` a page at a time with the page's offset,
-    /// in the order the pages arrive (the port's `onhand_pages`): at most `max_in_flight`
-    /// page requests are in flight and as many bodies are parsed at once. Why not in offset
-    /// order: waiting for the slowest page of the window would leave the rest of the window
-    /// idle behind it.
+    /// in the order the pages arrive: at most `max_in_flight` page requests are in flight and
+    /// as many bodies are parsed at once. Why not in offset order: waiting for the slowest page
+    /// of the window would leave the rest of the window idle behind it.
     pub async fn onhand_each<F: FnMut(usize, Vec<OnhandRow>) + Send>(
         &self,
         dc: &DcCode,
+        sink: F,
+    ) -> Result<(), FusionError> {
+        self.onhand_each_expecting(dc, None, sink).await
+    }
+
+    /// [`Self::onhand_each`] told how many rows `dc` probably holds (`expected_rows`; the
+    /// port's `onhand_pages`). Why: the pages after the first are fanned out only once the
+    /// first page's `totalResults` has arrived, a round trip in which nothing else is read;
+    /// with a size to expect, the pages of the first window (up to `max_in_flight`) are asked
+    /// together with the first. A wrong guess costs requests, never rows: pages past the end
+    /// answer empty (at most `max_in_flight - 1` of them), and when Fusion applied a smaller
+    /// page than asked the early pages were cut at the wrong offsets, so they are dropped
+    /// unread and the read goes on from what the first page said.
+    pub async fn onhand_each_expecting<F: FnMut(usize, Vec<OnhandRow>) + Send>(
+        &self,
+        dc: &DcCode,
+        expected_rows: Option<usize>,
         mut sink: F,
     ) -> Result<(), FusionError> {
         let size = self.config().effective_page_size();
-        let first = self.fetch_onhand_page(dc, 0, size, true).await?;
+        let window = self.config().max_in_flight.max(1);
+        let ahead = expected_rows.map_or(0, |rows| rows.div_ceil(size).min(window).saturating_sub(1));
+        let early = stream::iter((1..=ahead).map(|k| k * size))
+            .map(|offset| async move {
+                Ok::<_, FusionError>((offset, self.fetch_onhand_body(dc, offset, size, false).await?))
+            })
+            .buffer_unordered(window)
+            .try_collect::<Vec<_>>();
+        let (first, early) = futures::join!(self.fetch_onhand_page(dc, 0, size, true), early);
+        let first = first?;
         let mut limit = first.limit;
         let more_reported = first.has_more == Some(true) || first.total_results.is_some_and(|t| t > first.count as u64);
         let (count, total_results) = (first.count, first.total_results);
@@ -80,34 +105,20 @@ impl HttpFusionClient {
             // Fusion applied a smaller page than asked without saying so (the 499 quirk).
             limit = count;
         }
-        let mut next = count;
-        if let Some(total) = total_results.and_then(|t| usize::try_from(t).ok()) {
-            let offsets: Vec<usize> = (next..total).step_by(limit).collect();
-            let window = self.config().max_in_flight.max(1);
-            // Why two windows: a page's request slot is freed as soon as its body has arrived,
-            // so the next request goes out while the body is parsed on a worker; parsing in
-            // the request window added its time to every round trip.
-            let mut pages = stream::iter(offsets)
-                .map(|offset| async move {
-                    Ok::<_, FusionError>((offset, self.fetch_onhand_body(dc, offset, limit, false).await?))
-                })
-                .buffer_unordered(window)
-                .map_ok(|(offset, body)| self.spawn_onhand_parse(dc, offset, limit, body))
-                .try_buffer_unordered(window);
-            // The page at the highest offset decides whether rows lie beyond `totalResults`.
-            let mut last: Option<(usize, usize)> = None;
-            while let Some(p) = pages.try_next().await? {
-                if last.is_none_or(|(offset, _)| p.offset > offset) {
-                    last = Some((p.offset, p.count));
-                }
-                sink(p.offset, p.rows);
+        let early = if limit == size { early? } else { Vec::new() };
+        // The early pages are the ones right after the first, so the rest starts after them.
+        let mut next = count + early.len() * limit;
+        let rest = total_results
+            .and_then(|t| usize::try_from(t).ok())
+            .map_or_else(Vec::new, |total| (next..total).step_by(limit).collect());
+        // The page at the highest offset read decides whether rows lie beyond it.
+        let mut last: Option<(usize, usize)> = None;
+        self.read_pages(dc, limit, early, rest, &mut sink, &mut last).await?;
+        if let Some((offset, count)) = last {
+            if count < limit {
+                return Ok(());
             }
-            if let Some((offset, count)) = last {
-                if count < limit {
-                    return Ok(());
-                }
-                next = offset + count;
-            }
+            next = next.max(offset + count);
         }
         loop {
             let p = self.fetch_onhand_page(dc, next, limit, false).await?;
@@ -119,6 +130,61 @@ impl HttpFusionClient {
             next += count;
         }
         Ok(())
+    }
+
+    /// Parses the `early` page bodies and reads and parses the pages at `rest` (asked with
+    /// `limit`), hands their rows to `sink` as they are parsed and keeps in `last` the offset
+    /// and row count of the highest page. At most `max_in_flight` requests are in flight and as
+    /// many bodies parsed at once.
+    ///
+    /// Why the requests are driven by a task of their own: a page's request slot is freed as
+    /// soon as its body has arrived, and the next request must go out then, not when the
+    /// caller has finished folding the rows it already has (or a page of the WMS read beside
+    /// this one). The rest is asked while the early pages are still being parsed.
+    async fn read_pages<F: FnMut(usize, Vec<OnhandRow>) + Send>(
+        &self,
+        dc: &DcCode,
+        limit: usize,
+        early: Vec<(usize, Vec<u8>)>,
+        rest: Vec<usize>,
+        sink: &mut F,
+        last: &mut Option<(usize, usize)>,
+    ) -> Result<(), FusionError> {
+        let window = self.config().max_in_flight.max(1);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<OnhandPage, FusionError>>(window);
+        let (client, owned_dc) = (self.clone(), dc.clone());
+        let driver = crate::worker::on_worker(async move {
+            let (c, dc) = (&client, &owned_dc);
+            let bodies = stream::iter(early.into_iter().map(Ok)).chain(
+                stream::iter(rest)
+                    .map(|offset| async move { Ok((offset, c.fetch_onhand_body(dc, offset, limit, false).await?)) })
+                    .buffer_unordered(window),
+            );
+            let mut pages = std::pin::pin!(bodies
+                .map_ok(|(offset, body)| c.spawn_onhand_parse(dc, offset, limit, body))
+                .try_buffer_unordered(window));
+            while let Some(page) = pages.next().await {
+                let failed = page.is_err();
+                if tx.send(page).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let consume = async {
+            // Owned here so that a consumer that stops drops it and the driver's send fails.
+            let mut rx = rx;
+            while let Some(page) = rx.recv().await {
+                let p = page?;
+                if last.is_none_or(|(offset, _)| p.offset > offset) {
+                    *last = Some((p.offset, p.count));
+                }
+                sink(p.offset, p.rows);
+            }
+            Ok::<_, FusionError>(())
+        };
+        let (driven, consumed) = futures::join!(driver, consume);
+        consumed?;
+        driven.map_err(|e| FusionError::InvalidResponse(format!("inventoryOnhandBalances read stopped: {e}")))
     }
 
     /// [`Self::onhand_page_of`] as a task of its own (see `crate::worker`).

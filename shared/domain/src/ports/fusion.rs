@@ -259,12 +259,20 @@ pub trait FusionInventory: Send + Sync {
 
     /// The rows [`Self::onhand`] answers, handed to `sink` a page at a time as they arrive, so
     /// a caller that keeps a digest of them never holds every row at once. On an error some
-    /// pages may have been handed over already; the caller discards them. The default hands
-    /// over [`Self::onhand`] as one page.
-    fn onhand_pages<F>(&self, dc: &DcCode, mut sink: F) -> impl Future<Output = Result<(), FusionError>> + Send
+    /// pages may have been handed over already; the caller discards them. `expected_rows` is
+    /// how many rows the caller guesses the organization holds (`None` when it cannot tell):
+    /// a paging reader may ask for more pages at once with it; a wrong guess may cost requests,
+    /// never rows. The default ignores it and hands over [`Self::onhand`] as one page.
+    fn onhand_pages<F>(
+        &self,
+        dc: &DcCode,
+        expected_rows: Option<usize>,
+        mut sink: F,
+    ) -> impl Future<Output = Result<(), FusionError>> + Send
     where
         F: FnMut(Vec<OnhandRow>) + Send,
     {
+        let _ = expected_rows;
         async move {
             sink(self.onhand(dc).await?);
             Ok(())

@@ -17,9 +17,10 @@ pub(super) async fn alert_confirm_failures<P: ReconcilePorts>(
     publish_failure_alert(ports, settings, dc, &figures).await;
 }
 
-/// Acts on every variance: the three tiers at once (they touch different keys; why at once:
-/// an adjustment waits on two Fusion round trips, and the review tasks and incidents of a bad
-/// run would otherwise queue behind them), then closes what returned to zero.
+/// Acts on every variance: the three tiers and closing what returned to zero, all at once
+/// (they touch different keys: closing skips every variance and unsettled key of the run; why
+/// at once: an adjustment waits on two Fusion round trips, and the review tasks, incidents and
+/// closings of a bad run would otherwise queue behind them).
 pub(super) async fn act<P: ReconcilePorts>(
     ctx: &Ctx<'_, P>,
     comparison: &Comparison,
@@ -52,7 +53,7 @@ pub(super) async fn act<P: ReconcilePorts>(
     }
     reviews.extend(comparison.of_tier(Tier::Review).map(|v| (v, fallback_uom(v), None)));
     let scratch = || ReconcileReport::new(ctx.dc.clone(), ctx.run_id, report.dry_run);
-    let (adjusted, reviewed, raised) = futures::join!(
+    let (adjusted, reviewed, raised, closed) = futures::join!(
         async {
             let mut r = scratch();
             post_adjustments(ctx, adjustments, hints, &mut r).await;
@@ -77,13 +78,17 @@ pub(super) async fn act<P: ReconcilePorts>(
                 raise(ctx, v, fallback_uom(v).as_ref(), &mut r).await;
             }
             r
+        },
+        async {
+            let mut r = scratch();
+            if !ctx.out_of_time(&mut r) {
+                close_resolved(ctx, comparison, unsettled, &mut r).await;
+            }
+            r
         }
     );
-    for part in [&adjusted, &reviewed, &raised] {
+    for part in [&adjusted, &reviewed, &raised, &closed] {
         report.add_actions(part);
-    }
-    if !ctx.out_of_time(report) {
-        close_resolved(ctx, comparison, unsettled, report).await;
     }
 }
 
@@ -220,7 +225,11 @@ pub(super) async fn close_resolved<P: ReconcilePorts>(
         .collect();
     let reason = format!("variance returned to zero in run {}", ctx.run_id);
     let ports = ctx.ports;
-    match ports.tasks().open_tasks(ctx.dc).await {
+    let (tasks, incidents) = futures::join!(
+        ports.tasks().open_tasks(ctx.dc),
+        ports.incidents().open_incidents(ctx.dc)
+    );
+    match tasks {
         Ok(tasks) => {
             for task in tasks {
                 let TaskKey::Balance(key) = &task.key else {
@@ -248,7 +257,7 @@ pub(super) async fn close_resolved<P: ReconcilePorts>(
             report.action_errors += 1;
         }
     }
-    match ports.incidents().open_incidents(ctx.dc).await {
+    match incidents {
         Ok(incidents) => {
             for incident in incidents {
                 if still_open.contains(&incident.key) {

@@ -3,6 +3,7 @@
 
 use super::*;
 use balances::{Balances, Source};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// One transaction seen by an in-flight read, with its ledger state and version (`None`
@@ -165,16 +166,19 @@ pub fn settle(before: &BTreeMap<WmsTxnId, Tracked>, after: &BTreeMap<WmsTxnId, T
 }
 
 /// Reads the WMS balances of `dc` into `balances`, `page_size` rows a page (the WMS allows
-/// up to 5,000). The lock is held only while a page is added, never across a read.
+/// up to 5,000), counting the rows read so far in `rows`. The lock is held only while a page
+/// is added, never across a read.
 pub(super) async fn read_wms<P: ReconcilePorts>(
     ports: &P,
     dc: &DcCode,
     page_size: usize,
     balances: &Mutex<Balances>,
+    rows: &AtomicUsize,
 ) -> Result<(), ReconcileError> {
     let mut cursor: Option<String> = None;
     loop {
         let page = ports.wms().balances(dc, cursor.as_deref(), page_size).await?;
+        rows.fetch_add(page.items.len(), Ordering::Relaxed);
         let mut table = balances.lock().unwrap_or_else(PoisonError::into_inner);
         for b in page.items {
             if b.key.dc == *dc {
@@ -206,15 +210,17 @@ pub(super) async fn read_wms<P: ReconcilePorts>(
 }
 
 /// Reads Fusion's on-hand of `dc` into `balances` page by page as the pages arrive, so the
-/// rows of the whole organization are never held at once.
+/// rows of the whole organization are never held at once. `expected_rows` is the guess of
+/// the DC's size the port may use to ask for pages sooner (see `FusionInventory::onhand_pages`).
 pub(super) async fn read_fusion<P: ReconcilePorts>(
     ports: &P,
     dc: &DcCode,
+    expected_rows: Option<usize>,
     balances: &Mutex<Balances>,
 ) -> Result<(), ReconcileError> {
     ports
         .fusion()
-        .onhand_pages(dc, |rows| {
+        .onhand_pages(dc, expected_rows, |rows| {
             let mut table = balances.lock().unwrap_or_else(PoisonError::into_inner);
             for row in rows {
                 if row.dc == *dc {
