@@ -383,15 +383,25 @@ async fn balance_rows(c: &HttpFusionClient) -> usize {
     keys.len()
 }
 
-#[tokio::test]
-async fn with_an_expected_size_the_first_windows_pages_are_asked_together() {
+/// A simulator of 200 items, its balance rows and every on-hand row as read without a guess;
+/// then a client reading `pages` pages (the last one short).
+async fn paged(pages: usize) -> (Env, HttpFusionClient, usize, Vec<(String, String, String, Decimal)>) {
     let env = start(|_| {}).await;
     let probe = client(&env, |_| {});
     let balances = balance_rows(&probe).await;
     let want = read_expecting(&probe, None).await;
-    // Four pages, the last one short: the first alone then three, or all four at once.
-    let size = balances / 4 + 1;
-    let c = client(&env, |c| c.page_size = size);
+    let size = balances / pages + 1;
+    let c = client(&env, |c| {
+        c.page_size = size;
+        c.max_in_flight = 8;
+    });
+    (env, c, balances, want)
+}
+
+#[tokio::test]
+async fn with_an_expected_size_the_first_windows_pages_are_asked_together() {
+    // Four pages: the first alone then three, or all four at once.
+    let (env, c, balances, want) = paged(4).await;
     c.onhand_page(&dc(), 0, 1).await.unwrap(); // credentials proven: requests may overlap
     env.sim.set_faults(Faults {
         latency_ms: 100,
@@ -413,15 +423,7 @@ async fn with_an_expected_size_the_first_windows_pages_are_asked_together() {
 
 #[tokio::test]
 async fn a_size_guessed_too_large_costs_empty_pages_never_rows() {
-    let env = start(|_| {}).await;
-    let probe = client(&env, |_| {});
-    let balances = balance_rows(&probe).await;
-    let want = read_expecting(&probe, None).await;
-    let size = balances / 2 + 1;
-    let c = client(&env, |c| {
-        c.page_size = size;
-        c.max_in_flight = 8;
-    });
+    let (env, c, balances, want) = paged(2).await;
     for lies in [HasMoreLies::None, HasMoreLies::TrueOnLastPage, HasMoreLies::Omit] {
         env.sim.set_faults(Faults {
             hasmore_lies: lies,
