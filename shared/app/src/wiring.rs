@@ -295,8 +295,9 @@ impl App {
     /// [`App::item_cache`] when set) and [`App::wms`].
     pub async fn ports(&self) -> Result<AppPorts, ConfigError> {
         let resources = Resources::from_env(&self.env)?;
-        let (fusion, fusion_secret) = self.fusion().await?;
-        let wms = self.wms().await?;
+        // Why at once: each may read its secret from Secrets Manager, a round trip apiece that
+        // every cold start waits for.
+        let ((fusion, fusion_secret), wms) = futures::try_join!(self.fusion(), self.wms())?;
         let mut ports = AppPorts::new(&self.sdk, &resources, fusion, wms);
         if let Some(cache) = self.item_cache()? {
             ports = ports.with_item_cache(cache);
